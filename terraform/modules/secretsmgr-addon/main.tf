@@ -1,0 +1,43 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # "prod" -> "Prod", "my-env" -> "My-Env": IAM names keep the seeds' SymRuntimeProd style.
+  env_title = title(var.environment)
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+
+  policy_document = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadSecretsTaggedForThisEnvironment"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+        Resource = ["arn:${local.partition}:secretsmanager:*:${local.account}:secret:*"]
+        # The global key: Secrets Manager also defines secretsmanager:ResourceTag/,
+        # but aws:ResourceTag/ means the same here and is what every service knows.
+        Condition = {
+          StringEquals = {
+            "aws:ResourceTag/${var.tag_name}" = var.environment
+          }
+        }
+      },
+    ]
+  }
+}
+
+resource "aws_iam_policy" "this" {
+  name        = "SymSecretsManager${local.env_title}"
+  path        = "/sym/"
+  description = "Sym ${var.environment}: read Secrets Manager secrets tagged ${var.tag_name}=${var.environment}"
+  policy      = jsonencode(local.policy_document)
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "this" {
+  count = var.role_name == null ? 0 : 1
+
+  role       = var.role_name
+  policy_arn = aws_iam_policy.this.arn
+}

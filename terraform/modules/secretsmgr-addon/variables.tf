@@ -1,0 +1,37 @@
+variable "environment" {
+  description = "The Sym environment this policy serves. Only secrets tagged <tag_name>=<environment> are readable."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment))
+    error_message = "The environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
+  }
+}
+
+variable "role_name" {
+  description = "Name (not ARN) of an IAM role to attach the policy to. Null creates the policy without attaching it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[\\w+=,.@-]{1,64}$", var.role_name))
+    error_message = "The role_name must be an IAM role name (1 to 64 of letters, digits and +=,.@_-), not an ARN or a path."
+  }
+}
+
+variable "tag_name" {
+  description = "The secret tag whose value must equal the environment."
+  type        = string
+  default     = "SymEnv"
+
+  validation {
+    condition     = can(regex("^[\\w.:/=+@-]{1,128}$", var.tag_name))
+    error_message = "The tag_name must be a valid AWS tag key (1 to 128 characters, no spaces)."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every taggable resource this module creates."
+  type        = map(string)
+  default     = {}
+}
