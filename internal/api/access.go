@@ -1,0 +1,289 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
+)
+
+// ---- users and tokens ----
+
+type userInput struct {
+	Email      string            `json:"email"`
+	Role       string            `json:"role"`
+	Identities map[string]string `json:"identities"`
+}
+
+func validRole(role string) bool { return role == store.RoleAdmin || role == store.RoleMember }
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	var in userInput
+	if !decode(w, r, &in) {
+		return
+	}
+	var errs []model.FieldError
+	if _, err := mail.ParseAddress(in.Email); err != nil || strings.ContainsAny(in.Email, " <>") {
+		errs = append(errs, fieldErr("email", "%q is not an email address", in.Email))
+	}
+	if in.Role == "" {
+		in.Role = store.RoleMember
+	}
+	if !validRole(in.Role) {
+		errs = append(errs, fieldErr("role", "must be admin or member, not %q", in.Role))
+	}
+	for k, v := range in.Identities {
+		if strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+			errs = append(errs, fieldErr("identities", "identity names and values must not be empty"))
+		}
+	}
+	if len(errs) > 0 {
+		writeErrors(w, r, 400, errs...)
+		return
+	}
+	u := &store.User{Email: in.Email, Role: in.Role, Identities: in.Identities}
+	if err := s.cfg.Store.CreateUser(r.Context(), u); err == store.ErrConflict {
+		writeErrors(w, r, 409, fieldErr("email", "user %s already exists", u.Email))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 201, u)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	us, err := s.cfg.Store.ListUsers(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, us)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	email := r.PathValue("email")
+	if email == "me" {
+		email = a.Email
+		if a.Bot {
+			writeJSON(w, 200, store.User{Email: a.Email, Role: a.Role, Identities: map[string]string{}})
+			return
+		}
+	}
+	if !a.IsAdmin() && !strings.EqualFold(email, a.Email) {
+		writeErrors(w, r, 403, fieldErr("", "admin role required to read other users"))
+		return
+	}
+	u, err := s.cfg.Store.GetUser(r.Context(), email)
+	if store.IsNotFound(err) {
+		writeErrors(w, r, 404, fieldErr("", "no user %s", email))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, u)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	var in struct {
+		Role       *string           `json:"role"`
+		Identities map[string]string `json:"identities"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	u, err := s.cfg.Store.GetUser(r.Context(), r.PathValue("email"))
+	if store.IsNotFound(err) {
+		writeErrors(w, r, 404, fieldErr("", "no user %s", r.PathValue("email")))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if in.Role != nil {
+		if !validRole(*in.Role) {
+			writeErrors(w, r, 400, fieldErr("role", "must be admin or member, not %q", *in.Role))
+			return
+		}
+		u.Role = *in.Role
+	}
+	for k, v := range in.Identities {
+		if strings.TrimSpace(k) == "" {
+			writeErrors(w, r, 400, fieldErr("identities", "identity names must not be empty"))
+			return
+		}
+		if v == "" {
+			delete(u.Identities, k)
+		} else {
+			u.Identities[k] = v
+		}
+	}
+	if err := s.cfg.Store.UpdateUser(r.Context(), u); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, u)
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	if err := s.cfg.Store.DeleteUser(r.Context(), r.PathValue("email")); store.IsNotFound(err) {
+		writeErrors(w, r, 404, fieldErr("", "no user %s", r.PathValue("email")))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// NewToken makes a random bearer token.
+func NewToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "sym_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	var in struct {
+		UserEmail string `json:"user_email"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if strings.TrimSpace(in.UserEmail) == "" {
+		writeErrors(w, r, 400, fieldErr("user_email", "is required"))
+		return
+	}
+	u, err := s.cfg.Store.GetUser(r.Context(), in.UserEmail)
+	if store.IsNotFound(err) {
+		writeErrors(w, r, 400, fieldErr("user_email", "no user %s", in.UserEmail))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	token := NewToken()
+	if err := s.cfg.Store.AddToken(r.Context(), u.Email, token); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 201, map[string]string{"token": token, "user_email": u.Email})
+}
+
+// ---- requests ----
+
+// RequestView is a request on the wire.
+type RequestView struct {
+	*model.Request
+	Duration string `json:"duration"`
+}
+
+func view(req *model.Request) RequestView {
+	return RequestView{Request: req, Duration: req.Duration.String()}
+}
+
+func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	var in struct {
+		Flow       string         `json:"flow"`
+		FlowSRN    string         `json:"flow_srn"`
+		FlowInputs map[string]any `json:"flow_inputs"`
+		UserEmail  string         `json:"user_email"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Flow == "" {
+		in.Flow = in.FlowSRN
+	}
+	req, err := s.cfg.Engine.Request(r.Context(), a, engine.RequestInput{Flow: in.Flow, UserEmail: in.UserEmail, Inputs: in.FlowInputs})
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 201, view(req))
+}
+
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	req, err := s.cfg.Engine.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, view(req))
+}
+
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	q := r.URL.Query()
+	if st := q.Get("state"); st != "" && !model.State(st).Valid() {
+		writeErrors(w, r, 400, fieldErr("state", "unknown state %q", st))
+		return
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	reqs, err := s.cfg.Store.ListRequests(r.Context(), q.Get("state"), q.Get("user"), limit)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	out := []RequestView{}
+	for _, req := range reqs {
+		out = append(out, view(req))
+	}
+	writeJSON(w, 200, out)
+}
+
+type decision struct {
+	Message string `json:"message"`
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, a engine.Actor,
+	act func(*engine.Engine, engine.Actor, string, string) (*model.Request, error)) {
+	var in decision
+	if r.ContentLength != 0 {
+		if !decode(w, r, &in) {
+			return
+		}
+	}
+	req, err := act(s.cfg.Engine, a, r.PathValue("id"), in.Message)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, view(req))
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	s.decide(w, r, a, func(e *engine.Engine, a engine.Actor, id, msg string) (*model.Request, error) {
+		return e.Approve(r.Context(), a, id, msg)
+	})
+}
+
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	s.decide(w, r, a, func(e *engine.Engine, a engine.Actor, id, msg string) (*model.Request, error) {
+		return e.Deny(r.Context(), a, id, msg)
+	})
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	s.decide(w, r, a, func(e *engine.Engine, a engine.Actor, id, msg string) (*model.Request, error) {
+		return e.Revoke(r.Context(), a, id, msg)
+	})
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	evs, err := s.cfg.Store.Events(r.Context(), q.Get("request_id"), after, limit)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, evs)
+}

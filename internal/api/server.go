@@ -1,0 +1,263 @@
+// Package api is the HTTP JSON API of sym server (docs/api.md) and the Go
+// client the CLI uses. Handlers decode, authenticate and map errors; every
+// decision about requests belongs to the engine.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config wires the API.
+type Config struct {
+	Store      *store.Store
+	Engine     *engine.Engine
+	Org        string
+	AdminToken string // SYM_ADMIN_TOKEN; empty disables the admin bot
+	Log        *slog.Logger
+	Registry   *prometheus.Registry
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	requests *prometheus.CounterVec
+}
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// New builds the handler.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Org == "" {
+		cfg.Org = "default"
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sym_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "status"})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(s.requests)
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.route("GET /api/v1/org", any_, s.org)
+	s.route("GET /api/v1/entities/{kind}", any_, s.listEntities)
+	s.route("POST /api/v1/entities/{kind}", admin, s.createEntity)
+	s.route("GET /api/v1/entities/{kind}/{id}", any_, s.getEntity)
+	s.route("PATCH /api/v1/entities/{kind}/{id}", admin, s.updateEntity)
+	s.route("DELETE /api/v1/entities/{kind}/{id}", admin, s.deleteEntity)
+	s.route("POST /api/v1/users", admin, s.createUser)
+	s.route("GET /api/v1/users", admin, s.listUsers)
+	s.route("GET /api/v1/users/{email}", any_, s.getUser)
+	s.route("PATCH /api/v1/users/{email}", admin, s.updateUser)
+	s.route("DELETE /api/v1/users/{email}", admin, s.deleteUser)
+	s.route("POST /api/v1/tokens", admin, s.issueToken)
+	s.route("POST /api/v1/events/request", any_, s.createRequest)
+	s.route("GET /api/v1/requests", any_, s.listRequests)
+	s.route("GET /api/v1/requests/{id}", any_, s.getRequest)
+	s.route("POST /api/v1/requests/{id}/approve", any_, s.approve)
+	s.route("POST /api/v1/requests/{id}/deny", any_, s.deny)
+	s.route("POST /api/v1/requests/{id}/revoke", any_, s.revoke)
+	s.route("GET /api/v1/events", any_, s.events)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// ServeHTTP adds the request id and logs each request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := r.Header.Get("X-Sym-Request-ID")
+	if rid == "" || len(rid) > 128 {
+		rid = uuid.NewString()
+	}
+	w.Header().Set("X-Sym-Request-ID", rid)
+	r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	start := time.Now()
+	s.mux.ServeHTTP(rec, r)
+	_, pattern := s.mux.Handler(r)
+	s.requests.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
+	// Never log the Authorization header or bodies: they carry secrets.
+	s.cfg.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"ms", time.Since(start).Milliseconds(), "request_id", rid)
+}
+
+type ridKey struct{}
+type actorKey struct{}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+type access int
+
+const (
+	any_ access = iota
+	admin
+)
+
+func (s *Server) route(pattern string, need access, h func(http.ResponseWriter, *http.Request, engine.Actor)) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if need == admin && !actor.IsAdmin() {
+			writeErrors(w, r, http.StatusForbidden, fieldErr("", "admin role required (you are %s, a %s)", actor.Email, actor.Role))
+			return
+		}
+		h(w, r, actor)
+	})
+}
+
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (engine.Actor, bool) {
+	h := r.Header.Get("Authorization")
+	token, found := strings.CutPrefix(h, "Bearer ")
+	token = strings.TrimSpace(token)
+	if !found || token == "" {
+		writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "missing bearer token: send Authorization: Bearer <token> (SYM_JWT for the CLI)"))
+		return engine.Actor{}, false
+	}
+	if s.cfg.AdminToken != "" && constantTimeEqual(token, s.cfg.AdminToken) {
+		return engine.Actor{Email: "admin-bot", Role: store.RoleAdmin, Bot: true}, true
+	}
+	u, err := s.cfg.Store.UserForToken(r.Context(), token)
+	if err != nil {
+		if !store.IsNotFound(err) {
+			s.cfg.Log.Error("look up token", "err", err)
+		}
+		writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "invalid token"))
+		return engine.Actor{}, false
+	}
+	return engine.Actor{Email: u.Email, Role: u.Role}, true
+}
+
+// ---- helpers ----
+
+type errorBody struct {
+	Errors    []model.FieldError `json:"errors"`
+	RequestID string             `json:"request_id,omitempty"`
+}
+
+func fieldErr(field, format string, a ...any) model.FieldError {
+	return model.FieldError{Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeErrors(w http.ResponseWriter, r *http.Request, status int, errs ...model.FieldError) {
+	rid, _ := r.Context().Value(ridKey{}).(string)
+	writeJSON(w, status, errorBody{Errors: errs, RequestID: rid})
+}
+
+// writeErr maps an error to its status code; an unexpected one is a 500
+// whose details stay in the log.
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		status := map[engine.Kind]int{engine.Invalid: 400, engine.Forbidden: 403, engine.NotFound: 404,
+			engine.Conflict: 409, engine.Upstream: 502}[ee.Kind]
+		writeErrors(w, r, status, model.FieldError{Field: ee.Field, Message: ee.Message})
+		return
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		writeErrors(w, r, 404, fieldErr("", "not found"))
+		return
+	}
+	rid, _ := r.Context().Value(ridKey{}).(string)
+	s.cfg.Log.Error("internal error", "err", err, "request_id", rid)
+	writeErrors(w, r, 500, fieldErr("", "internal error; see the server log for request %s", rid))
+}
+
+// decode reads a JSON object body strictly.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeErrors(w, r, 400, fieldErr("", "cannot read body: %v", err))
+		return false
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		writeErrors(w, r, 400, fieldErr("", "empty body: send a JSON object"))
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeErrors(w, r, 400, fieldErr(jsonField(err), "malformed JSON: %s", jsonMessage(err)))
+		return false
+	}
+	if dec.More() {
+		writeErrors(w, r, 400, fieldErr("", "malformed JSON: more than one value in the body"))
+		return false
+	}
+	return true
+}
+
+func jsonField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return strings.Trim(f, `"`)
+	}
+	return ""
+}
+
+func jsonMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s must be %s, not %s", te.Field, te.Type.String(), te.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func constantTimeEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}
+
+func (s *Server) org(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	writeJSON(w, 200, map[string]string{"slug": s.cfg.Org})
+}

@@ -1,0 +1,279 @@
+// Package awsauth turns the server's own AWS identity into credentials for a
+// strategy connector role: own identity -> runtime connector role (with its
+// External ID) -> connector role (role chaining). It enforces the guard
+// rails before any AWS call and caches each hop's credentials until shortly
+// before they expire, so that a warm grant costs one AWS call.
+//
+// It must never assume a role outside /sym/ or outside the runtime's
+// accounts, and never assume the runtime role without its External ID.
+package awsauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	awsmiddleware "github.com/aws/smithy-go/middleware"
+
+	smithymw "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/opensym/sym/internal/model"
+)
+
+// ConnectorPath is the IAM path every role the platform assumes must be under.
+const ConnectorPath = "/sym/"
+
+// Runtime is the runtime connector: the first hop of the chain, read from
+// the runtime's permission context.
+type Runtime struct {
+	RoleARN    string
+	ExternalID string
+	Region     string
+	// Safelist holds the accounts besides the runtime's own whose /sym/ roles
+	// may be assumed.
+	Safelist []string
+}
+
+// GuardError is a guard rail refusing a role before any AWS call.
+type GuardError struct{ Reason string }
+
+func (e *GuardError) Error() string { return "guard rail: " + e.Reason }
+
+// IsGuard reports whether err is a guard rail refusal.
+func IsGuard(err error) bool {
+	var g *GuardError
+	return errors.As(err, &g)
+}
+
+// CheckRuntime enforces what the runtime hop needs: a role ARN under /sym/
+// and a non-empty External ID.
+func CheckRuntime(rt Runtime) error {
+	if strings.TrimSpace(rt.ExternalID) == "" {
+		return &GuardError{"the runtime's permission context has no external_id; the runtime connector role is only assumed with its External ID"}
+	}
+	_, path, _, err := model.ParseRoleARN(rt.RoleARN)
+	if err != nil {
+		return &GuardError{"runtime role: " + err.Error()}
+	}
+	if !strings.HasPrefix(path, ConnectorPath) {
+		return &GuardError{fmt.Sprintf("runtime role %s is not under the path %s", rt.RoleARN, ConnectorPath)}
+	}
+	for _, a := range rt.Safelist {
+		if !isAccount(a) {
+			return &GuardError{fmt.Sprintf("account safelist entry %q is not a 12-digit AWS account id", a)}
+		}
+	}
+	return nil
+}
+
+// CheckConnector enforces the two guard rails on a chained role: it is under
+// /sym/, and its account is the runtime's own or in the runtime's safelist.
+func CheckConnector(rt Runtime, roleARN string) error {
+	if err := CheckRuntime(rt); err != nil {
+		return err
+	}
+	acct, path, _, err := model.ParseRoleARN(roleARN)
+	if err != nil {
+		return &GuardError{"connector role: " + err.Error()}
+	}
+	if !strings.HasPrefix(path, ConnectorPath) {
+		return &GuardError{fmt.Sprintf("connector role %s is not under the path %s", roleARN, ConnectorPath)}
+	}
+	rtAcct, _, _, _ := model.ParseRoleARN(rt.RoleARN)
+	if acct != rtAcct && !slices.Contains(rt.Safelist, acct) {
+		return &GuardError{fmt.Sprintf("connector role %s is in account %s, which is neither the runtime's account (%s) nor in its safelist", roleARN, acct, rtAcct)}
+	}
+	return nil
+}
+
+func isAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSafelist reads a comma- or space-separated list of account ids.
+func ParseSafelist(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		out = append(out, strings.TrimSpace(f))
+	}
+	return out
+}
+
+// Calls counts AWS API operations made through configurations this package
+// built, by "Service.Operation".
+type Calls struct {
+	mu     sync.Mutex
+	counts map[string]int64
+	total  atomic.Int64
+	// OnCall, when set, is told of every call (metrics use it).
+	OnCall func(service, operation string)
+}
+
+// Total is the number of calls so far.
+func (c *Calls) Total() int64 { return c.total.Load() }
+
+// Snapshot copies the per-operation counts.
+func (c *Calls) Snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.counts))
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *Calls) record(service, op string) {
+	c.total.Add(1)
+	c.mu.Lock()
+	if c.counts == nil {
+		c.counts = map[string]int64{}
+	}
+	c.counts[service+"."+op]++
+	c.mu.Unlock()
+	if c.OnCall != nil {
+		c.OnCall(service, op)
+	}
+}
+
+func (c *Calls) middleware(stack *awsmiddleware.Stack) error {
+	return stack.Initialize.Add(awsmiddleware.InitializeMiddlewareFunc("SymCountCalls",
+		func(ctx context.Context, in awsmiddleware.InitializeInput, next awsmiddleware.InitializeHandler) (awsmiddleware.InitializeOutput, awsmiddleware.Metadata, error) {
+			c.record(smithymw.GetServiceID(ctx), smithymw.GetOperationName(ctx))
+			return next.HandleInitialize(ctx, in)
+		}), awsmiddleware.After)
+}
+
+// Chain builds and caches chained credentials.
+type Chain struct {
+	base  aws.Config
+	calls *Calls
+	// SessionName names the sessions in CloudTrail.
+	SessionName string
+	// Duration of each assumed session; role chaining caps it at one hour.
+	Duration time.Duration
+	// Refresh is how long before expiry cached credentials are renewed.
+	Refresh time.Duration
+
+	mu    sync.Mutex
+	cache map[string]aws.CredentialsProvider
+}
+
+// LoadDefault builds the server's own AWS configuration through the SDK's
+// default credential chain (AWS_ENDPOINT_URL points it at an emulator), with
+// standard retries of throttling and 5xx answers.
+func LoadDefault(ctx context.Context, calls *Calls) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 5
+				o.MaxBackoff = 5 * time.Second
+			})
+		}))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+// NewChain wraps the server's own configuration. calls may be nil.
+func NewChain(base aws.Config, calls *Calls) *Chain {
+	if calls == nil {
+		calls = &Calls{}
+	}
+	base = base.Copy()
+	base.APIOptions = append(base.APIOptions, calls.middleware)
+	return &Chain{base: base, calls: calls, SessionName: "sym-runtime", Duration: time.Hour,
+		Refresh: 5 * time.Minute, cache: map[string]aws.CredentialsProvider{}}
+}
+
+// Calls is the call counter of this chain.
+func (c *Chain) Calls() *Calls { return c.calls }
+
+// Base is the server's own configuration, with call counting.
+func (c *Chain) Base() aws.Config { return c.base.Copy() }
+
+func (c *Chain) cached(key string, make func() aws.CredentialsProvider) aws.CredentialsProvider {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.cache[key]; ok {
+		return p
+	}
+	p := aws.NewCredentialsCache(make(), func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = c.Refresh })
+	c.cache[key] = p
+	return p
+}
+
+func (c *Chain) withCreds(p aws.CredentialsProvider, region string) aws.Config {
+	cfg := c.base.Copy()
+	cfg.Credentials = p
+	if region != "" {
+		cfg.Region = region
+	}
+	return cfg
+}
+
+// RuntimeConfig is an AWS configuration acting as the runtime connector role.
+func (c *Chain) RuntimeConfig(rt Runtime) (aws.Config, error) {
+	if err := CheckRuntime(rt); err != nil {
+		return aws.Config{}, err
+	}
+	p := c.cached("rt|"+rt.RoleARN+"|"+rt.ExternalID, func() aws.CredentialsProvider {
+		return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c.withCreds(c.base.Credentials, rt.Region)), rt.RoleARN,
+			func(o *stscreds.AssumeRoleOptions) {
+				o.ExternalID = aws.String(rt.ExternalID)
+				o.RoleSessionName = c.SessionName
+				o.Duration = c.Duration
+			})
+	})
+	return c.withCreds(p, rt.Region), nil
+}
+
+// ConnectorConfig is an AWS configuration acting as a strategy connector role,
+// reached by chaining through the runtime role. Guard rails run first.
+func (c *Chain) ConnectorConfig(rt Runtime, roleARN, region string) (aws.Config, error) {
+	if err := CheckConnector(rt, roleARN); err != nil {
+		return aws.Config{}, err
+	}
+	rtCfg, err := c.RuntimeConfig(rt)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if region == "" {
+		region = rt.Region
+	}
+	p := c.cached("conn|"+rt.RoleARN+"|"+rt.ExternalID+"|"+roleARN, func() aws.CredentialsProvider {
+		return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(rtCfg), roleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = c.SessionName
+			o.Duration = c.Duration
+		})
+	})
+	return c.withCreds(p, region), nil
+}
+
+// Forget drops cached credentials (after a connector changed, say).
+func (c *Chain) Forget() {
+	c.mu.Lock()
+	c.cache = map[string]aws.CredentialsProvider{}
+	c.mu.Unlock()
+}

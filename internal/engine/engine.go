@@ -1,0 +1,724 @@
+// Package engine runs access flows: it validates requests against their flow,
+// applies the state machine of package model, makes grants through the
+// strategies, and de-escalates on time. Deadlines are stored before a grant
+// is made; an in-process timer fires them, and the database is the truth a
+// restart reloads, so access never outlives its deadline by more than the
+// server's downtime.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
+	"github.com/opensym/sym/internal/strategy"
+)
+
+// Defaults, when a flow's vars do not say otherwise (docs/requests.md).
+const (
+	DefaultDuration       = time.Hour
+	DefaultMaxDuration    = 12 * time.Hour
+	DefaultRequestTimeout = 24 * time.Hour
+	// SystemActor is the actor of the steps the platform takes by itself.
+	SystemActor = "sym"
+)
+
+// Actor is who calls the engine.
+type Actor struct {
+	Email string
+	Role  string
+	Bot   bool // the SYM_ADMIN_TOKEN bot
+}
+
+// IsAdmin reports the admin role.
+func (a Actor) IsAdmin() bool { return a.Role == store.RoleAdmin }
+
+// Options tune the engine.
+type Options struct {
+	Log *slog.Logger
+	Now func() time.Time
+	// Workers run due de-escalations and expiries in parallel.
+	Workers int
+	// Sweep is how often the stored open requests are reloaded into the
+	// timer (a safety net; the timer alone keeps time).
+	Sweep time.Duration
+	// GrantAttempts is how many times a failing grant is tried (on top of
+	// the AWS SDK's own retries) before the request is errored.
+	GrantAttempts int
+	// RetryBase is the first back-off of grant and de-escalation retries.
+	RetryBase time.Duration
+	Metrics   *Metrics
+}
+
+// Engine runs flows.
+type Engine struct {
+	st         *store.Store
+	strategies map[string]strategy.AccessStrategy
+	opt        Options
+	sched      *scheduler
+	locks      sync.Map // request id -> *sync.Mutex
+	failures   sync.Map // request id -> consecutive de-escalation failures
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	startOnce  sync.Once
+}
+
+// New builds an engine over a store with the strategies by strategy type.
+func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Options) *Engine {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 32
+	}
+	if opt.Sweep <= 0 {
+		opt.Sweep = 30 * time.Second
+	}
+	if opt.GrantAttempts <= 0 {
+		opt.GrantAttempts = 3
+	}
+	if opt.RetryBase <= 0 {
+		opt.RetryBase = 250 * time.Millisecond
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = NewMetrics(nil)
+	}
+	return &Engine{st: st, strategies: strategies, opt: opt, sched: newScheduler(4096), stop: make(chan struct{})}
+}
+
+func (e *Engine) lock(id string) func() {
+	m, _ := e.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Start reloads every open request from the store, finishes grants a crash
+// interrupted, de-escalates what is overdue, and starts the timer.
+func (e *Engine) Start(ctx context.Context) error {
+	open, err := e.st.OpenRequests(ctx)
+	if err != nil {
+		return fmt.Errorf("load open requests: %w", err)
+	}
+	e.startOnce.Do(func() {
+		go e.sched.run(e.stop, e.opt.Now)
+		for i := 0; i < e.opt.Workers; i++ {
+			e.wg.Add(1)
+			go e.worker()
+		}
+		e.wg.Add(1)
+		go e.sweeper()
+	})
+	for _, r := range open {
+		e.enqueue(r)
+		if r.State == model.Approved && (r.Deadline == nil || r.Deadline.After(e.opt.Now())) {
+			// A crash came between approval and grant: finish the grant.
+			id := r.ID
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				unlock := e.lock(id)
+				defer unlock()
+				if r, err := e.st.GetRequest(context.Background(), id); err == nil && r.State == model.Approved {
+					e.grant(context.Background(), r)
+				}
+			}()
+		}
+	}
+	e.opt.Log.Info("engine started", "open_requests", len(open))
+	return nil
+}
+
+// Stop ends the timer and waits for the work in progress.
+func (e *Engine) Stop() {
+	select {
+	case <-e.stop:
+		return
+	default:
+	}
+	close(e.stop)
+	e.wg.Wait()
+}
+
+func (e *Engine) enqueue(r *model.Request) {
+	switch {
+	case r.State == model.Pending:
+		e.sched.add(r.ExpiresAt, r.ID)
+	case r.State.HoldsAccess() && r.Deadline != nil:
+		e.sched.add(*r.Deadline, r.ID)
+	}
+}
+
+func (e *Engine) sweeper() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.opt.Sweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			open, err := e.st.OpenRequests(context.Background())
+			if err != nil {
+				e.opt.Log.Error("sweep open requests", "err", err)
+				continue
+			}
+			now := e.opt.Now()
+			for _, r := range open {
+				// Only what is overdue: the timer holds the rest already.
+				if (r.State == model.Pending && !r.ExpiresAt.After(now)) ||
+					(r.State.HoldsAccess() && r.Deadline != nil && !r.Deadline.After(now)) {
+					e.enqueue(r)
+				}
+			}
+		}
+	}
+}
+
+func (e *Engine) worker() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case id := <-e.sched.due:
+			e.handleDue(id)
+		}
+	}
+}
+
+// handleDue acts on a request whose time came: expire it, or take access
+// away. It re-reads the request, so a stale or duplicate wake-up does
+// nothing.
+func (e *Engine) handleDue(id string) {
+	ctx := context.Background()
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.st.GetRequest(ctx, id)
+	if err != nil {
+		e.opt.Log.Error("load due request", "request_id", id, "err", err)
+		return
+	}
+	now := e.opt.Now()
+	switch {
+	case r.State == model.Pending && !r.ExpiresAt.After(now):
+		from := r.State
+		r.State, _, _ = model.Transition(r.State, model.Expire)
+		if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Expire, SystemActor, map[string]string{
+			"expired_at": r.ExpiresAt.UTC().Format(time.RFC3339)})); err != nil {
+			e.opt.Log.Error("expire request", "request_id", id, "err", err)
+			return
+		}
+		e.opt.Metrics.transition(string(model.Expire))
+	case r.State.HoldsAccess() && r.Deadline != nil && !r.Deadline.After(now):
+		typ := r.DeescalateType
+		if typ == "" {
+			typ = "scheduled"
+		}
+		_ = e.deescalate(ctx, r, typ, SystemActor)
+	}
+}
+
+func (e *Engine) event(r *model.Request, ev model.Event, actor string, details map[string]string) *model.AuditEvent {
+	return &model.AuditEvent{ID: uuid.NewString(), RequestID: r.ID, Type: string(ev), Actor: actor, At: e.opt.Now().UTC(), Details: details}
+}
+
+// ---- requests ----
+
+// RequestInput is what a requester sends.
+type RequestInput struct {
+	Flow      string
+	UserEmail string
+	Inputs    map[string]any // target_id, reason, duration, other prompt fields
+}
+
+func inputString(in map[string]any, key string) (string, error) {
+	v, ok := in[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	switch t := v.(type) {
+	case string:
+		return strings.TrimSpace(t), nil
+	case float64:
+		return fmt.Sprint(t), nil
+	}
+	return "", invalid("flow_inputs."+key, "must be a string")
+}
+
+// ParseDuration reads a request duration: Go duration text such as 30s,
+// 30m, 1h or 1h30m; a bare number is minutes.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("is empty")
+	}
+	if isDigits(s) {
+		s += "m"
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use 30s, 30m, 1h or 1h30m)", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive")
+	}
+	return d, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Request creates a pending request after checking it against its flow.
+func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*model.Request, error) {
+	if strings.TrimSpace(in.Flow) == "" {
+		return nil, invalid("flow", "is required (a flow name or id)")
+	}
+	email := strings.ToLower(strings.TrimSpace(in.UserEmail))
+	if email == "" {
+		email = strings.ToLower(actor.Email)
+	}
+	if email != strings.ToLower(actor.Email) && !actor.Bot {
+		return nil, forbidden("only the admin bot may request access on behalf of someone else")
+	}
+	requester, err := e.st.GetUser(ctx, email)
+	if store.IsNotFound(err) {
+		return nil, invalid("user_email", "no user %s: create it with 'sym users create'", email)
+	} else if err != nil {
+		return nil, err
+	}
+	flow, err := e.findEntity(ctx, "flows", in.Flow, "flow")
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.resolve(ctx, flow)
+	if err != nil {
+		return nil, err
+	}
+	if in.Inputs == nil {
+		in.Inputs = map[string]any{}
+	}
+	targetRef, err := inputString(in.Inputs, "target_id")
+	if err != nil {
+		return nil, err
+	}
+	r := &model.Request{ID: uuid.NewString(), State: model.Pending, FlowID: flow.ID, Flow: str(flow.Body, "slug"),
+		Requester: requester.Email, StrategyID: p.strategyID}
+	if p.strategyID != "" || targetRef != "" {
+		if targetRef == "" {
+			return nil, invalid("flow_inputs.target_id", "is required: name one of the flow's targets (%s)", strings.Join(p.targetNames(), ", "))
+		}
+		t, err := p.target(targetRef)
+		if err != nil {
+			return nil, err
+		}
+		r.TargetID, r.Target = t.ID, str(t.Body, "slug")
+		if p.strategy != nil {
+			if key := p.strat.IdentityKey(); requesterIdentity(requester, key, p.runtime.RoleARN) == "" {
+				return nil, invalid("user_email", "%s has no %s identity: an admin sets it with 'sym users set-identity %s %s=<name>'", requester.Email, key, requester.Email, key)
+			}
+		}
+	}
+	fields := promptFields(p.params)
+	reasonRequired := true
+	if f, ok := fields["reason"]; ok {
+		reasonRequired = model.ParamBool(f, "required", true)
+	}
+	if r.Reason, err = inputString(in.Inputs, "reason"); err != nil {
+		return nil, err
+	}
+	if r.Reason == "" && reasonRequired {
+		return nil, invalid("flow_inputs.reason", "is required: say why you need access")
+	}
+	if len(r.Reason) > 4096 {
+		return nil, invalid("flow_inputs.reason", "is longer than 4096 characters")
+	}
+	for name, f := range fields {
+		if name == "reason" || name == "duration" || name == "target_id" {
+			continue
+		}
+		if v, _ := inputString(in.Inputs, name); v == "" && model.ParamBool(f, "required", true) {
+			if _, hasDefault := f["default"]; !hasDefault {
+				return nil, invalid("flow_inputs."+name, "is required by the flow")
+			}
+		}
+	}
+	if r.Duration, err = e.duration(in.Inputs, fields, p.vars); err != nil {
+		return nil, err
+	}
+	now := e.opt.Now().UTC()
+	r.CreatedAt, r.UpdatedAt = now, now
+	timeout := DefaultRequestTimeout
+	if v := p.vars["request_timeout"]; v != "" {
+		if d, err := ParseDuration(v); err == nil {
+			timeout = d
+		}
+	}
+	r.ExpiresAt = now.Add(timeout)
+	ev := e.event(r, model.Requested, requester.Email, map[string]string{
+		"flow": r.Flow, "target": r.Target, "reason": r.Reason, "duration": r.Duration.String()})
+	if actor.Email != requester.Email {
+		ev.Details["on_behalf_of_by"] = actor.Email
+	}
+	if err := e.st.CreateRequest(ctx, r, ev); err != nil {
+		return nil, err
+	}
+	e.opt.Metrics.transition(string(model.Requested))
+	e.sched.add(r.ExpiresAt, r.ID)
+	return r, nil
+}
+
+func (e *Engine) duration(inputs map[string]any, fields map[string]map[string]any, vars map[string]string) (time.Duration, error) {
+	raw, err := inputString(inputs, "duration")
+	if err != nil {
+		return 0, err
+	}
+	f := fields["duration"]
+	if raw == "" {
+		if def, ok := f["default"]; ok {
+			raw = fmt.Sprint(def)
+		}
+	}
+	if raw == "" {
+		return DefaultDuration, nil
+	}
+	d, err := ParseDuration(raw)
+	if err != nil {
+		return 0, invalid("flow_inputs.duration", "%s", err)
+	}
+	if allowed, ok := f["allowed_values"].([]any); ok && len(allowed) > 0 {
+		var names []string
+		match := false
+		for _, a := range allowed {
+			s := fmt.Sprint(a)
+			names = append(names, s)
+			if ad, err := ParseDuration(s); err == nil && ad == d {
+				match = true
+			}
+		}
+		if !match {
+			return 0, invalid("flow_inputs.duration", "%s is not one of the flow's allowed durations (%s)", raw, strings.Join(names, ", "))
+		}
+	}
+	limit := DefaultMaxDuration
+	if v := vars["max_duration"]; v != "" {
+		if md, err := ParseDuration(v); err == nil {
+			limit = md
+		}
+	}
+	if d > limit {
+		return 0, invalid("flow_inputs.duration", "%s is longer than the flow's maximum of %s", d, limit)
+	}
+	return d, nil
+}
+
+func promptFields(params map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	list, _ := params["prompt_fields"].([]any)
+	for _, item := range list {
+		if f, ok := item.(map[string]any); ok {
+			if name, _ := f["name"].(string); name != "" {
+				out[name] = f
+			}
+		}
+	}
+	return out
+}
+
+func requesterIdentity(u *store.User, key, runtimeRole string) string {
+	if acct, _, _, err := model.ParseRoleARN(runtimeRole); err == nil {
+		if v := u.Identities[key+":"+acct]; v != "" {
+			return v
+		}
+	}
+	return u.Identities[key]
+}
+
+// Get reads a request.
+func (e *Engine) Get(ctx context.Context, id string) (*model.Request, error) {
+	r, err := e.st.GetRequest(ctx, id)
+	if store.IsNotFound(err) {
+		return nil, notFound("no request %s", id)
+	}
+	return r, err
+}
+
+// mayApprove applies the flow's approver rules.
+func (e *Engine) mayApprove(ctx context.Context, actor Actor, r *model.Request) error {
+	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	if err != nil {
+		return conflict("the request's flow no longer exists")
+	}
+	vars := strMap(flow.Body["vars"])
+	email := strings.ToLower(actor.Email)
+	if email == r.Requester && !strings.EqualFold(vars["allow_self_approval"], "true") {
+		return forbidden("you cannot approve or deny your own request (the flow does not set allow_self_approval)")
+	}
+	if list := vars["approvers"]; strings.TrimSpace(list) != "" {
+		for _, a := range strings.Split(list, ",") {
+			if strings.EqualFold(strings.TrimSpace(a), email) {
+				return nil
+			}
+		}
+		if actor.Bot {
+			return nil
+		}
+		return forbidden("%s is not an approver of flow %s (approvers: %s)", actor.Email, str(flow.Body, "slug"), list)
+	}
+	return nil
+}
+
+// Approve approves a pending request and grants access.
+func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.mayApprove(ctx, actor, r); err != nil {
+		return nil, err
+	}
+	if r.State == model.Pending && !r.ExpiresAt.After(e.opt.Now()) {
+		return nil, conflict("request expired at %s before anyone answered", r.ExpiresAt.Format(time.RFC3339))
+	}
+	next, _, err := model.Transition(r.State, model.Approve)
+	if err != nil {
+		return nil, conflict("%s", err)
+	}
+	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	if err != nil {
+		return nil, conflict("the request's flow no longer exists")
+	}
+	params, _ := flow.Body["params"].(map[string]any)
+	now := e.opt.Now().UTC()
+	from := r.State
+	r.State, r.Approver, r.Message = next, strings.ToLower(actor.Email), message
+	if model.ParamBool(params, "schedule_deescalation", true) {
+		// The deadline is stored before the grant is made.
+		dl := now.Add(r.Duration)
+		r.Deadline = &dl
+	}
+	details := map[string]string{}
+	if message != "" {
+		details["message"] = message
+	}
+	if r.Deadline != nil {
+		details["deadline"] = r.Deadline.Format(time.RFC3339Nano)
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Approve, actor.Email, details)); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			return nil, conflict("request changed state meanwhile; read it again")
+		}
+		return nil, err
+	}
+	e.opt.Metrics.transition(string(model.Approve))
+	e.enqueue(r)
+	// The grant does not stop when the caller goes away.
+	e.grant(context.WithoutCancel(ctx), r)
+	return r, nil
+}
+
+// Deny denies a pending request.
+func (e *Engine) Deny(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.mayApprove(ctx, actor, r); err != nil {
+		return nil, err
+	}
+	next, _, err := model.Transition(r.State, model.Deny)
+	if err != nil {
+		return nil, conflict("%s", err)
+	}
+	from := r.State
+	r.State, r.Approver, r.Message = next, strings.ToLower(actor.Email), message
+	details := map[string]string{}
+	if message != "" {
+		details["message"] = message
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Deny, actor.Email, details)); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			return nil, conflict("request changed state meanwhile; read it again")
+		}
+		return nil, err
+	}
+	e.opt.Metrics.transition(string(model.Deny))
+	return r, nil
+}
+
+// Revoke ends active access now. The requester, an approver of the flow or
+// an admin may revoke, when the flow allows it.
+func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	if err == nil {
+		params, _ := flow.Body["params"].(map[string]any)
+		if !model.ParamBool(params, "allow_revoke", true) {
+			return nil, forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", str(flow.Body, "slug"))
+		}
+	}
+	if !actor.IsAdmin() && !actor.Bot && strings.ToLower(actor.Email) != r.Requester {
+		if err := e.mayApprove(ctx, actor, r); err != nil {
+			return nil, forbidden("only the requester, an approver of the flow or an admin may revoke")
+		}
+	}
+	if _, _, err := model.Transition(r.State, model.Revoke); err != nil {
+		return nil, conflict("%s", err)
+	}
+	from := r.State
+	now := e.opt.Now().UTC()
+	// Move the deadline to now before touching AWS: if we crash, the restart
+	// finds it overdue and finishes the job.
+	r.Deadline = &now
+	r.DeescalateType = "revoke"
+	details := map[string]string{}
+	if message != "" {
+		details["message"] = message
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Revoke, actor.Email, details)); err != nil {
+		return nil, err
+	}
+	e.opt.Metrics.transition(string(model.Revoke))
+	if err := e.deescalate(context.WithoutCancel(ctx), r, "revoke", actor.Email); err != nil {
+		return r, &Error{Kind: Upstream, Message: "access could not be removed yet and will be retried: " + err.Error()}
+	}
+	return r, nil
+}
+
+// grant runs the strategy's escalation with retries, then records the
+// outcome. The caller holds the request's lock; r is Approved.
+func (e *Engine) grant(ctx context.Context, r *model.Request) {
+	start := e.opt.Now()
+	g, strat, err := e.grantFor(ctx, r)
+	if err == nil && strat != nil {
+		for attempt := 1; ; attempt++ {
+			err = strat.Escalate(ctx, g)
+			if err == nil || awsauth.IsGuard(err) || attempt >= e.opt.GrantAttempts {
+				break
+			}
+			e.opt.Log.Warn("grant failed; retrying", "request_id", r.ID, "attempt", attempt, "err", err)
+			time.Sleep(backoff(e.opt.RetryBase, attempt))
+		}
+	}
+	from := r.State
+	if err != nil {
+		// Nothing half-done: take away whatever part of the grant landed.
+		if strat != nil && !awsauth.IsGuard(err) {
+			if cerr := strat.Deescalate(ctx, g); cerr != nil {
+				e.opt.Log.Error("clean up failed grant", "request_id", r.ID, "err", cerr)
+			}
+		}
+		r.State, _, _ = model.Transition(r.State, model.EscalateFailed)
+		r.Error = err.Error()
+		r.Deadline = nil
+		if serr := e.st.SaveRequest(ctx, r, from, e.event(r, model.EscalateFailed, SystemActor, map[string]string{"error": err.Error()})); serr != nil {
+			e.opt.Log.Error("record failed grant", "request_id", r.ID, "err", serr)
+		}
+		e.opt.Metrics.transition(string(model.EscalateFailed))
+		e.opt.Log.Error("grant failed", "request_id", r.ID, "err", err)
+		return
+	}
+	r.State, _, _ = model.Transition(r.State, model.Escalated)
+	now := e.opt.Now().UTC()
+	r.GrantedAt = &now
+	details := map[string]string{"target": r.Target}
+	if strat != nil {
+		details["identity"] = g.Identity
+		details["connector_role"] = g.ConnectorRoleARN
+		for k, v := range g.TargetSettings {
+			details["target."+k] = v
+		}
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Escalated, SystemActor, details)); err != nil {
+		e.opt.Log.Error("record grant", "request_id", r.ID, "err", err)
+	}
+	e.opt.Metrics.transition(string(model.Escalated))
+	e.opt.Metrics.GrantSeconds.Observe(e.opt.Now().Sub(start).Seconds())
+}
+
+// deescalate takes access away and ends the request; on failure it records
+// the error, schedules a retry with back-off and returns the error. The
+// caller holds the request's lock.
+func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
+	g, strat, err := e.grantFor(ctx, r)
+	if err == nil && strat != nil {
+		err = strat.Deescalate(ctx, g)
+	}
+	from := r.State
+	if err != nil {
+		n := 1
+		if v, ok := e.failures.Load(r.ID); ok {
+			n = v.(int) + 1
+		}
+		e.failures.Store(r.ID, n)
+		r.DeescalateError = err.Error()
+		next := e.opt.Now().Add(backoff(time.Second, n))
+		if serr := e.st.SaveRequest(ctx, r, from, e.event(r, model.DeescalateFailed, actor, map[string]string{
+			"error": err.Error(), "attempt": fmt.Sprint(n), "retry_at": next.UTC().Format(time.RFC3339)})); serr != nil {
+			e.opt.Log.Error("record failed de-escalation", "request_id", r.ID, "err", serr)
+		}
+		e.opt.Metrics.DeescalateFailures.Inc()
+		e.opt.Log.Error("de-escalation failed; will retry", "request_id", r.ID, "attempt", n, "retry_at", next, "err", err)
+		e.sched.add(next, r.ID)
+		return err
+	}
+	e.failures.Delete(r.ID)
+	now := e.opt.Now().UTC()
+	r.State, _, _ = model.Transition(r.State, model.Deescalated)
+	r.EndedAt = &now
+	r.DeescalateType = typ
+	r.DeescalateError = ""
+	details := map[string]string{"deescalate_type": typ}
+	if strat != nil {
+		details["identity"] = g.Identity
+		for k, v := range g.TargetSettings {
+			details["target."+k] = v
+		}
+	}
+	if r.Deadline != nil && typ == "scheduled" {
+		late := now.Sub(*r.Deadline)
+		details["late_ms"] = fmt.Sprint(late.Milliseconds())
+		e.opt.Metrics.Lateness.Observe(late.Seconds())
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Deescalated, actor, details)); err != nil {
+		e.opt.Log.Error("record de-escalation", "request_id", r.ID, "err", err)
+		return err
+	}
+	e.opt.Metrics.transition(string(model.Deescalated))
+	return nil
+}
+
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt-1, 6)
+	if d > time.Minute {
+		d = time.Minute
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

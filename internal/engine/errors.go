@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an engine error for the API's status codes.
+type Kind int
+
+// Error kinds.
+const (
+	Invalid   Kind = iota // 400
+	Forbidden             // 403
+	NotFound              // 404
+	Conflict              // 409
+	Upstream              // 502: AWS failed
+)
+
+// Error is an error a caller can act on.
+type Error struct {
+	Kind    Kind
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+func invalid(field, format string, a ...any) error {
+	return &Error{Kind: Invalid, Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+func forbidden(format string, a ...any) error {
+	return &Error{Kind: Forbidden, Message: fmt.Sprintf(format, a...)}
+}
+
+func notFound(format string, a ...any) error {
+	return &Error{Kind: NotFound, Message: fmt.Sprintf(format, a...)}
+}
+
+func conflict(format string, a ...any) error {
+	return &Error{Kind: Conflict, Message: fmt.Sprintf(format, a...)}
+}
+
+// KindOf is the kind of err, or -1 for an unexpected error.
+func KindOf(err error) (Kind, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind, true
+	}
+	return 0, false
+}

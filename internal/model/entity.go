@@ -1,0 +1,323 @@
+package model
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Entity is a platform object declared through the entities API (and so
+// through Terraform): an environment, an integration, a target, ... Its
+// fields are kept as decoded JSON, checked against its Kind.
+type Entity struct {
+	ID     string         `json:"id"`
+	Kind   string         `json:"-"`
+	Fields map[string]any `json:"-"`
+}
+
+// FieldType is the JSON shape of an entity field.
+type FieldType int
+
+// Field shapes.
+const (
+	String FieldType = iota
+	StringMap
+	StringList
+	Object
+)
+
+// Field describes one field of a kind.
+type Field struct {
+	Name     string
+	Type     FieldType
+	Required bool
+	// Ref names the kind this field points to (for a list, each element).
+	Ref string
+}
+
+// Kind describes one entity kind: its path segment and fields.
+type Kind struct {
+	Name   string // path segment: environments, integrations, ...
+	Typed  bool   // has a "type" field that is part of its identity
+	Slug   string // the field that names it: slug, or path for secrets
+	Fields []Field
+	// Types lists the known values of "type" when the kind is typed.
+	Types []string
+}
+
+// Kinds are the entity kinds of REFERENCE.md section 4.
+var Kinds = map[string]*Kind{}
+
+func init() {
+	for _, k := range []*Kind{
+		{Name: "environments", Slug: "slug", Fields: []Field{
+			{Name: "slug", Required: true}, {Name: "label"},
+			{Name: "runtime_id", Ref: "runtimes"},
+			{Name: "integrations", Type: StringMap},
+			{Name: "error_logger_id", Ref: "error-loggers"},
+			{Name: "log_destination_ids", Type: StringList, Ref: "log-destinations"},
+		}},
+		{Name: "integrations", Typed: true, Slug: "slug", Fields: []Field{
+			{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
+			{Name: "external_id"}, {Name: "settings", Type: StringMap},
+		}},
+		{Name: "runtimes", Slug: "slug", Fields: []Field{
+			{Name: "slug", Required: true}, {Name: "label"},
+			{Name: "context_id", Required: true, Ref: "integrations"},
+		}},
+		{Name: "access-targets", Typed: true, Slug: "slug",
+			Types: []string{"aws_iam_group", "aws_sso_permission_set", "aws_lambda_function", "custom"},
+			Fields: []Field{
+				{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
+				{Name: "settings", Type: StringMap}, {Name: "field_bindings", Type: StringList},
+			}},
+		{Name: "access-strategies", Typed: true, Slug: "slug",
+			Types: []string{"aws_iam", "aws_sso", "aws_lambda", "custom", "http"},
+			Fields: []Field{
+				{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
+				{Name: "integration_id", Ref: "integrations"},
+				{Name: "targets", Type: StringList, Ref: "access-targets"},
+				{Name: "settings", Type: StringMap},
+			}},
+		{Name: "flows", Slug: "slug", Fields: []Field{
+			{Name: "slug", Required: true}, {Name: "label"},
+			{Name: "environment_id", Required: true, Ref: "environments"},
+			{Name: "implementation"}, {Name: "vars", Type: StringMap}, {Name: "params", Type: Object},
+		}},
+		{Name: "secret-sources", Typed: true, Slug: "slug", Fields: []Field{
+			{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
+			{Name: "settings", Type: StringMap},
+		}},
+		{Name: "secrets", Slug: "path", Fields: []Field{
+			{Name: "path", Required: true}, {Name: "source_id", Required: true, Ref: "secret-sources"},
+			{Name: "label"}, {Name: "settings", Type: StringMap},
+		}},
+		{Name: "log-destinations", Typed: true, Fields: []Field{
+			{Name: "type", Required: true}, {Name: "integration_id", Ref: "integrations"},
+			{Name: "settings", Type: StringMap},
+		}},
+		{Name: "error-loggers", Fields: []Field{
+			{Name: "integration_id", Ref: "integrations"}, {Name: "destination", Required: true},
+		}},
+	} {
+		Kinds[k.Name] = k
+	}
+}
+
+// NullRef is how the original client says "no integration".
+const NullRef = "<null>"
+
+// FieldError is a problem with one field of an input.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+// Field returns the field definition by name.
+func (k *Kind) Field(name string) (Field, bool) {
+	for _, f := range k.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Normalize checks the shape of raw (decoded JSON) against the kind and
+// returns it with every field present: "" for strings, {} for maps, [] for
+// lists. With partial set (a PATCH), absent fields are left absent and
+// required fields are not demanded.
+func (k *Kind) Normalize(raw map[string]any, partial bool) (map[string]any, []FieldError) {
+	var errs []FieldError
+	out := map[string]any{}
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if n == "id" {
+			continue
+		}
+		if _, ok := k.Field(n); !ok {
+			errs = append(errs, FieldError{n, "unknown field for " + k.Name})
+		}
+	}
+	for _, f := range k.Fields {
+		v, present := raw[f.Name]
+		if !present && partial {
+			continue
+		}
+		switch f.Type {
+		case String:
+			s := ""
+			if present && v != nil {
+				str, ok := v.(string)
+				if !ok {
+					errs = append(errs, FieldError{f.Name, "must be a string"})
+					continue
+				}
+				s = str
+			}
+			if f.Ref != "" && s == NullRef {
+				s = ""
+			}
+			if f.Required && strings.TrimSpace(s) == "" {
+				errs = append(errs, FieldError{f.Name, "is required"})
+				continue
+			}
+			out[f.Name] = s
+		case StringMap:
+			m := map[string]string{}
+			if present && v != nil {
+				obj, ok := v.(map[string]any)
+				if !ok {
+					errs = append(errs, FieldError{f.Name, "must be an object of strings"})
+					continue
+				}
+				for key, val := range obj {
+					s, ok := val.(string)
+					if !ok {
+						errs = append(errs, FieldError{f.Name + "." + key, "must be a string"})
+						continue
+					}
+					m[key] = s
+				}
+			}
+			out[f.Name] = m
+		case StringList:
+			l := []string{}
+			if present && v != nil {
+				arr, ok := v.([]any)
+				if !ok {
+					errs = append(errs, FieldError{f.Name, "must be a list of strings"})
+					continue
+				}
+				for i, e := range arr {
+					s, ok := e.(string)
+					if !ok || s == "" {
+						errs = append(errs, FieldError{fmt.Sprintf("%s[%d]", f.Name, i), "must be a non-empty string"})
+						continue
+					}
+					l = append(l, s)
+				}
+			}
+			out[f.Name] = l
+		case Object:
+			o := map[string]any{}
+			if present && v != nil {
+				obj, ok := v.(map[string]any)
+				if !ok {
+					errs = append(errs, FieldError{f.Name, "must be an object"})
+					continue
+				}
+				o = obj
+			}
+			out[f.Name] = o
+		}
+	}
+	return out, errs
+}
+
+var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role(/[\x21-\x7e]*)?/[\w+=,.@-]+$`)
+
+// ParseRoleARN splits an IAM role ARN into its account and path ("/" when
+// the role has none); it fails on anything that is not a role ARN.
+func ParseRoleARN(arn string) (account, path, name string, err error) {
+	m := roleARN.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<path>/<name>)", arn)
+	}
+	rest := arn[strings.Index(arn, ":role/")+len(":role"):]
+	i := strings.LastIndex(rest, "/")
+	return m[1], rest[:i+1], rest[i+1:], nil
+}
+
+// ValidateTyped checks the rules that depend on an entity's type (what a
+// permission context, a target, a strategy, a flow must carry).
+func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
+	var errs []FieldError
+	str := func(name string) string { s, _ := f[name].(string); return s }
+	settings, _ := f["settings"].(map[string]string)
+	typ := str("type")
+	if len(k.Types) > 0 && typ != "" {
+		known := false
+		for _, t := range k.Types {
+			known = known || t == typ
+		}
+		if !known {
+			errs = append(errs, FieldError{"type", fmt.Sprintf("unknown type %q (one of %s)", typ, strings.Join(k.Types, ", "))})
+		}
+	}
+	switch k.Name {
+	case "integrations":
+		if typ == "permission_context" {
+			cloud := settings["cloud"]
+			if cloud == "" || cloud == "aws" {
+				if settings["role_arn"] == "" {
+					errs = append(errs, FieldError{"settings.role_arn", "an AWS permission context needs the role ARN to assume"})
+				} else if _, _, _, err := ParseRoleARN(settings["role_arn"]); err != nil {
+					errs = append(errs, FieldError{"settings.role_arn", err.Error()})
+				}
+			}
+		}
+	case "access-targets":
+		need := map[string][]string{
+			"aws_iam_group":          {"iam_group"},
+			"aws_sso_permission_set": {"permission_set_arn", "account_id"},
+			"aws_lambda_function":    {"arn"},
+		}[typ]
+		for _, n := range need {
+			if strings.TrimSpace(settings[n]) == "" {
+				errs = append(errs, FieldError{"settings." + n, fmt.Sprintf("a target of type %s needs %s", typ, n)})
+			}
+		}
+	case "flows":
+		if impl := str("implementation"); impl != "" {
+			if _, err := base64.StdEncoding.DecodeString(impl); err != nil {
+				errs = append(errs, FieldError{"implementation", "must be base64-encoded flow code"})
+			}
+		}
+		params, _ := f["params"].(map[string]any)
+		for _, key := range []string{"allow_revoke", "schedule_deescalation"} {
+			if v, ok := params[key]; ok {
+				if _, isBool := v.(bool); !isBool {
+					errs = append(errs, FieldError{"params." + key, "must be true or false"})
+				}
+			}
+		}
+		if !ParamBool(params, "allow_revoke", true) && !ParamBool(params, "schedule_deescalation", true) {
+			errs = append(errs, FieldError{"params", "at least one of allow_revoke and schedule_deescalation must be true"})
+		}
+		if v, ok := params["strategy_id"]; ok && v != nil {
+			if _, isStr := v.(string); !isStr {
+				errs = append(errs, FieldError{"params.strategy_id", "must be a string"})
+			}
+		}
+	}
+	return errs
+}
+
+// ParamBool reads a boolean flow parameter with its default.
+func ParamBool(params map[string]any, key string, def bool) bool {
+	if v, ok := params[key].(bool); ok {
+		return v
+	}
+	return def
+}
+
+// StrategyTargetType is the target type each strategy type grants.
+var StrategyTargetType = map[string]string{
+	"aws_iam":    "aws_iam_group",
+	"aws_sso":    "aws_sso_permission_set",
+	"aws_lambda": "aws_lambda_function",
+}

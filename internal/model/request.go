@@ -1,0 +1,184 @@
+// Package model holds the platform's entities and the access request's state
+// machine: pure types and transitions. It performs no I/O and imports nothing
+// of ours.
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// State is where an access request stands.
+type State string
+
+// The states of an access request; docs/requests.md draws the machine.
+const (
+	Pending  State = "pending"  // asked, waiting for an approver
+	Approved State = "approved" // approved, the grant is being made
+	Active   State = "active"   // granted; de-escalation is scheduled
+	Ended    State = "ended"    // access taken away again
+	Denied   State = "denied"   // an approver said no
+	Expired  State = "expired"  // nobody answered in time
+	Errored  State = "errored"  // the grant failed after its retries
+)
+
+// States lists every state, in the order a request meets them.
+var States = []State{Pending, Approved, Active, Ended, Denied, Expired, Errored}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, k := range States {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// IsResolved reports whether no further transition can leave s.
+func (s State) IsResolved() bool {
+	return s == Ended || s == Denied || s == Expired || s == Errored
+}
+
+// HoldsAccess reports whether the requester may be in the target in s, so
+// that a de-escalation is owed.
+func (s State) HoldsAccess() bool { return s == Approved || s == Active }
+
+// Event is something that moves a request.
+type Event string
+
+// The events of the flow. They are also the audit log's event types, next to
+// Requested and the failure notices.
+const (
+	Requested        Event = "request"
+	Approve          Event = "approve"
+	Deny             Event = "deny"
+	Expire           Event = "expire"
+	Escalated        Event = "escalate"          // the strategy granted access
+	EscalateFailed   Event = "error"             // the strategy failed after its retries
+	Revoke           Event = "revoke"            // someone asked to end access early
+	Deescalated      Event = "deescalate"        // the strategy took access away
+	DeescalateFailed Event = "deescalate_failed" // a de-escalation attempt failed; it is retried
+)
+
+// Effect is work a transition owes to the outside world.
+type Effect string
+
+// Effects.
+const (
+	EffectGrant  Effect = "grant"
+	EffectRevoke Effect = "revoke"
+)
+
+// TransitionError says that an event does not apply to a state.
+type TransitionError struct {
+	From  State
+	Event Event
+}
+
+func (e *TransitionError) Error() string {
+	switch {
+	case e.From == Ended && e.Event == Revoke:
+		return "request has already ended"
+	case e.From == Pending && e.Event == Revoke:
+		return "request is pending: deny it instead of revoking"
+	case e.From == Approved && e.Event == Revoke:
+		return "access is being granted right now; revoke once it is active"
+	case e.From.IsResolved():
+		return fmt.Sprintf("request is %s; it cannot be %s", e.From, pastTense(e.Event))
+	case e.From == Active || e.From == Approved:
+		return fmt.Sprintf("request is already %s; it cannot be %s", e.From, pastTense(e.Event))
+	}
+	return fmt.Sprintf("cannot %s a request that is %s", e.Event, e.From)
+}
+
+func pastTense(ev Event) string {
+	switch ev {
+	case Approve:
+		return "approved"
+	case Deny:
+		return "denied"
+	case Expire:
+		return "expired"
+	case Revoke:
+		return "revoked"
+	case Escalated:
+		return "escalated"
+	case Deescalated:
+		return "de-escalated"
+	}
+	return string(ev)
+}
+
+type edge struct {
+	from State
+	ev   Event
+}
+
+type outcome struct {
+	to      State
+	effects []Effect
+}
+
+// The whole machine. A Revoke in Active does not change the state: it owes
+// a de-escalation, and the Deescalated event that follows ends the request.
+var machine = map[edge]outcome{
+	{Pending, Approve}:         {Approved, []Effect{EffectGrant}},
+	{Pending, Deny}:            {Denied, nil},
+	{Pending, Expire}:          {Expired, nil},
+	{Approved, Escalated}:      {Active, nil},
+	{Approved, EscalateFailed}: {Errored, []Effect{EffectRevoke}},
+	// A grant interrupted by a crash whose deadline has passed is undone.
+	{Approved, Deescalated}: {Ended, nil},
+	{Active, Revoke}:        {Active, []Effect{EffectRevoke}},
+	{Active, Deescalated}:   {Ended, nil},
+}
+
+// Transition is the request's state machine: the state an event leads to
+// from s, and the effects that it owes. An event that does not apply is a
+// *TransitionError.
+func Transition(s State, ev Event) (State, []Effect, error) {
+	o, ok := machine[edge{s, ev}]
+	if !ok {
+		return s, nil, &TransitionError{From: s, Event: ev}
+	}
+	return o.to, o.effects, nil
+}
+
+// Request is one ask for access to one target.
+type Request struct {
+	ID             string        `json:"id"`
+	State          State         `json:"state"`
+	FlowID         string        `json:"flow_id"`
+	Flow           string        `json:"flow"`
+	TargetID       string        `json:"target_id"`
+	Target         string        `json:"target"`
+	StrategyID     string        `json:"strategy_id,omitempty"`
+	Requester      string        `json:"requester"`
+	Reason         string        `json:"reason"`
+	Duration       time.Duration `json:"-"`
+	Approver       string        `json:"approver,omitempty"`
+	Message        string        `json:"message,omitempty"`
+	Error          string        `json:"error,omitempty"`
+	DeescalateType string        `json:"deescalate_type,omitempty"` // scheduled or revoke
+	// DeescalateError is the last failed attempt to take access away; it is
+	// cleared when an attempt succeeds.
+	DeescalateError string     `json:"deescalate_error,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	ExpiresAt       time.Time  `json:"expires_at"`         // pending requests expire then
+	Deadline        *time.Time `json:"deadline,omitempty"` // access ends then
+	GrantedAt       *time.Time `json:"granted_at,omitempty"`
+	EndedAt         *time.Time `json:"ended_at,omitempty"`
+}
+
+// AuditEvent is one line of the append-only audit log.
+type AuditEvent struct {
+	Seq       int64             `json:"seq"`
+	ID        string            `json:"id"`
+	RequestID string            `json:"request_id,omitempty"`
+	Type      string            `json:"type"`
+	Actor     string            `json:"actor"`
+	At        time.Time         `json:"at"`
+	Details   map[string]string `json:"details,omitempty"`
+}

@@ -1,0 +1,115 @@
+// Package server assembles a running sym server: the store, the AWS
+// credential chain, the strategies, the engine and the HTTP API on a
+// listener. cmd/sym and the tests start servers only through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/store"
+	"github.com/opensym/sym/internal/strategy"
+	"github.com/opensym/sym/internal/strategy/awsiam"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Options configure a server.
+type Options struct {
+	DB         string // SQLite file
+	Listen     string // host:port; 127.0.0.1:0 picks a free port
+	Org        string
+	AdminToken string
+	Log        *slog.Logger
+	// AWS overrides the default credential chain (tests, benchmarks).
+	AWS    *aws.Config
+	Engine engine.Options
+}
+
+// Instance is a running server.
+type Instance struct {
+	URL    string
+	Store  *store.Store
+	Engine *engine.Engine
+	Chain  *awsauth.Chain
+	http   *http.Server
+	done   chan error
+}
+
+// Start opens the database, reloads open requests and serves the API.
+func Start(ctx context.Context, opt Options) (*Instance, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Listen == "" {
+		opt.Listen = "127.0.0.1:8420"
+	}
+	st, err := store.Open(ctx, opt.DB)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	awsCalls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sym_aws_calls_total", Help: "AWS API operations made, by service and operation.",
+	}, []string{"service", "operation"})
+	reg.MustRegister(awsCalls)
+	calls := &awsauth.Calls{OnCall: func(svc, op string) { awsCalls.WithLabelValues(svc, op).Inc() }}
+	var base aws.Config
+	if opt.AWS != nil {
+		base = *opt.AWS
+	} else if base, err = awsauth.LoadDefault(ctx, calls); err != nil {
+		st.Close()
+		return nil, err
+	}
+	chain := awsauth.NewChain(base, calls)
+	eopt := opt.Engine
+	eopt.Log = opt.Log
+	eopt.Metrics = engine.NewMetrics(reg)
+	eng := engine.New(st, map[string]strategy.AccessStrategy{"aws_iam": &awsiam.Strategy{Chain: chain}}, eopt)
+	if err := eng.Start(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	handler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, AdminToken: opt.AdminToken, Log: opt.Log, Registry: reg})
+	ln, err := net.Listen("tcp", opt.Listen)
+	if err != nil {
+		eng.Stop()
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", opt.Listen, err)
+	}
+	inst := &Instance{URL: "http://" + ln.Addr().String(), Store: st, Engine: eng, Chain: chain, done: make(chan error, 1),
+		http: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
+	go func() {
+		err := inst.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		inst.done <- err
+	}()
+	opt.Log.Info("sym server listening", "url", inst.URL, "db", opt.DB, "org", opt.Org)
+	return inst, nil
+}
+
+// Done reports the HTTP server's end.
+func (i *Instance) Done() <-chan error { return i.done }
+
+// Shutdown stops taking requests, lets the ones in flight finish, stops the
+// engine and closes the database.
+func (i *Instance) Shutdown(ctx context.Context) error {
+	err := i.http.Shutdown(ctx)
+	i.Engine.Stop()
+	if cerr := i.Store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,333 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/model"
+)
+
+// User is a person (or bot) who may call the API.
+type User struct {
+	Email      string            `json:"email"`
+	Role       string            `json:"role"`
+	Identities map[string]string `json:"identities"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+// Roles.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// CreateUser adds a user; ErrConflict when the email is taken.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if u.Identities == nil {
+		u.Identities = map[string]string{}
+	}
+	ids, _ := json.Marshal(u.Identities)
+	u.CreatedAt = s.now().UTC()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users (email, role, identities, created_at) VALUES (?,?,?,?)`,
+		u.Email, u.Role, string(ids), stamp(u.CreatedAt))
+	if isUnique(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// UpdateUser stores a user's role and identities.
+func (s *Store) UpdateUser(ctx context.Context, u *User) error {
+	ids, _ := json.Marshal(u.Identities)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET role=?, identities=? WHERE email=?`, u.Role, string(ids), strings.ToLower(u.Email))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser removes a user and their tokens.
+func (s *Store) DeleteUser(ctx context.Context, email string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE email=?`, strings.ToLower(email))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// GetUser reads one user by email (case-insensitive).
+func (s *Store) GetUser(ctx context.Context, email string) (*User, error) {
+	us, err := s.queryUsers(ctx, `WHERE email=?`, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, ErrNotFound
+	}
+	return &us[0], nil
+}
+
+// ListUsers lists every user by email.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	return s.queryUsers(ctx, `ORDER BY email`)
+}
+
+func (s *Store) queryUsers(ctx context.Context, where string, args ...any) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, role, identities, created_at FROM users `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		var u User
+		var ids, created string
+		if err := rows.Scan(&u.Email, &u.Role, &ids, &created); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(ids), &u.Identities)
+		if u.Identities == nil {
+			u.Identities = map[string]string{}
+		}
+		u.CreatedAt = parseStamp(created)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// HashToken is how tokens are kept: their SHA-256, never the token itself.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// AddToken records a token (by hash) for a user.
+func (s *Store) AddToken(ctx context.Context, email, token string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user_email, created_at) VALUES (?,?,?)`,
+		HashToken(token), strings.ToLower(email), stamp(s.now()))
+	return err
+}
+
+// UserForToken finds the user a token belongs to.
+func (s *Store) UserForToken(ctx context.Context, token string) (*User, error) {
+	us, err := s.queryUsers(ctx, `WHERE email = (SELECT user_email FROM tokens WHERE hash=?)`, HashToken(token))
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, ErrNotFound
+	}
+	return &us[0], nil
+}
+
+// ---- requests and the audit log ----
+
+type requestBody struct {
+	model.Request
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func encodeRequest(r *model.Request) (string, error) {
+	b, err := json.Marshal(requestBody{Request: *r, DurationSeconds: r.Duration.Seconds()})
+	return string(b), err
+}
+
+func unixMilli(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// CreateRequest stores a new request together with its first audit event.
+func (s *Store) CreateRequest(ctx context.Context, r *model.Request, ev *model.AuditEvent) error {
+	body, err := encodeRequest(r)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, state, body, requester, expires_at, deadline, created_at) VALUES (?,?,?,?,?,?,?)`,
+		r.ID, string(r.State), body, r.Requester, r.ExpiresAt.UnixMilli(), unixMilli(r.Deadline), stamp(r.CreatedAt)); err != nil {
+		return fmt.Errorf("insert request: %w", err)
+	}
+	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SaveRequest writes r if its stored state is still from, with the audit
+// events (any may be nil) in the same transaction. ErrStale when someone
+// moved the request first.
+func (s *Store) SaveRequest(ctx context.Context, r *model.Request, from model.State, evs ...*model.AuditEvent) error {
+	r.UpdatedAt = s.now().UTC()
+	body, err := encodeRequest(r)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE requests SET state=?, body=?, expires_at=?, deadline=? WHERE id=? AND state=?`,
+		string(r.State), body, r.ExpiresAt.UnixMilli(), unixMilli(r.Deadline), r.ID, string(from))
+	if err != nil {
+		return fmt.Errorf("update request %s: %w", r.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrStale
+	}
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// GetRequest reads one request.
+func (s *Store) GetRequest(ctx context.Context, id string) (*model.Request, error) {
+	rs, err := s.queryRequests(ctx, `WHERE id=?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, ErrNotFound
+	}
+	return rs[0], nil
+}
+
+// ListRequests lists requests, newest first; state and requester narrow it
+// when not empty.
+func (s *Store) ListRequests(ctx context.Context, state, requester string, limit int) ([]*model.Request, error) {
+	where := `WHERE 1=1`
+	var args []any
+	if state != "" {
+		where += ` AND state=?`
+		args = append(args, state)
+	}
+	if requester != "" {
+		where += ` AND requester=?`
+		args = append(args, strings.ToLower(requester))
+	}
+	if limit <= 0 {
+		limit = 500
+	}
+	return s.queryRequests(ctx, where+fmt.Sprintf(` ORDER BY created_at DESC LIMIT %d`, limit), args...)
+}
+
+// OpenRequests lists the requests that still owe work: pending ones (they
+// expire) and approved or active ones (they de-escalate).
+func (s *Store) OpenRequests(ctx context.Context) ([]*model.Request, error) {
+	return s.queryRequests(ctx, `WHERE state IN ('pending','approved','active')`)
+}
+
+func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([]*model.Request, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body FROM requests `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query requests: %w", err)
+	}
+	defer rows.Close()
+	out := []*model.Request{}
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var rb requestBody
+		if err := json.Unmarshal([]byte(body), &rb); err != nil {
+			return nil, fmt.Errorf("corrupt request: %w", err)
+		}
+		r := rb.Request
+		r.Duration = time.Duration(rb.DurationSeconds * float64(time.Second))
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+func appendEvent(ctx context.Context, tx *sql.Tx, ev *model.AuditEvent, now time.Time) error {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	if ev.At.IsZero() {
+		ev.At = now.UTC()
+	}
+	details, _ := json.Marshal(ev.Details)
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (id, request_id, type, actor, at, details) VALUES (?,?,?,?,?,?)`,
+		ev.ID, ev.RequestID, ev.Type, ev.Actor, stamp(ev.At), string(details))
+	if err != nil {
+		return fmt.Errorf("append audit event: %w", err)
+	}
+	ev.Seq, _ = res.LastInsertId()
+	return nil
+}
+
+// AppendEvent appends one audit event on its own.
+func (s *Store) AppendEvent(ctx context.Context, ev *model.AuditEvent) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Events reads the audit log oldest first; requestID narrows it, afterSeq
+// pages through it.
+func (s *Store) Events(ctx context.Context, requestID string, afterSeq int64, limit int) ([]model.AuditEvent, error) {
+	where := `WHERE seq > ?`
+	args := []any{afterSeq}
+	if requestID != "" {
+		where += ` AND request_id=?`
+		args = append(args, requestID)
+	}
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details FROM events `+where+fmt.Sprintf(` ORDER BY seq LIMIT %d`, limit), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.AuditEvent{}
+	for rows.Next() {
+		var e model.AuditEvent
+		var at, details string
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestID, &e.Type, &e.Actor, &at, &details); err != nil {
+			return nil, err
+		}
+		e.At = parseStamp(at)
+		_ = json.Unmarshal([]byte(details), &e.Details)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// IsNotFound reports a missing row.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

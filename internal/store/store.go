@@ -1,0 +1,298 @@
+// Package store keeps the platform's state: entities, users and tokens,
+// access requests and the audit log. SQLite (one file, no cgo) is the
+// embedded default. The store never calls AWS and never decides a
+// transition: it applies the ones the engine hands it, atomically with their
+// audit events.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/model"
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// Errors the callers tell apart.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrStale says a request was not in the state a transition expected.
+	ErrStale = errors.New("request changed state meanwhile")
+)
+
+// Store is the SQLite store.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// migrations are applied in order, each once; the schema_migrations table
+// records which ran. Append, never edit.
+var migrations = []string{
+	`CREATE TABLE entities (
+		id TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		type TEXT NOT NULL DEFAULT '',
+		slug TEXT NOT NULL DEFAULT '',
+		slug_key TEXT NOT NULL DEFAULT '',
+		body TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);
+	CREATE UNIQUE INDEX entities_name ON entities(kind, type, slug_key) WHERE slug_key <> '';
+	CREATE TABLE users (
+		email TEXT PRIMARY KEY,
+		role TEXT NOT NULL,
+		identities TEXT NOT NULL DEFAULT '{}',
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE tokens (
+		hash TEXT PRIMARY KEY,
+		user_email TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE requests (
+		id TEXT PRIMARY KEY,
+		state TEXT NOT NULL,
+		body TEXT NOT NULL,
+		requester TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,
+		deadline INTEGER,
+		created_at TEXT NOT NULL
+	);
+	CREATE INDEX requests_state ON requests(state);
+	CREATE TABLE events (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		id TEXT NOT NULL UNIQUE,
+		request_id TEXT NOT NULL DEFAULT '',
+		type TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		at TEXT NOT NULL,
+		details TEXT NOT NULL DEFAULT '{}'
+	);
+	CREATE INDEX events_request ON events(request_id);`,
+}
+
+// DefaultPath is where the database lives when --db is not given: the
+// user's data directory, or the working directory when there is none.
+func DefaultPath() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "sym", "sym.db")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "share", "sym", "sym.db")
+	}
+	return "sym.db"
+}
+
+// Open opens (creating it if needed) the SQLite database at path and brings
+// its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and this keeps every
+	// transaction free of SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database schema is version %d, newer than this sym knows (%d): upgrade sym", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?)`, v, stamp(s.now())); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the number of migrations applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseStamp(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// ---- entities ----
+
+// EntityRow is a stored entity: its id and its fields as JSON.
+type EntityRow struct {
+	ID   string
+	Kind string
+	Body map[string]any
+}
+
+func nameOf(k *model.Kind, fields map[string]any) (typ, slug string) {
+	if k.Typed {
+		typ, _ = fields["type"].(string)
+	}
+	if k.Slug != "" {
+		slug, _ = fields[k.Slug].(string)
+	}
+	return typ, slug
+}
+
+// CreateEntity stores a new entity and returns its id; ErrConflict when its
+// name is taken.
+func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[string]any) (string, error) {
+	id := uuid.NewString()
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return "", err
+	}
+	typ, slug := nameOf(k, fields)
+	now := stamp(s.now())
+	_, err = s.db.ExecContext(ctx, `INSERT INTO entities (id, kind, type, slug, slug_key, body, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
+		id, k.Name, typ, slug, strings.ToLower(slug), string(body), now, now)
+	if isUnique(err) {
+		return "", ErrConflict
+	}
+	if err != nil {
+		return "", fmt.Errorf("insert %s: %w", k.Name, err)
+	}
+	return id, nil
+}
+
+// UpdateEntity replaces an entity's fields.
+func (s *Store) UpdateEntity(ctx context.Context, k *model.Kind, id string, fields map[string]any) error {
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	typ, slug := nameOf(k, fields)
+	res, err := s.db.ExecContext(ctx, `UPDATE entities SET type=?, slug=?, slug_key=?, body=?, updated_at=? WHERE id=? AND kind=?`,
+		typ, slug, strings.ToLower(slug), string(body), stamp(s.now()), id, k.Name)
+	if isUnique(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("update %s %s: %w", k.Name, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteEntity removes an entity.
+func (s *Store) DeleteEntity(ctx context.Context, kind, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM entities WHERE id=? AND kind=?`, id, kind)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// GetEntity reads one entity of a kind by id.
+func (s *Store) GetEntity(ctx context.Context, kind, id string) (*EntityRow, error) {
+	rows, err := s.queryEntities(ctx, `WHERE kind=? AND id=?`, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// FindEntities lists entities of a kind; slug (case-insensitive) and typ
+// narrow it when not empty.
+func (s *Store) FindEntities(ctx context.Context, kind, slug, typ string) ([]EntityRow, error) {
+	where := `WHERE kind=?`
+	args := []any{kind}
+	if slug != "" {
+		where += ` AND slug_key=?`
+		args = append(args, strings.ToLower(slug))
+	}
+	if typ != "" {
+		where += ` AND type=?`
+		args = append(args, typ)
+	}
+	return s.queryEntities(ctx, where+` ORDER BY created_at, id`, args...)
+}
+
+// AllEntities lists every entity, for reference checks.
+func (s *Store) AllEntities(ctx context.Context) ([]EntityRow, error) {
+	return s.queryEntities(ctx, `ORDER BY created_at`)
+}
+
+func (s *Store) queryEntities(ctx context.Context, where string, args ...any) ([]EntityRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, body FROM entities `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query entities: %w", err)
+	}
+	defer rows.Close()
+	var out []EntityRow
+	for rows.Next() {
+		var r EntityRow
+		var body string
+		if err := rows.Scan(&r.ID, &r.Kind, &body); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &r.Body); err != nil {
+			return nil, fmt.Errorf("entity %s: corrupt body: %w", r.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,80 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/server"
+)
+
+// Server is a sym server running in the test process on a temp SQLite file.
+type Server struct {
+	URL        string // base URL; the API is under /api/v1
+	AdminToken string // accepted as the admin bot (SYM_ADMIN_TOKEN)
+	DB         string
+	*server.Instance
+}
+
+// ServerOptions tune StartServerWith.
+type ServerOptions struct {
+	Org string
+	// Moto, when set, points the server's AWS calls at it.
+	Moto   *Moto
+	DB     string // default: a new file in the test's temp dir
+	Engine engine.Options
+	// Verbose sends the server's log to the test log.
+	Verbose bool
+}
+
+// StartServer starts a sym server for org "default" with no AWS.
+func StartServer(tb testing.TB) *Server { return StartServerWith(tb, ServerOptions{}) }
+
+// StartServerWith starts a sym server and stops it when the test ends.
+func StartServerWith(tb testing.TB, o ServerOptions) *Server {
+	tb.Helper()
+	if o.DB == "" {
+		o.DB = filepath.Join(tb.TempDir(), "sym.db")
+	}
+	if o.Org == "" {
+		o.Org = "default"
+	}
+	token := api.NewToken()
+	var logOut io.Writer = io.Discard
+	if o.Verbose || os.Getenv("SYM_TEST_VERBOSE") != "" {
+		logOut = tbWriter{tb}
+	}
+	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
+		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine}
+	if o.Moto != nil {
+		cfg := o.Moto.AWSConfig(tb)
+		opt.AWS = &cfg
+	} else {
+		cfg := aws.Config{Region: "us-east-1"}
+		opt.AWS = &cfg
+	}
+	inst, err := server.Start(context.Background(), opt)
+	if err != nil {
+		tb.Fatalf("start sym server: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = inst.Shutdown(ctx)
+	})
+	return &Server{URL: inst.URL, AdminToken: token, DB: o.DB, Instance: inst}
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(string(p))
+	return len(p), nil
+}
