@@ -48,7 +48,7 @@ variable "custom_external_id" {
   nullable    = false
 
   validation {
-    condition     = trimspace(var.custom_external_id) == "" || can(regex("^[\\w+=,.@:/-]{2,1224}$", var.custom_external_id))
+    condition     = trimspace(var.custom_external_id) == "" || (length(var.custom_external_id) <= 1224 && can(regex("^[\\w+=,.@:/-]{2,}$", var.custom_external_id)))
     error_message = "The custom_external_id must be 2 to 1224 characters of letters, digits and +=,.@:/_- (the characters AWS accepts in an External ID), or blank to generate one."
   }
 }

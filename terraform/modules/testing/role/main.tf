@@ -20,3 +20,15 @@ output "name" {
 output "arn" {
   value = aws_iam_role.this.arn
 }
+
+# An unrelated customer policy, to attach through policy_arns.
+resource "aws_iam_policy" "extra" {
+  name   = "${var.name}Extra"
+  path   = "/test/"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:GetObject"], Resource = ["arn:aws:s3:::audit-bucket/*"] }] })
+  tags   = { Purpose = "module-test" }
+}
+
+output "policy_arn" {
+  value = aws_iam_policy.extra.arn
+}

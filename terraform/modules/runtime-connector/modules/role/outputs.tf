@@ -30,9 +30,9 @@ output "assume_roles_policy" {
 
 output "addon_policy_arns" {
   description = "ARNs of the addon policies attached to the role, keyed by addon name."
-  value = merge(
+  value = tomap(merge(
     { for m in module.secretsmgr : "aws/secretsmgr" => m.policy_arn },
     { for m in module.kinesis_firehose : "aws/kinesis-firehose" => m.policy_arn },
     { for m in module.kinesis_data_stream : "aws/kinesis-data-stream" => m.policy_arn },
-  )
+  ))
 }
