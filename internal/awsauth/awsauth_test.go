@@ -1,0 +1,64 @@
+package awsauth
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGuardRails(t *testing.T) {
+	rt := Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", ExternalID: "ext-1", Safelist: []string{"210987654321"}}
+	cases := []struct {
+		name    string
+		rt      Runtime
+		role    string
+		refusal string // empty: allowed
+	}{
+		{"same account under /sym/", rt, "arn:aws:iam::123456789012:role/sym/SymIamProd", ""},
+		{"safelisted account", rt, "arn:aws:iam::210987654321:role/sym/SymIamProd", ""},
+		{"nested /sym/ path", rt, "arn:aws:iam::123456789012:role/sym/team/SymIamProd", ""},
+		{"outside /sym/", rt, "arn:aws:iam::123456789012:role/Admin", "not under the path /sym/"},
+		{"path that only starts like sym", rt, "arn:aws:iam::123456789012:role/symbolic/Admin", "not under the path /sym/"},
+		{"other path containing sym", rt, "arn:aws:iam::123456789012:role/admin/sym/Admin", "not under the path /sym/"},
+		{"account outside the safelist", rt, "arn:aws:iam::999999999999:role/sym/SymIamProd", "neither the runtime's account"},
+		{"not a role", rt, "arn:aws:iam::123456789012:user/sym/x", "not an IAM role ARN"},
+		{"empty role", rt, "", "not an IAM role ARN"},
+		{"runtime without External ID", Runtime{RoleARN: rt.RoleARN}, "arn:aws:iam::123456789012:role/sym/SymIamProd", "no external_id"},
+		{"runtime with blank External ID", Runtime{RoleARN: rt.RoleARN, ExternalID: "  "}, "arn:aws:iam::123456789012:role/sym/SymIamProd", "no external_id"},
+		{"runtime outside /sym/", Runtime{RoleARN: "arn:aws:iam::123456789012:role/Runtime", ExternalID: "x"}, "arn:aws:iam::123456789012:role/sym/SymIamProd", "runtime role"},
+		{"malformed safelist", Runtime{RoleARN: rt.RoleARN, ExternalID: "x", Safelist: []string{"12"}}, "arn:aws:iam::123456789012:role/sym/SymIamProd", "12-digit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckConnector(c.rt, c.role)
+			if c.refusal == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !IsGuard(err) || !strings.Contains(err.Error(), c.refusal) {
+				t.Fatalf("got %v, want a guard refusal mentioning %q", err, c.refusal)
+			}
+		})
+	}
+}
+
+// TestChainRefusesBeforeCalling: a refused role never reaches AWS; the
+// chain has no endpoint at all here, so any call would fail differently.
+func TestChainRefusesBeforeCalling(t *testing.T) {
+	c := NewChain(awsConfigNowhere(), nil)
+	_, err := c.ConnectorConfig(Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/R", ExternalID: "x"}, "arn:aws:iam::123456789012:role/Admin", "")
+	if !IsGuard(err) {
+		t.Fatalf("want a guard refusal, got %v", err)
+	}
+	if c.Calls().Total() != 0 {
+		t.Fatalf("%d AWS calls made", c.Calls().Total())
+	}
+}
+
+func TestParseSafelist(t *testing.T) {
+	got := ParseSafelist(" 111111111111, 222222222222 ,")
+	if len(got) != 2 || got[0] != "111111111111" || got[1] != "222222222222" {
+		t.Fatalf("%v", got)
+	}
+}
