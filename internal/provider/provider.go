@@ -48,31 +48,8 @@ func New(version string) func() provider.Provider {
 
 // ProtocolServer returns the provider's protocol 6 server, as the binary
 // serves it and as acceptance tests run it in-process.
-//
-// It answers plans the way the original (SDKv2) provider did, which is what
-// lets a name differ from the stored one only by case without a diff: see
-// docs/decisions/001-provider.md.
 func ProtocolServer(version string) func() tfprotov6.ProviderServer {
-	return func() tfprotov6.ProviderServer {
-		return caseTolerantServer{providerserver.NewProtocol6(New(version)())()}
-	}
-}
-
-// caseTolerantServer marks plans as coming from the legacy type system, so
-// that Terraform accepts a planned name that keeps the stored spelling when
-// the configuration differs from it only by case (Terraform otherwise
-// insists that a planned value equal the configured one). Applies are not
-// marked: their results are checked by Terraform as strictly as ever.
-type caseTolerantServer struct {
-	tfprotov6.ProviderServer
-}
-
-func (s caseTolerantServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	resp, err := s.ProviderServer.PlanResourceChange(ctx, req)
-	if resp != nil {
-		resp.UnsafeToUseLegacyTypeSystem = true
-	}
-	return resp, err
+	return providerserver.NewProtocol6(New(version)())
 }
 
 func (p *symProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
