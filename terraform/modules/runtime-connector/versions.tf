@@ -8,7 +8,8 @@ terraform {
       version = ">= 5.0"
     }
     sym = {
-      source = "opensym/sym"
+      source  = "opensym/sym"
+      version = ">= 0.1.0"
     }
   }
 }

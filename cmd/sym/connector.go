@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/spf13/cobra"
+
+	"github.com/opensym/sym/internal/connector"
+)
+
+// newConnectorCmd is `sym connector`: checks of the AWS connector roles the
+// Terraform modules in terraform/modules create.
+func newConnectorCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "connector",
+		Short: "Check the AWS connector roles sym uses in your account",
+	}
+	cmd.AddCommand(newConnectorVerifyCmd())
+	return cmd
+}
+
+func newConnectorVerifyCmd() *cobra.Command {
+	var (
+		e              connector.Expectation
+		iamRoles       []string
+		groups         []string
+		lambdaRoles    []string
+		lambdaFuncs    []string
+		jsonOut        bool
+		trusted        []string
+		safelist       []string
+		declaredExtras []string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify that the deployed connector roles are exactly what the modules promise",
+		Long: `verify reads the runtime connector role, and each strategy connector role
+given, with IAM read calls (GetRole, ListAttachedRolePolicies, GetPolicy,
+GetPolicyVersion, ListRolePolicies, GetRolePolicy) and reports whether each is
+exactly what its Terraform module promises:
+
+  runtime connector  trusted only by the expected principals, and only with
+                     the External ID; sts:AssumeRole on role/sym/* in the
+                     current and safelisted accounts and nothing else; the
+                     addon policies with their tag conditions
+  IAM connector      trusted only by the runtime role; AddUserToGroup and
+                     RemoveUserFromGroup on the configured groups only
+  Lambda connector   trusted only by the runtime role; InvokeFunction on the
+                     listed functions only
+
+Policies attached beyond these are listed with what they allow; those not
+declared with --extra-policy are differences. The exit status is 1 when any
+difference is found. AWS is reached through the SDK's default configuration
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).`,
+		Example: `  sym connector verify \
+    --runtime-role-arn arn:aws:iam::123456789012:role/sym/SymRuntimeProd \
+    --external-id "$(terraform output -raw external_id)" \
+    --account-safelist 111122223333 --addon aws/secretsmgr \
+    --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIamProd \
+    --group /sym/:* --group /teams/:db-admins`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e.TrustedPrincipals = trusted
+			e.AccountSafelist = splitCommas(safelist)
+			e.DeclaredPolicyARNs = declaredExtras
+			var gs []connector.Group
+			for _, g := range groups {
+				parsed, err := connector.ParseGroup(g)
+				if err != nil {
+					return usageError{err}
+				}
+				gs = append(gs, parsed)
+			}
+			if len(gs) > 0 && len(iamRoles) == 0 {
+				return usageError{fmt.Errorf("--group needs --iam-connector-role-arn")}
+			}
+			for _, arn := range iamRoles {
+				e.IAMConnectors = append(e.IAMConnectors, connector.IAMConnector{RoleARN: arn, Groups: gs})
+			}
+			if len(lambdaFuncs) > 0 && len(lambdaRoles) == 0 {
+				return usageError{fmt.Errorf("--lambda-arn needs --lambda-connector-role-arn")}
+			}
+			for _, arn := range lambdaRoles {
+				if len(lambdaFuncs) == 0 {
+					return usageError{fmt.Errorf("--lambda-connector-role-arn needs the --lambda-arn functions it may invoke")}
+				}
+				e.LambdaConnectors = append(e.LambdaConnectors, connector.LambdaConnector{RoleARN: arn, FunctionARNs: lambdaFuncs})
+			}
+			if e.RuntimeRoleARN == "" || e.ExternalID == "" {
+				return usageError{fmt.Errorf("--runtime-role-arn and --external-id are required")}
+			}
+
+			cfg, err := config.LoadDefaultConfig(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("load the AWS configuration: %w", err)
+			}
+			rep, err := connector.Verify(cmd.Context(), iam.NewFromConfig(cfg), e)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if jsonOut {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(struct {
+					OK          bool     `json:"ok"`
+					Differences []string `json:"differences"`
+					connector.Report
+				}{rep.OK(), nonNil(rep.Differences()), rep}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprint(out, rep.Text())
+			}
+			if !rep.OK() {
+				return fmt.Errorf("%d difference(s) from what the connector modules promise, first: %s",
+					len(rep.Differences()), rep.Differences()[0])
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&e.RuntimeRoleARN, "runtime-role-arn", "", "ARN of the runtime connector role (module output sym_runtime_connector_role.arn)")
+	f.StringVar(&e.ExternalID, "external-id", "", "the External ID the trust policy must require (settings.external_id)")
+	f.StringArrayVar(&trusted, "trusted-principal", nil, "a principal ARN or account id the trust policy must name (repeat; default: the runtime role's account root)")
+	f.StringArrayVar(&safelist, "account-safelist", nil, "account ids (repeat or comma-separate) besides the runtime's own where /sym/ roles may be assumed")
+	f.StringVar(&e.Environment, "environment", "", "the modules' environment input (default: from the runtime role name, SymRuntimeProd -> prod)")
+	f.StringArrayVar(&e.Addons, "addon", nil, "an addon expected on the runtime role: aws/secretsmgr, aws/kinesis-firehose, aws/kinesis-data-stream (repeat)")
+	f.StringVar(&e.SecretsTagName, "secrets-tag-name", "SymEnv", "the aws/secretsmgr addon's tag_name")
+	f.StringArrayVar(&e.StreamARNs, "stream-arn", nil, "a stream ARN given to the aws/kinesis-data-stream addon (repeat)")
+	f.StringArrayVar(&declaredExtras, "extra-policy", nil, "a policy ARN attached on purpose through policy_arns (repeat): listed, not a difference")
+	f.StringArrayVar(&iamRoles, "iam-connector-role-arn", nil, "ARN of an IAM connector role to verify (repeat)")
+	f.StringArrayVar(&groups, "group", nil, "a group_config entry of the IAM connector as PATH:NAME, e.g. /sym/:* (repeat; default /sym/:*)")
+	f.StringArrayVar(&lambdaRoles, "lambda-connector-role-arn", nil, "ARN of a Lambda connector role to verify (repeat)")
+	f.StringArrayVar(&lambdaFuncs, "lambda-arn", nil, "a function ARN the Lambda connector may invoke (repeat)")
+	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func splitCommas(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,248 @@
+// Package connector knows what each connector role that the Terraform
+// modules in terraform/modules create must look like, and verifies a
+// deployed role against that with IAM read calls only.
+//
+// It is the code form of the modules' promises: the runtime connector role
+// (trust: the named principals, only with the External ID; permissions:
+// sts:AssumeRole on role/sym/* in the allowed accounts, plus the chosen
+// addons), the IAM connector role (trust: only the runtime roles; membership
+// changes on the configured groups) and the Lambda connector role. It must
+// never write to IAM: it is what a security reviewer runs against a live
+// account.
+package connector
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/opensym/sym/internal/policy"
+)
+
+// Addon names, as the runtime-connector module's addons input spells them.
+const (
+	AddonSecretsManager    = "aws/secretsmgr"
+	AddonKinesisFirehose   = "aws/kinesis-firehose"
+	AddonKinesisDataStream = "aws/kinesis-data-stream"
+)
+
+// Addons lists the known addons.
+var Addons = []string{AddonSecretsManager, AddonKinesisFirehose, AddonKinesisDataStream}
+
+// Expectation is what the deployed connectors should be, in the modules'
+// own terms.
+type Expectation struct {
+	// RuntimeRoleARN is the runtime connector role (output
+	// sym_runtime_connector_role.arn or settings.role_arn).
+	RuntimeRoleARN string `json:"runtime_role_arn"`
+	// ExternalID is the External ID the trust policy must require
+	// (settings.external_id).
+	ExternalID string `json:"external_id"`
+	// TrustedPrincipals are the principals the trust policy must name,
+	// exactly: ARNs or account ids (an account id means its root). Empty
+	// means the module's default: the runtime role's own account root.
+	TrustedPrincipals []string `json:"trusted_principals,omitempty"`
+	// AccountSafelist are the accounts, besides the runtime role's own, in
+	// which the runtime may assume /sym/ roles.
+	AccountSafelist []string `json:"account_safelist,omitempty"`
+	// Environment is the module's environment input; empty derives it
+	// from the runtime role's name (SymRuntimeProd -> prod).
+	Environment string `json:"environment,omitempty"`
+	// Addons expected on the runtime role (aws/secretsmgr, ...).
+	Addons []string `json:"addons,omitempty"`
+	// DetectAddons accepts addon policies found on the role by name instead
+	// of requiring exactly Addons; each found one must still be exactly what
+	// the addon module makes. The server uses it: it does not know the
+	// Terraform inputs.
+	DetectAddons bool `json:"detect_addons,omitempty"`
+	// SecretsTagName is the secretsmgr addon's tag_name (default SymEnv).
+	SecretsTagName string `json:"secrets_tag_name,omitempty"`
+	// StreamARNs are the kinesis-data-stream addon's stream_arns.
+	StreamARNs []string `json:"stream_arns,omitempty"`
+	// DeclaredPolicyARNs are the runtime-connector's policy_arns: attached
+	// on purpose, listed with what they allow but not a difference.
+	DeclaredPolicyARNs []string `json:"declared_policy_arns,omitempty"`
+
+	IAMConnectors    []IAMConnector    `json:"iam_connectors,omitempty"`
+	LambdaConnectors []LambdaConnector `json:"lambda_connectors,omitempty"`
+}
+
+// IAMConnector is one iam-connector module's role.
+type IAMConnector struct {
+	RoleARN string  `json:"role_arn"`
+	Groups  []Group `json:"groups"` // empty means the module default /sym/*
+}
+
+// Group is one group_config entry; Name may hold wildcards.
+type Group struct {
+	Path string `json:"path"`
+	Name string `json:"name"`
+}
+
+// ParseGroup reads PATH:NAME (e.g. "/sym/:*"); a bare name means path /.
+func ParseGroup(s string) (Group, error) {
+	i := strings.LastIndex(s, ":")
+	g := Group{Path: "/", Name: s}
+	if i >= 0 {
+		g = Group{Path: s[:i], Name: s[i+1:]}
+	}
+	if !strings.HasPrefix(g.Path, "/") || !strings.HasSuffix(g.Path, "/") {
+		return Group{}, fmt.Errorf("group %q: the path must start and end with a slash, e.g. /sym/:*", s)
+	}
+	if g.Name == "" || strings.Contains(g.Name, "/") {
+		return Group{}, fmt.Errorf("group %q: the name must be a group name or pattern without slashes", s)
+	}
+	return g, nil
+}
+
+// DefaultGroups is the iam-connector module's default group_config.
+var DefaultGroups = []Group{{Path: "/sym/", Name: "*"}}
+
+// LambdaConnector is one lambda-connector module's role.
+type LambdaConnector struct {
+	RoleARN      string   `json:"role_arn"`
+	FunctionARNs []string `json:"function_arns"`
+}
+
+// ExpectationFromSettings builds the runtime part of an expectation from a
+// runtime permission-context integration's settings (role_arn,
+// external_id, account_id_safelist), as the server holds them.
+func ExpectationFromSettings(settings map[string]string) (Expectation, error) {
+	e := Expectation{RuntimeRoleARN: settings["role_arn"], ExternalID: settings["external_id"], DetectAddons: true}
+	if e.RuntimeRoleARN == "" {
+		return e, fmt.Errorf("the runtime context settings have no role_arn")
+	}
+	if e.ExternalID == "" {
+		return e, fmt.Errorf("the runtime context settings have no external_id")
+	}
+	for _, a := range strings.Split(settings["account_id_safelist"], ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			e.AccountSafelist = append(e.AccountSafelist, a)
+		}
+	}
+	return e, nil
+}
+
+// TitleCase is Terraform's title(): upper-case every letter that starts a
+// word ("sandbox-2" -> "Sandbox-2"). The modules build IAM names with it.
+func TitleCase(s string) string {
+	out := []rune(s)
+	prevWord := false
+	for i, r := range out {
+		if !prevWord && unicode.IsLetter(r) {
+			out[i] = unicode.ToUpper(r)
+		}
+		prevWord = unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'
+	}
+	return string(out)
+}
+
+// roleARN is an IAM role ARN split into what the checks need.
+type roleARN struct {
+	ARN, Partition, Account, Path, Name string
+}
+
+func parseRoleARN(arn string) (roleARN, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !policy.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+		return roleARN{}, fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<path><name>)", arn)
+	}
+	rest := strings.TrimPrefix(parts[5], "role")
+	i := strings.LastIndex(rest, "/")
+	return roleARN{ARN: arn, Partition: parts[1], Account: parts[4], Path: rest[:i+1], Name: rest[i+1:]}, nil
+}
+
+func (r roleARN) policyARN(name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:policy/sym/%s", r.Partition, r.Account, name)
+}
+
+// The documents below are the Go form of the modules' jsonencode()d
+// documents; Sids are left out because comparison ignores them.
+
+func doc(statements ...map[string]any) *policy.Document {
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
+	return policy.MustParse(string(b))
+}
+
+// RuntimeTrustPolicy is the runtime connector's trust policy.
+func RuntimeTrustPolicy(principals []string, externalID string) *policy.Document {
+	return doc(map[string]any{
+		"Effect": "Allow", "Action": []string{"sts:AssumeRole"},
+		"Principal": map[string]any{"AWS": principals},
+		"Condition": map[string]any{"StringEquals": map[string]any{"sts:ExternalId": externalID}},
+	})
+}
+
+// AssumeRolesPolicy is the runtime connector's only permission besides
+// addons: sts:AssumeRole on /sym/ roles in the given accounts.
+func AssumeRolesPolicy(partition string, accounts []string) *policy.Document {
+	var resources []string
+	for _, a := range accounts {
+		resources = append(resources, fmt.Sprintf("arn:%s:iam::%s:role/sym/*", partition, a))
+	}
+	return doc(map[string]any{"Effect": "Allow", "Action": []string{"sts:AssumeRole"}, "Resource": resources})
+}
+
+// SecretsManagerPolicy is the secretsmgr-addon's policy.
+func SecretsManagerPolicy(partition, account, environment, tagName string) *policy.Document {
+	if tagName == "" {
+		tagName = "SymEnv"
+	}
+	return doc(map[string]any{
+		"Effect":    "Allow",
+		"Action":    []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		"Resource":  []string{fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:*", partition, account)},
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + tagName: environment}},
+	})
+}
+
+// KinesisFirehosePolicy is the kinesis-firehose-addon's policy, conditioned
+// on aws:ResourceTag/SymEnv (Firehose has no firehose:ResourceTag/ key).
+func KinesisFirehosePolicy(partition, account, environment string) *policy.Document {
+	return doc(map[string]any{
+		"Effect":    "Allow",
+		"Action":    []string{"firehose:PutRecord", "firehose:PutRecordBatch"},
+		"Resource":  []string{fmt.Sprintf("arn:%s:firehose:*:%s:deliverystream/*", partition, account)},
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/SymEnv": environment}},
+	}, map[string]any{"Effect": "Allow", "Action": []string{"firehose:ListDeliveryStreams"}, "Resource": []string{"*"}})
+}
+
+// KinesisDataStreamPolicy is the kinesis-data-stream-addon's policy.
+func KinesisDataStreamPolicy(streamARNs []string) *policy.Document {
+	return doc(map[string]any{
+		"Effect": "Allow", "Action": []string{"kinesis:PutRecord", "kinesis:PutRecords"}, "Resource": streamARNs,
+	}, map[string]any{"Effect": "Allow", "Action": []string{"kinesis:ListStreams"}, "Resource": []string{"*"}})
+}
+
+// ChainedTrustPolicy is a strategy connector's trust policy: the runtime
+// roles, no condition.
+func ChainedTrustPolicy(runtimeRoleARNs []string) *policy.Document {
+	return doc(map[string]any{
+		"Effect": "Allow", "Action": []string{"sts:AssumeRole"},
+		"Principal": map[string]any{"AWS": runtimeRoleARNs},
+	})
+}
+
+// IAMConnectorPolicy is the iam-connector's policy.
+func IAMConnectorPolicy(partition, account string, groups []Group) *policy.Document {
+	if len(groups) == 0 {
+		groups = DefaultGroups
+	}
+	var arns []string
+	for _, g := range groups {
+		arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:group%s%s", partition, account, g.Path, g.Name))
+	}
+	return doc(map[string]any{
+		"Effect": "Allow", "Action": []string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup"}, "Resource": arns,
+	}, map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"iam:GetGroup", "iam:GetUser", "iam:ListGroups", "iam:ListGroupsForUser"},
+		"Resource": []string{"*"},
+	})
+}
+
+// LambdaConnectorPolicy is the lambda-connector's policy.
+func LambdaConnectorPolicy(functionARNs []string) *policy.Document {
+	return doc(map[string]any{"Effect": "Allow", "Action": []string{"lambda:InvokeFunction"}, "Resource": functionARNs})
+}

@@ -1,0 +1,557 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/opensym/sym/internal/policy"
+)
+
+// IAMAPI is the part of the IAM client that verification uses: reads only.
+// *iam.Client satisfies it.
+type IAMAPI interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, opts ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, opts ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, opts ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
+	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, opts ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, opts ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, opts ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+}
+
+var _ IAMAPI = (*iam.Client)(nil)
+
+// Finding is one checked fact about a role. OK false is a difference from
+// what the module promises.
+type Finding struct {
+	OK      bool   `json:"ok"`
+	Subject string `json:"subject"` // "trust policy", "policy SymRuntimeProd", ...
+	Detail  string `json:"detail"`
+}
+
+// RoleReport is what verification found about one connector role.
+type RoleReport struct {
+	Connector string    `json:"connector"` // "runtime connector", "IAM connector", "Lambda connector"
+	RoleARN   string    `json:"role_arn"`
+	Findings  []Finding `json:"findings"`
+}
+
+// OK reports whether the role has no difference.
+func (r RoleReport) OK() bool {
+	for _, f := range r.Findings {
+		if !f.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Roles []RoleReport `json:"roles"`
+}
+
+// OK reports whether every role is what its module promises.
+func (r Report) OK() bool {
+	for _, role := range r.Roles {
+		if !role.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// Differences lists every difference, each naming its role.
+func (r Report) Differences() []string {
+	var out []string
+	for _, role := range r.Roles {
+		for _, f := range role.Findings {
+			if !f.OK {
+				out = append(out, fmt.Sprintf("%s %s: %s: %s", role.Connector, role.RoleARN, f.Subject, f.Detail))
+			}
+		}
+	}
+	return out
+}
+
+// Text renders the report for a terminal.
+func (r Report) Text() string {
+	var b strings.Builder
+	for _, role := range r.Roles {
+		verdict := "as the module promises"
+		if !role.OK() {
+			verdict = "DIFFERS from what the module promises"
+		}
+		fmt.Fprintf(&b, "%s %s: %s\n", role.Connector, role.RoleARN, verdict)
+		for _, f := range role.Findings {
+			mark := "ok  "
+			if !f.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", mark, f.Subject, f.Detail)
+		}
+	}
+	if r.OK() {
+		b.WriteString("verified: every connector role is exactly as narrow as its module promises\n")
+	} else {
+		fmt.Fprintf(&b, "%d difference(s) found\n", len(r.Differences()))
+	}
+	return b.String()
+}
+
+// Err is nil when the report is OK, and otherwise an error listing the
+// differences.
+func (r Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	return fmt.Errorf("connector roles differ from their modules: %s", strings.Join(r.Differences(), "; "))
+}
+
+// VerifyRuntime is the check sym server runs before it first uses a
+// runtime: settings are the runtime permission-context integration's
+// (role_arn, external_id, account_id_safelist); trustedPrincipals are the
+// principals the trust policy must name (nil: the role's account root).
+// Addon policies found on the role are accepted when they are exactly what
+// the addon modules make. It answers nil or an error naming every
+// difference, and the full report either way.
+func VerifyRuntime(ctx context.Context, api IAMAPI, settings map[string]string, trustedPrincipals []string) (Report, error) {
+	e, err := ExpectationFromSettings(settings)
+	if err != nil {
+		return Report{}, err
+	}
+	e.TrustedPrincipals = trustedPrincipals
+	rep, err := Verify(ctx, api, e)
+	if err != nil {
+		return rep, err
+	}
+	return rep, rep.Err()
+}
+
+// Verify reads the runtime connector role and each strategy connector role
+// of e with IAM read calls and reports how each compares with its module.
+// An error means the roles could not be read at all (bad input, AWS
+// unreachable, access denied); a role that does not exist is a finding.
+func Verify(ctx context.Context, api IAMAPI, e Expectation) (Report, error) {
+	rt, err := parseRoleARN(e.RuntimeRoleARN)
+	if err != nil {
+		return Report{}, fmt.Errorf("runtime role: %w", err)
+	}
+	if e.ExternalID == "" {
+		return Report{}, errors.New("the External ID to expect is required")
+	}
+	for _, a := range e.AccountSafelist {
+		if !policy.IsAccountID(a) {
+			return Report{}, fmt.Errorf("account safelist entry %q is not a 12-digit account id", a)
+		}
+	}
+	for _, a := range e.Addons {
+		if !slices.Contains(Addons, a) {
+			return Report{}, fmt.Errorf("unknown addon %q (known: %s)", a, strings.Join(Addons, ", "))
+		}
+	}
+	if slices.Contains(e.Addons, AddonKinesisDataStream) && len(e.StreamARNs) == 0 {
+		return Report{}, fmt.Errorf("the %s addon needs the stream ARNs it was given", AddonKinesisDataStream)
+	}
+	env := e.Environment
+	if env == "" {
+		env = strings.ToLower(strings.TrimPrefix(rt.Name, "SymRuntime"))
+	}
+	v := verifier{api: api, e: e, env: env}
+	var rep Report
+	runtimeReport, err := v.runtime(ctx, rt)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Roles = append(rep.Roles, runtimeReport)
+	for _, c := range e.IAMConnectors {
+		r, err := parseRoleARN(c.RoleARN)
+		if err != nil {
+			return Report{}, fmt.Errorf("IAM connector role: %w", err)
+		}
+		want := IAMConnectorPolicy(r.Partition, r.Account, c.Groups)
+		rr, err := v.strategy(ctx, "IAM connector", "SymIam", r, want)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Roles = append(rep.Roles, rr)
+	}
+	for _, c := range e.LambdaConnectors {
+		r, err := parseRoleARN(c.RoleARN)
+		if err != nil {
+			return Report{}, fmt.Errorf("Lambda connector role: %w", err)
+		}
+		rr, err := v.strategy(ctx, "Lambda connector", "SymLambda", r, LambdaConnectorPolicy(c.FunctionARNs))
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Roles = append(rep.Roles, rr)
+	}
+	return rep, nil
+}
+
+type verifier struct {
+	api IAMAPI
+	e   Expectation
+	env string
+}
+
+type roleFacts struct {
+	exists    bool
+	actualARN string
+	trust    *policy.Document
+	attached map[string]string // ARN -> name
+	inline   map[string]*policy.Document
+}
+
+func isNoSuchEntity(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "NoSuchEntity")
+}
+
+func (v verifier) read(ctx context.Context, r roleARN) (roleFacts, error) {
+	out, err := v.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.Name)})
+	if isNoSuchEntity(err) {
+		return roleFacts{}, nil
+	}
+	if err != nil {
+		return roleFacts{}, fmt.Errorf("read role %s: %w", r.ARN, err)
+	}
+	f := roleFacts{exists: true, actualARN: aws.ToString(out.Role.Arn), attached: map[string]string{}, inline: map[string]*policy.Document{}}
+	if f.trust, err = policy.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
+		return f, fmt.Errorf("trust policy of %s: %w", r.ARN, err)
+	}
+	var marker *string
+	for {
+		page, err := v.api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(r.Name), Marker: marker})
+		if err != nil {
+			return f, fmt.Errorf("list policies attached to %s: %w", r.ARN, err)
+		}
+		for _, p := range page.AttachedPolicies {
+			f.attached[aws.ToString(p.PolicyArn)] = aws.ToString(p.PolicyName)
+		}
+		if !page.IsTruncated {
+			break
+		}
+		marker = page.Marker
+	}
+	marker = nil
+	for {
+		page, err := v.api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(r.Name), Marker: marker})
+		if err != nil {
+			return f, fmt.Errorf("list inline policies of %s: %w", r.ARN, err)
+		}
+		for _, name := range page.PolicyNames {
+			p, err := v.api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(name)})
+			if err != nil {
+				return f, fmt.Errorf("read inline policy %s of %s: %w", name, r.ARN, err)
+			}
+			d, err := policy.Parse(aws.ToString(p.PolicyDocument))
+			if err != nil {
+				return f, fmt.Errorf("inline policy %s of %s: %w", name, r.ARN, err)
+			}
+			f.inline[name] = d
+		}
+		if !page.IsTruncated {
+			break
+		}
+		marker = page.Marker
+	}
+	return f, nil
+}
+
+func (v verifier) managedDocument(ctx context.Context, arn string) (*policy.Document, error) {
+	p, err := v.api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read policy %s: %w", arn, err)
+	}
+	pv, err := v.api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
+	if err != nil {
+		return nil, fmt.Errorf("read policy %s version %s: %w", arn, aws.ToString(p.Policy.DefaultVersionId), err)
+	}
+	d, err := policy.Parse(aws.ToString(pv.PolicyVersion.Document))
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", arn, err)
+	}
+	return d, nil
+}
+
+func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
+	rep := RoleReport{Connector: "runtime connector", RoleARN: r.ARN}
+	add := func(ok bool, subject, format string, args ...any) {
+		rep.Findings = append(rep.Findings, Finding{OK: ok, Subject: subject, Detail: fmt.Sprintf(format, args...)})
+	}
+	wantName := "SymRuntime" + TitleCase(v.env)
+	add(r.Path == "/sym/" && r.Name == wantName, "name", "the role is %s%s (the module makes /sym/%s)", r.Path, r.Name, wantName)
+
+	facts, err := v.read(ctx, r)
+	if err != nil {
+		return rep, err
+	}
+	if !facts.exists {
+		add(false, "role", "the role does not exist")
+		return rep, nil
+	}
+	if facts.actualARN != r.ARN {
+		add(false, "role", "a role of that name exists as %s, not %s", facts.actualARN, r.ARN)
+	}
+
+	principals := v.e.TrustedPrincipals
+	if len(principals) == 0 {
+		principals = []string{fmt.Sprintf("arn:%s:iam::%s:root", r.Partition, r.Account)}
+	}
+	rep.Findings = append(rep.Findings, checkTrust(facts.trust, principals, v.e.ExternalID)...)
+
+	// Permissions: the assume-roles policy, addons, declared extras.
+	accounts := append([]string{r.Account}, v.e.AccountSafelist...)
+	want := map[string]expectedPolicy{
+		r.policyARN(wantName): {subject: "assume-roles policy " + wantName, doc: AssumeRolesPolicy(r.Partition, slices.Compact(accounts))},
+	}
+	addons := map[string]expectedPolicy{
+		r.policyARN("SymSecretsManager" + TitleCase(v.env)): {subject: "addon " + AddonSecretsManager, doc: SecretsManagerPolicy(r.Partition, r.Account, v.env, v.e.SecretsTagName), addon: AddonSecretsManager},
+		r.policyARN("SymKinesisFirehose" + TitleCase(v.env)): {subject: "addon " + AddonKinesisFirehose, doc: KinesisFirehosePolicy(r.Partition, r.Account, v.env), addon: AddonKinesisFirehose},
+		r.policyARN("SymKinesisDataStream" + TitleCase(v.env)): {subject: "addon " + AddonKinesisDataStream, doc: KinesisDataStreamPolicy(v.e.StreamARNs), addon: AddonKinesisDataStream},
+	}
+	for arn, p := range addons {
+		_, attached := facts.attached[arn]
+		if slices.Contains(v.e.Addons, p.addon) || (v.e.DetectAddons && attached) {
+			if p.addon == AddonKinesisDataStream && len(v.e.StreamARNs) == 0 {
+				p.anyStreams = true
+			}
+			want[arn] = p
+		}
+	}
+	findings, err := v.checkAttached(ctx, facts, want, v.e.DeclaredPolicyARNs)
+	if err != nil {
+		return rep, err
+	}
+	rep.Findings = append(rep.Findings, findings...)
+	rep.Findings = append(rep.Findings, checkInline(facts)...)
+	return rep, nil
+}
+
+type expectedPolicy struct {
+	subject    string
+	doc        *policy.Document
+	addon      string
+	anyStreams bool // kinesis-data-stream found by detection: stream ARNs unknown
+}
+
+func checkTrust(trust *policy.Document, principals []string, externalID string) []Finding {
+	var out []Finding
+	add := func(ok bool, format string, args ...any) {
+		out = append(out, Finding{OK: ok, Subject: "trust policy", Detail: fmt.Sprintf(format, args...)})
+	}
+	var canonical []string
+	for _, p := range principals {
+		canonical = append(canonical, policy.CanonicalPrincipal(p))
+	}
+	slices.Sort(canonical)
+	canonical = slices.Compact(canonical)
+
+	// Who may assume the role, and under which condition, statement by statement.
+	var got []string
+	for _, s := range trust.Statements {
+		if s.Effect != "Allow" {
+			continue
+		}
+		if _, ok := s.Principal["*"]; ok {
+			add(false, "anyone (Principal \"*\") may assume the role: %s", s.Describe())
+		}
+		for _, p := range s.Principal["AWS"] {
+			got = append(got, policy.CanonicalPrincipal(p))
+		}
+		for k, v := range s.Principal {
+			if k != "AWS" && k != "*" {
+				add(false, "%s principals %s may assume the role; the module trusts only AWS principals", k, strings.Join(v, ", "))
+			}
+		}
+		ids := s.Condition["StringEquals"]["sts:ExternalId"]
+		for k, v := range s.Condition["StringEquals"] {
+			if strings.EqualFold(k, "sts:ExternalId") {
+				ids = v
+			}
+		}
+		switch {
+		case len(ids) == 0:
+			add(false, "%s may assume the role WITHOUT an External ID (no StringEquals sts:ExternalId condition)", s.Principal.String())
+		case len(ids) != 1 || ids[0] != externalID:
+			add(false, "the role requires External ID %q, expected %q", strings.Join(ids, ", "), externalID)
+		}
+	}
+	slices.Sort(got)
+	got = slices.Compact(got)
+	for _, p := range got {
+		if !slices.Contains(canonical, p) {
+			add(false, "%s may assume the role, which is not an expected principal (expected: %s)", p, strings.Join(canonical, ", "))
+		}
+	}
+	for _, p := range canonical {
+		if !slices.Contains(got, p) {
+			add(false, "%s is expected to be trusted but is not named", p)
+		}
+	}
+	diff := policy.Compare(RuntimeTrustPolicy(canonical, externalID), trust)
+	if diff.Empty() {
+		add(true, "only %s may assume the role, and only with External ID %q", strings.Join(canonical, ", "), externalID)
+	} else {
+		for _, s := range diff.Unexpected {
+			add(false, "statement the module does not write: %s", s.Describe())
+		}
+	}
+	return out
+}
+
+// checkAttached compares the attached managed policies with want; declared
+// ones are listed with what they allow, anything else is a difference.
+func (v verifier) checkAttached(ctx context.Context, facts roleFacts, want map[string]expectedPolicy, declared []string) ([]Finding, error) {
+	var out []Finding
+	var arns []string
+	for arn := range facts.attached {
+		arns = append(arns, arn)
+	}
+	slices.Sort(arns)
+	for _, arn := range arns {
+		got, err := v.managedDocument(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		exp, expected := want[arn]
+		switch {
+		case expected:
+			out = append(out, comparePolicy(exp, got)...)
+		case slices.Contains(declared, arn):
+			out = append(out, Finding{OK: true, Subject: "extra policy " + arn, Detail: "declared in policy_arns; " + describeAll(got)})
+		default:
+			out = append(out, Finding{OK: false, Subject: "extra policy " + arn, Detail: "attached but not declared: " + describeAll(got)})
+		}
+	}
+	var missing []string
+	for arn := range want {
+		if _, ok := facts.attached[arn]; !ok {
+			missing = append(missing, arn)
+		}
+	}
+	slices.Sort(missing)
+	for _, arn := range missing {
+		out = append(out, Finding{OK: false, Subject: want[arn].subject, Detail: fmt.Sprintf("%s is not attached to the role", arn)})
+	}
+	for _, arn := range declared {
+		if _, ok := facts.attached[arn]; !ok {
+			out = append(out, Finding{OK: false, Subject: "extra policy " + arn, Detail: "declared in policy_arns but not attached"})
+		}
+	}
+	return out, nil
+}
+
+func comparePolicy(exp expectedPolicy, got *policy.Document) []Finding {
+	if exp.anyStreams {
+		return checkAnyStreams(exp, got)
+	}
+	diff := policy.Compare(exp.doc, got)
+	if diff.Empty() {
+		return []Finding{{OK: true, Subject: exp.subject, Detail: describeAll(got)}}
+	}
+	var out []Finding
+	for _, s := range diff.Unexpected {
+		out = append(out, Finding{OK: false, Subject: exp.subject, Detail: "grants what the module does not: " + s.Describe()})
+	}
+	for _, s := range diff.Missing {
+		out = append(out, Finding{OK: false, Subject: exp.subject, Detail: "lacks the module's statement: " + s.Describe()})
+	}
+	return out
+}
+
+// checkAnyStreams accepts a kinesis-data-stream addon policy with whatever
+// stream ARNs, as long as it writes only to Kinesis streams.
+func checkAnyStreams(exp expectedPolicy, got *policy.Document) []Finding {
+	var streams []string
+	for _, s := range got.Statements {
+		for _, r := range s.Resource {
+			if strings.Contains(r, ":kinesis:") && strings.Contains(r, ":stream/") {
+				streams = append(streams, r)
+			}
+		}
+	}
+	exp.anyStreams = false
+	exp.doc = KinesisDataStreamPolicy(streams)
+	if len(streams) == 0 {
+		return []Finding{{OK: false, Subject: exp.subject, Detail: "names no Kinesis stream: " + describeAll(got)}}
+	}
+	return comparePolicy(exp, got)
+}
+
+func checkInline(facts roleFacts) []Finding {
+	var out []Finding
+	var names []string
+	for n := range facts.inline {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		out = append(out, Finding{OK: false, Subject: "inline policy " + n, Detail: "the module writes no inline policy: " + describeAll(facts.inline[n])})
+	}
+	return out
+}
+
+func describeAll(d *policy.Document) string {
+	var parts []string
+	for _, s := range d.Statements {
+		parts = append(parts, s.Describe())
+	}
+	if len(parts) == 0 {
+		return "no statements"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// strategy verifies a chained connector role (IAM, Lambda): trusted by the
+// runtime role only, one managed policy of the role's name.
+func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, want *policy.Document) (RoleReport, error) {
+	rep := RoleReport{Connector: kind, RoleARN: r.ARN}
+	add := func(ok bool, subject, format string, args ...any) {
+		rep.Findings = append(rep.Findings, Finding{OK: ok, Subject: subject, Detail: fmt.Sprintf(format, args...)})
+	}
+	wantName := prefix + TitleCase(v.env)
+	add(r.Path == "/sym/" && strings.HasPrefix(r.Name, prefix), "name", "the role is %s%s (the module makes /sym/%s<Environment>)", r.Path, r.Name, prefix)
+	facts, err := v.read(ctx, r)
+	if err != nil {
+		return rep, err
+	}
+	if !facts.exists {
+		add(false, "role", "the role does not exist")
+		return rep, nil
+	}
+	if facts.actualARN != r.ARN {
+		add(false, "role", "a role of that name exists as %s, not %s", facts.actualARN, r.ARN)
+	}
+	diff := policy.Compare(ChainedTrustPolicy([]string{v.e.RuntimeRoleARN}), facts.trust)
+	if diff.Empty() {
+		add(true, "trust policy", "only the runtime connector role %s may assume it (role chaining, no External ID)", v.e.RuntimeRoleARN)
+	}
+	for _, s := range diff.Unexpected {
+		add(false, "trust policy", "statement the module does not write: %s", s.Describe())
+	}
+	for _, s := range diff.Missing {
+		add(false, "trust policy", "lacks the module's statement: %s", s.Describe())
+	}
+	// The policy carries the role's own name (SymIamProd), whatever the
+	// environment flag says.
+	name := r.Name
+	if !strings.HasPrefix(name, prefix) {
+		name = wantName
+	}
+	findings, err := v.checkAttached(ctx, facts, map[string]expectedPolicy{
+		r.policyARN(name): {subject: "policy " + name, doc: want},
+	}, nil)
+	if err != nil {
+		return rep, err
+	}
+	rep.Findings = append(rep.Findings, findings...)
+	rep.Findings = append(rep.Findings, checkInline(facts)...)
+	return rep, nil
+}
