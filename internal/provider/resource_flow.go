@@ -52,7 +52,7 @@ type promptFieldModel struct {
 var promptFieldTypes = []string{"string", "int", "bool", "duration", "slack_user", "slack_user_list", "str_list", "int_list"}
 
 func boolWithDefault(desc string, def bool) schema.BoolAttribute {
-	return schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(def), Description: desc}
+	return schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(def), Description: fmt.Sprintf("%s Defaults to `%t`.", desc, def)}
 }
 
 var flowKind = &entityKind[flowModel]{

@@ -1,0 +1,3 @@
+data "sym_environment" "prod" {
+  name = "prod"
+}

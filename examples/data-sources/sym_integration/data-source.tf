@@ -1,0 +1,4 @@
+data "sym_integration" "slack" {
+  type = "slack"
+  name = "prod-slack"
+}

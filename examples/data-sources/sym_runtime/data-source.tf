@@ -1,0 +1,3 @@
+data "sym_runtime" "prod" {
+  name = "prod"
+}

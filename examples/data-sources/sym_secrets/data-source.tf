@@ -1,0 +1,4 @@
+data "sym_secrets" "main" {
+  type = "aws_secrets_manager"
+  name = "main"
+}

@@ -1,0 +1,2 @@
+# By destination or by id.
+terraform import sym_error_logger.slack "#sym-errors"

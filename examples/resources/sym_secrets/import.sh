@@ -1,0 +1,2 @@
+# By name, TYPE:NAME, or id.
+terraform import sym_secrets.main aws_secrets_manager:main
