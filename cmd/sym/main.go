@@ -34,6 +34,7 @@ token in $SYM_JWT, the same variables as the Terraform provider.`,
 func main() {
 	root.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	root.PersistentFlags().StringVar(&apiURL, "api-url", "", "sym server URL (default $SYM_API_URL, else http://127.0.0.1:8420)")
+	root.AddCommand(newConnectorCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		var ue usageError

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Checks that this machine has what `make test` and `make demo` need, and says
+# what to install when it does not. It never skips: a missing tool is an error.
+set -u
+fail=0
+need() { # name, how to get it
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "missing: $1 — $2" >&2
+    fail=1
+  fi
+}
+need go "install Go 1.24 or newer from https://go.dev/dl/"
+need terraform "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install)"
+need moto_server "install the AWS emulator: pip install 'moto[server]>=5'"
+need git "install git"
+if [ "$fail" = 0 ]; then
+  gover=$(go env GOVERSION | sed 's/^go//')
+  case "$gover" in 1.2[4-9]*|1.[3-9]*) ;; *) echo "Go $gover is too old: need 1.24 or newer" >&2; fail=1;; esac
+  tfver=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p')
+  case "$tfver" in 1.[5-9]*|1.1[0-9]*) ;; *) echo "Terraform ${tfver:-unknown} is too old: need 1.5 or newer" >&2; fail=1;; esac
+  # The AWS provider comes from a filesystem mirror: no registry is assumed.
+  mirror=${SYM_TF_PLUGIN_MIRROR:-/opt/tf-plugins}
+  if ! ls "$mirror"/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_* >/dev/null 2>&1; then
+    echo "missing: the hashicorp/aws Terraform provider in a filesystem mirror at $mirror" >&2
+    echo "  put it there (terraform providers mirror $mirror, on a machine with registry access)" >&2
+    echo "  or set SYM_TF_PLUGIN_MIRROR to the mirror you have" >&2
+    fail=1
+  fi
+fi
+if [ "$fail" != 0 ]; then
+  echo "check-tools: this machine lacks what sym's tests and demo need (see above)" >&2
+  exit 1
+fi
+echo "check-tools: go $(go env GOVERSION), terraform ${tfver}, moto_server, aws provider mirror: ok"
