@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/opensym/sym/internal/generate"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	gen := &cobra.Command{
+		Use:   "generate",
+		Short: "Write a Terraform project for a flow",
+		Long: `generate writes a Terraform project you can apply and then change: the
+environments, modules and connector modules of a flow, ready for terraform
+init. It never overwrites a file you changed unless you pass --force.`,
+	}
+
+	var dir, env string
+	var force bool
+	awsIAM := &cobra.Command{
+		Use:   "aws-iam",
+		Short: "Write the AWS IAM quickstart: temporary membership of IAM groups",
+		Long: `aws-iam writes the AWS IAM quickstart (examples/aws-iam-quickstart) into --dir:
+
+  environments/ENV/       providers, targets, variables, terraform.tfvars.example
+  modules/sym-runtime/    runtime connector, sym_environment, Secrets Manager source
+  modules/aws-iam-target/ an IAM group under /sym/ and the role its members may assume
+  modules/aws-iam-flow/   IAM connector, targets, aws_iam strategy, the flow
+  sym-modules/            copies of the sym connector modules those use
+
+ENV is --environment (default prod); it names the directory and every
+resource of the environment. A file that exists with the same contents is
+left alone; one with other contents stops the command before anything is
+written, unless --force.`,
+		Example: `  sym generate aws-iam --dir my-access
+  sym generate aws-iam --dir my-access --environment sandbox
+  sym generate aws-iam --dir . --force    # rewrite every file of the layout`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return usageError{errors.New("--dir is required: the directory to write the project to")}
+			}
+			files, err := generate.AWSIAM(generate.AWSIAMOptions{Environment: env})
+			if err != nil {
+				return usageError{err}
+			}
+			res, err := generate.Write(dir, files, force)
+			if err != nil {
+				return err
+			}
+			if env == "" {
+				env = generate.QuickstartEnvironment
+			}
+			out := cmd.OutOrStdout()
+			report(out, dir, res)
+			envDir := filepath.Join(dir, "environments", env)
+			fmt.Fprintf(out, `
+Next:
+  sym init --dir %[1]s --api-url URL [--org ORG]   # sym.env: server URL and token
+  cd %[1]s
+  cp terraform.tfvars.example terraform.tfvars      # the identity sym server runs as, approvers
+  terraform init && terraform apply
+See %[2]s for the data flow and what to change for your AWS account.
+`, envDir, filepath.Join(dir, "README.md"))
+			return nil
+		},
+	}
+	awsIAM.Flags().StringVar(&dir, "dir", "", "directory to write the project to (created if missing; required)")
+	awsIAM.Flags().StringVar(&env, "environment", generate.QuickstartEnvironment, "environment name: lowercase letters, digits and hyphens")
+	awsIAM.Flags().BoolVar(&force, "force", false, "overwrite files that exist with other contents")
+	gen.AddCommand(awsIAM)
+
+	var initDir, org string
+	var initForce bool
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write the settings a Terraform project needs to reach a sym server",
+		Long: `init writes two files into --dir (default: the current directory), a
+Terraform root such as environments/prod of a generated project:
+
+  sym.tf   the sym provider's requirement and its provider block (org)
+  sym.env  SYM_API_URL, a place for SYM_JWT, and how Terraform finds the
+           provider offline (TF_CLI_CONFIG_FILE)
+
+When another .tf file of the directory already declares required_providers,
+sym.tf leaves the requirement to it (Terraform allows one such block per
+module) and init says what to add there if sym is missing. Load sym.env with
+'set -a; . ./sym.env; set +a'; keep it out of version control once it holds
+a token. The server URL is --api-url, else $SYM_API_URL, else
+` + generate.DefaultAPIURL + `.`,
+		Example: `  sym init --dir my-access/environments/prod --api-url https://sym.example.com --org acme
+  sym init --org acme --force    # rewrite sym.tf and sym.env here`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			url := apiURL
+			if url == "" {
+				url = os.Getenv("SYM_API_URL")
+			}
+			files, notes, err := generate.Init(initDir, generate.InitOptions{Org: org, APIURL: url})
+			if err != nil {
+				return usageError{err}
+			}
+			res, err := generate.Write(initDir, files, initForce)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			report(out, initDir, res)
+			for _, n := range notes {
+				fmt.Fprintf(out, "\nNote: %s\n", n)
+			}
+			fmt.Fprintf(out, "\nNext: fill in SYM_JWT in %s (an admin runs 'sym tokens issue EMAIL'), then\n  set -a; . %s; set +a\n",
+				filepath.Join(initDir, "sym.env"), filepath.Join(initDir, "sym.env"))
+			return nil
+		},
+	}
+	initCmd.Flags().StringVar(&initDir, "dir", ".", "the Terraform root directory to write to")
+	initCmd.Flags().StringVar(&org, "org", generate.DefaultOrg, "the organisation your sym server runs (sym server --org)")
+	initCmd.Flags().BoolVar(&initForce, "force", false, "overwrite sym.tf and sym.env if they exist with other contents")
+
+	root.AddCommand(gen, initCmd)
+}
+
+func report(w io.Writer, dir string, res generate.Result) {
+	for _, p := range res.Written {
+		fmt.Fprintf(w, "wrote     %s\n", filepath.Join(dir, filepath.FromSlash(p)))
+	}
+	if n := len(res.Unchanged); n > 0 {
+		fmt.Fprintf(w, "unchanged %d file(s) already up to date under %s\n", n, dir)
+	}
+}

@@ -1,0 +1,15 @@
+// Package examples carries the example Terraform projects inside the sym
+// binary; `sym generate` renders them (see internal/generate).
+package examples
+
+import "embed"
+
+// AWSIAMQuickstart is examples/aws-iam-quickstart, file by file. The patterns
+// name the kinds of files the example is made of, so that Terraform's
+// working files (.terraform/, state, terraform.tfvars) never get into the
+// binary even when someone has run Terraform in the example.
+//
+//go:embed aws-iam-quickstart/*.md aws-iam-quickstart/.gitignore
+//go:embed aws-iam-quickstart/environments/*/*.tf aws-iam-quickstart/environments/*/*.example
+//go:embed aws-iam-quickstart/modules/*/*.tf aws-iam-quickstart/modules/*/*.py aws-iam-quickstart/modules/*/*.md
+var AWSIAMQuickstart embed.FS

@@ -1,0 +1,147 @@
+package generate
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/opensym/sym/examples"
+	"github.com/opensym/sym/terraform"
+)
+
+// QuickstartEnvironment is the environment the quickstart is written for;
+// a generated project uses its own name in its place.
+const QuickstartEnvironment = "prod"
+
+// ModulesDir is where a generated project keeps its copies of sym's
+// Terraform modules (terraform/modules in the sym repository).
+const ModulesDir = "sym-modules"
+
+// quickstartRoot and modulesRoot are where the embedded trees live in the
+// sym repository, which the quickstart's relative module sources refer to.
+const (
+	quickstartRoot = "examples/aws-iam-quickstart"
+	modulesRoot    = "terraform/modules"
+)
+
+// AWSIAMOptions tune AWSIAM.
+type AWSIAMOptions struct {
+	// Environment names the environment directory and every resource of it;
+	// default QuickstartEnvironment.
+	Environment string
+}
+
+// AWSIAM renders the AWS IAM quickstart as a self-contained project: the
+// quickstart's files with the environment renamed, and copies of the sym
+// modules it uses under ModulesDir, with module sources rewritten to them.
+func AWSIAM(o AWSIAMOptions) ([]File, error) {
+	env := o.Environment
+	if env == "" {
+		env = QuickstartEnvironment
+	}
+	if err := CheckEnvironment(env); err != nil {
+		return nil, err
+	}
+	qs, err := readTree(examples.AWSIAMQuickstart, path.Base(quickstartRoot))
+	if err != nil {
+		return nil, fmt.Errorf("read the embedded quickstart: %w", err)
+	}
+	mods, err := readTree(terraform.Modules, "modules")
+	if err != nil {
+		return nil, fmt.Errorf("read the embedded modules: %w", err)
+	}
+
+	var files []File
+	var needed []string
+	envDir := "environments/" + QuickstartEnvironment
+	for _, p := range sortedPaths(qs) {
+		data := qs[p]
+		out := p
+		if strings.HasPrefix(p, envDir+"/") {
+			out = "environments/" + env + strings.TrimPrefix(p, envDir)
+		}
+		if strings.HasSuffix(p, ".tf") {
+			data, err = rewriteSources(p, out, data, &needed)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if env != QuickstartEnvironment {
+			data, err = renameEnvironment(p, data, env)
+			if err != nil {
+				return nil, err
+			}
+		}
+		files = append(files, File{Path: out, Data: data})
+	}
+
+	dirs, err := moduleDirs(mods, needed)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range sortedPaths(mods) {
+		for _, d := range dirs {
+			if path.Dir(p) == d {
+				files = append(files, File{Path: ModulesDir + "/" + p, Data: mods[p]})
+			}
+		}
+	}
+	files = append(files, File{Path: ModulesDir + "/README.md", Data: []byte(modulesReadme)})
+	return files, nil
+}
+
+// rewriteSources points the module sources of the quickstart file p (written
+// as out) that reach into the sym repository's terraform/modules at the
+// project's own copies under ModulesDir, and records which modules it needs.
+func rewriteSources(p, out string, data []byte, needed *[]string) ([]byte, error) {
+	var bad error
+	data = sourceLine.ReplaceAllFunc(data, func(line []byte) []byte {
+		m := sourceLine.FindSubmatch(line)
+		src := string(m[2])
+		if !isLocalSource(src) {
+			return line
+		}
+		target := path.Join(quickstartRoot, path.Dir(p), src)
+		switch {
+		case strings.HasPrefix(target, quickstartRoot+"/"):
+			return line // within the quickstart: the layout is kept
+		case strings.HasPrefix(target, modulesRoot+"/"):
+			mod := strings.TrimPrefix(target, modulesRoot+"/")
+			*needed = append(*needed, mod)
+			return []byte(string(m[1]) + relSlash(path.Dir(out), ModulesDir+"/"+mod) + string(m[3]))
+		default:
+			bad = fmt.Errorf("%s/%s: module source %q is neither in the quickstart nor in %s", quickstartRoot, p, src, modulesRoot)
+			return line
+		}
+	})
+	return data, bad
+}
+
+// envLocal is the one line of the quickstart that names its environment.
+var envLocal = []byte(`environment_name = "` + QuickstartEnvironment + `"`)
+
+// renameEnvironment puts env where the quickstart says prod: the
+// environment_name local of environments/prod/main.tf, and the directory's
+// name wherever a file mentions it.
+func renameEnvironment(p string, data []byte, env string) ([]byte, error) {
+	if p == "environments/"+QuickstartEnvironment+"/main.tf" {
+		if n := bytes.Count(data, envLocal); n != 1 {
+			return nil, fmt.Errorf("%s/%s: expected exactly one line %s to rename the environment, found %d", quickstartRoot, p, envLocal, n)
+		}
+		data = bytes.Replace(data, envLocal, []byte(`environment_name = "`+env+`"`), 1)
+	}
+	return bytes.ReplaceAll(data, []byte("environments/"+QuickstartEnvironment), []byte("environments/"+env)), nil
+}
+
+const modulesReadme = `# sym-modules
+
+Copies of the Terraform modules of sym (` + "`terraform/modules`" + ` in the sym repository), written by
+` + "`sym generate aws-iam`" + ` so that this project needs nothing else:
+
+- ` + "`runtime-connector`" + `: the role sym server assumes first, with an External ID (and its addons);
+- ` + "`iam-connector`" + `: the role the runtime chains into to add users to, and remove them from, IAM groups.
+
+To update them, generate a project into an empty directory with a newer ` + "`sym`" + ` and copy its
+` + "`sym-modules/`" + ` over this one; then ` + "`terraform init`" + ` and ` + "`terraform plan`" + ` to see what changes.
+`
