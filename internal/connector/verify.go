@@ -204,9 +204,9 @@ type verifier struct {
 type roleFacts struct {
 	exists    bool
 	actualARN string
-	trust    *policy.Document
-	attached map[string]string // ARN -> name
-	inline   map[string]*policy.Document
+	trust     *policy.Document
+	attached  map[string]string // ARN -> name
+	inline    map[string]*policy.Document
 }
 
 func isNoSuchEntity(err error) bool {
@@ -312,8 +312,8 @@ func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
 		r.policyARN(wantName): {subject: "assume-roles policy " + wantName, doc: AssumeRolesPolicy(r.Partition, slices.Compact(accounts))},
 	}
 	addons := map[string]expectedPolicy{
-		r.policyARN("SymSecretsManager" + TitleCase(v.env)): {subject: "addon " + AddonSecretsManager, doc: SecretsManagerPolicy(r.Partition, r.Account, v.env, v.e.SecretsTagName), addon: AddonSecretsManager},
-		r.policyARN("SymKinesisFirehose" + TitleCase(v.env)): {subject: "addon " + AddonKinesisFirehose, doc: KinesisFirehosePolicy(r.Partition, r.Account, v.env), addon: AddonKinesisFirehose},
+		r.policyARN("SymSecretsManager" + TitleCase(v.env)):    {subject: "addon " + AddonSecretsManager, doc: SecretsManagerPolicy(r.Partition, r.Account, v.env, v.e.SecretsTagName), addon: AddonSecretsManager},
+		r.policyARN("SymKinesisFirehose" + TitleCase(v.env)):   {subject: "addon " + AddonKinesisFirehose, doc: KinesisFirehosePolicy(r.Partition, r.Account, v.env), addon: AddonKinesisFirehose},
 		r.policyARN("SymKinesisDataStream" + TitleCase(v.env)): {subject: "addon " + AddonKinesisDataStream, doc: KinesisDataStreamPolicy(v.e.StreamARNs), addon: AddonKinesisDataStream},
 	}
 	for arn, p := range addons {

@@ -1,0 +1,324 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// deployed is what the modules made in moto, read from terraform outputs.
+type deployed struct {
+	RuntimeRole string
+	ExternalID  string
+	IAMRole     string
+	Settings    map[string]string
+}
+
+// applyConnectors applies runtime-connector and iam-connector, the way a
+// team would, to moto and a temporary sym server.
+func applyConnectors(t *testing.T, moto *testenv.Moto) deployed {
+	t.Helper()
+	modules := modulesCopy(t)
+	srv := testenv.StartServer(t)
+	dir := t.TempDir()
+	main := `terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+    sym = { source = "opensym/sym" }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    iam = "` + moto.URL + `"
+    sts = "` + moto.URL + `"
+  }
+}
+
+provider "sym" {
+  org = "default"
+}
+
+module "runtime_connector" {
+  source              = "` + filepath.Join(modules, "runtime-connector") + `"
+  environment         = "prod"
+  account_id_safelist = ["111122223333"]
+  addons              = ["aws/secretsmgr", "aws/kinesis-firehose"]
+}
+
+module "iam_connector" {
+  source            = "` + filepath.Join(modules, "iam-connector") + `"
+  environment       = "prod"
+  runtime_role_arns = [module.runtime_connector.sym_runtime_connector_role.arn]
+  group_config = [
+    { path = "/sym/", name = "*" },
+    { path = "/teams/", name = "db-admins" },
+  ]
+}
+
+output "runtime_role" { value = module.runtime_connector.sym_runtime_connector_role.arn }
+output "external_id"  { value = module.runtime_connector.settings.external_id }
+output "iam_role"     { value = module.iam_connector.settings.role_arn }
+output "settings"     { value = module.runtime_connector.settings }
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(testenv.TerraformEnv(t), "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken)
+	terraform(t, dir, env, "init", "-input=false", "-no-color")
+	terraform(t, dir, env, "apply", "-auto-approve", "-input=false", "-no-color")
+	var outs map[string]struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(terraform(t, dir, env, "output", "-json")), &outs); err != nil {
+		t.Fatalf("terraform output: %v", err)
+	}
+	var d deployed
+	for name, dst := range map[string]any{"runtime_role": &d.RuntimeRole, "external_id": &d.ExternalID, "iam_role": &d.IAMRole, "settings": &d.Settings} {
+		if err := json.Unmarshal(outs[name].Value, dst); err != nil {
+			t.Fatalf("output %s: %v", name, err)
+		}
+	}
+	return d
+}
+
+// TestVerifyDetectsDrift applies the modules, verifies them, then changes
+// the roles behind Terraform's back one way at a time (through the IAM API,
+// as an attacker or a hurried colleague would) and expects verification to
+// fail naming exactly that change, and to pass again once it is undone.
+func TestVerifyDetectsDrift(t *testing.T) {
+	moto := testenv.StartMoto(t)
+	d := applyConnectors(t, moto)
+	ctx := context.Background()
+	client := iam.NewFromConfig(moto.AWSConfig(t))
+
+	exp := Expectation{
+		RuntimeRoleARN:  d.RuntimeRole,
+		ExternalID:      d.ExternalID,
+		AccountSafelist: []string{"111122223333"},
+		Addons:          []string{AddonSecretsManager, AddonKinesisFirehose},
+		IAMConnectors: []IAMConnector{{RoleARN: d.IAMRole, Groups: []Group{
+			{Path: "/sym/", Name: "*"}, {Path: "/teams/", Name: "db-admins"},
+		}}},
+	}
+	verify := func(t *testing.T) Report {
+		t.Helper()
+		rep, err := Verify(ctx, client, exp)
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		return rep
+	}
+	mustPass := func(t *testing.T) {
+		t.Helper()
+		if rep := verify(t); !rep.OK() {
+			t.Fatalf("freshly applied modules must verify, got:\n%s", rep.Text())
+		}
+	}
+	// mustFailWith expects exactly one difference, containing every word.
+	mustFailWith := func(t *testing.T, words ...string) {
+		t.Helper()
+		rep := verify(t)
+		diffs := rep.Differences()
+		if len(diffs) != 1 {
+			t.Fatalf("want exactly one difference naming %q, got %d:\n%s", words, len(diffs), rep.Text())
+		}
+		for _, w := range words {
+			if !strings.Contains(diffs[0], w) {
+				t.Errorf("difference %q does not name %q", diffs[0], w)
+			}
+		}
+		if rep.Err() == nil {
+			t.Error("Err must be non-nil when there is a difference")
+		}
+	}
+
+	t.Run("fresh", func(t *testing.T) {
+		rep := verify(t)
+		if !rep.OK() || len(rep.Roles) != 2 {
+			t.Fatalf("want both roles verified, got:\n%s", rep.Text())
+		}
+		text := rep.Text()
+		for _, want := range []string{
+			"only arn:aws:iam::123456789012:root may assume the role, and only with External ID \"" + d.ExternalID + "\"",
+			"allows sts:AssumeRole on arn:aws:iam::123456789012:role/sym/*, arn:aws:iam::111122223333:role/sym/*",
+			"when aws:ResourceTag/SymEnv equals prod",
+			"allows iam:AddUserToGroup, iam:RemoveUserFromGroup on arn:aws:iam::123456789012:group/sym/*, arn:aws:iam::123456789012:group/teams/db-admins",
+			"only the runtime connector role " + d.RuntimeRole + " may assume it",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("report does not say %q:\n%s", want, text)
+			}
+		}
+		// The server's check, from the integration settings alone.
+		if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err != nil {
+			t.Errorf("VerifyRuntime on fresh settings: %v", err)
+		}
+	})
+
+	t.Run("statement added to the assume-roles policy", func(t *testing.T) {
+		arn := "arn:aws:iam::123456789012:policy/sym/SymRuntimeProd"
+		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+			doc["Statement"] = append(doc["Statement"].([]any), map[string]any{
+				"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "*",
+			})
+		})
+		mustFailWith(t, "assume-roles policy SymRuntimeProd", "grants what the module does not", "iam:CreateAccessKey on *")
+		undo()
+		mustPass(t)
+	})
+
+	t.Run("External ID condition removed from the trust policy", func(t *testing.T) {
+		role := roleName(d.RuntimeRole)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := aws.ToString(out.Role.AssumeRolePolicyDocument)
+		noCondition := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::123456789012:root"}}]}`
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(noCondition)}); err != nil {
+			t.Fatal(err)
+		}
+		rep := verify(t)
+		if rep.OK() || !strings.Contains(strings.Join(rep.Differences(), "\n"), "may assume the role WITHOUT an External ID") {
+			t.Fatalf("want the missing External ID named, got:\n%s", rep.Text())
+		}
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(decodeIfNeeded(t, orig))}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
+	t.Run("group ARN widened to *", func(t *testing.T) {
+		arn := "arn:aws:iam::123456789012:policy/sym/SymIamProd"
+		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+			doc["Statement"].([]any)[0].(map[string]any)["Resource"] = []any{"*"}
+		})
+		rep := verify(t)
+		all := strings.Join(rep.Differences(), "\n")
+		for _, want := range []string{
+			"IAM connector " + d.IAMRole + ": policy SymIamProd: grants what the module does not: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on * without conditions",
+			"lacks the module's statement: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on arn:aws:iam::123456789012:group/sym/*",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("want %q among the differences:\n%s", want, rep.Text())
+			}
+		}
+		if len(rep.Differences()) != 2 {
+			t.Errorf("want the widened statement and the missing one, got:\n%s", rep.Text())
+		}
+		undo()
+		mustPass(t)
+	})
+
+	t.Run("extra managed policy attached", func(t *testing.T) {
+		p, err := client.CreatePolicy(ctx, &iam.CreatePolicyInput{
+			PolicyName:     aws.String("Convenience"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(p.Policy.Arn)
+		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(roleName(d.RuntimeRole)), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		mustFailWith(t, "extra policy "+arn, "attached but not declared", "allows s3:* on *")
+
+		// Declared through policy_arns it is listed, not a difference.
+		exp.DeclaredPolicyARNs = []string{arn}
+		rep := verify(t)
+		if !rep.OK() || !strings.Contains(rep.Text(), "declared in policy_arns; allows s3:* on *") {
+			t.Errorf("a declared extra policy must be listed with what it allows and pass:\n%s", rep.Text())
+		}
+		exp.DeclaredPolicyARNs = nil
+		if _, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(roleName(d.RuntimeRole)), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
+	t.Run("wrong expectations are differences too", func(t *testing.T) {
+		wrong := exp
+		wrong.ExternalID = "guessed"
+		rep, err := Verify(ctx, client, wrong)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK() || !strings.Contains(strings.Join(rep.Differences(), "\n"), `requires External ID "`+d.ExternalID+`", expected "guessed"`) {
+			t.Errorf("a wrong External ID must be named:\n%s", rep.Text())
+		}
+		wrong = exp
+		wrong.TrustedPrincipals = []string{"arn:aws:iam::123456789012:role/sym-server"}
+		rep, _ = Verify(ctx, client, wrong)
+		if rep.OK() || !strings.Contains(strings.Join(rep.Differences(), "\n"), "arn:aws:iam::123456789012:root may assume the role, which is not an expected principal") {
+			t.Errorf("an account-wide trust where one principal was expected must be named:\n%s", rep.Text())
+		}
+	})
+}
+
+// newDefaultVersion makes a changed copy of a managed policy's default
+// version the new default, and returns the undo.
+func newDefaultVersion(t *testing.T, client *iam.Client, arn string, change func(map[string]any)) func() {
+	t.Helper()
+	ctx := context.Background()
+	p, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := p.Policy.DefaultVersionId
+	v, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: orig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(decodeIfNeeded(t, aws.ToString(v.PolicyVersion.Document))), &doc); err != nil {
+		t.Fatal(err)
+	}
+	change(doc)
+	b, _ := json.Marshal(doc)
+	nv, err := client.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(arn), PolicyDocument: aws.String(string(b)), SetAsDefault: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := client.SetDefaultPolicyVersion(ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: orig}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: nv.PolicyVersion.VersionId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func roleName(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+func decodeIfNeeded(t *testing.T, doc string) string {
+	t.Helper()
+	if strings.HasPrefix(strings.TrimSpace(doc), "{") {
+		return doc
+	}
+	d, err := urlUnescape(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
