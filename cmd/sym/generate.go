@@ -61,7 +61,8 @@ written, unless --force.`,
 			envDir := filepath.Join(dir, "environments", env)
 			fmt.Fprintf(out, `
 Next:
-  sym init --dir %[1]s --api-url URL [--org ORG]   # sym.env: server URL and token
+  sym init --dir %[1]s --api-url URL   # sym.env: server URL, token
+      (add --org ORG --force if your server does not run org "default")
   cd %[1]s
   cp terraform.tfvars.example terraform.tfvars      # the identity sym server runs as, approvers
   terraform init && terraform apply
@@ -93,8 +94,9 @@ module) and init says what to add there if sym is missing. Load sym.env with
 'set -a; . ./sym.env; set +a'; keep it out of version control once it holds
 a token. The server URL is --api-url, else $SYM_API_URL, else
 ` + generate.DefaultAPIURL + `.`,
-		Example: `  sym init --dir my-access/environments/prod --api-url https://sym.example.com --org acme
-  sym init --org acme --force    # rewrite sym.tf and sym.env here`,
+		Example: `  sym init --dir my-access/environments/prod --api-url https://sym.example.com
+  sym init --dir my-access/environments/prod --org acme --force   # a server run with --org acme
+  sym init --org acme    # a new Terraform root here`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url := apiURL
@@ -121,7 +123,7 @@ a token. The server URL is --api-url, else $SYM_API_URL, else
 	}
 	initCmd.Flags().StringVar(&initDir, "dir", ".", "the Terraform root directory to write to")
 	initCmd.Flags().StringVar(&org, "org", generate.DefaultOrg, "the organisation your sym server runs (sym server --org)")
-	initCmd.Flags().BoolVar(&initForce, "force", false, "overwrite sym.tf and sym.env if they exist with other contents")
+	initCmd.Flags().BoolVar(&initForce, "force", false, "overwrite sym.tf and sym.env if they exist with other contents (a token in sym.env too)")
 
 	root.AddCommand(gen, initCmd)
 }
