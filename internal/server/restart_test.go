@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +61,24 @@ func TestRestartDeescalatesOverdueGrants(t *testing.T) {
 	if r := do(t, alice, "GET", "/requests/"+long.ID, nil, 200); r.State != "active" {
 		t.Fatalf("the 1h grant is %s after restart, want active", r.State)
 	}
+	// Metrics are served, and name what happened.
+	resp, err := http.Get(p2.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`sym_request_events_total{event="deescalate"} 2`, `sym_aws_calls_total{operation="RemoveUserFromGroup",service="IAM"} 2`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
 	if err := p2.Stop(); err != nil {
 		t.Fatalf("graceful shutdown: %v\n%s", err, p2.Log.String())
+	}
+	// No secret reaches the log.
+	if p2.LogContains(p.AdminToken) || p.LogContains(p.AdminToken) || p.LogContains(f.ExternalID) {
+		t.Fatalf("the server log contains a secret")
 	}
 	if !p2.LogContains("shutting down") {
 		t.Fatalf("no shutdown line in the log:\n%s", p2.Log.String())
