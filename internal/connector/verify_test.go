@@ -21,6 +21,9 @@ type deployed struct {
 	ExternalID  string
 	IAMRole     string
 	Settings    map[string]string
+	IAMSettings map[string]string
+	RuntimeID   string
+	Server      *testenv.Server
 }
 
 // applyConnectors applies runtime-connector and iam-connector, the way a
@@ -28,7 +31,9 @@ type deployed struct {
 func applyConnectors(t *testing.T, moto *testenv.Moto) deployed {
 	t.Helper()
 	modules := modulesCopy(t)
-	srv := testenv.StartServer(t)
+	// The server reaches moto, so that grants can run through the roles
+	// the modules make.
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: moto})
 	dir := t.TempDir()
 	main := `terraform {
   required_providers {
@@ -75,6 +80,8 @@ output "runtime_role" { value = module.runtime_connector.sym_runtime_connector_r
 output "external_id"  { value = module.runtime_connector.settings.external_id }
 output "iam_role"     { value = module.iam_connector.settings.role_arn }
 output "settings"     { value = module.runtime_connector.settings }
+output "iam_settings" { value = module.iam_connector.settings }
+output "runtime_id"   { value = module.runtime_connector.sym_runtime.id }
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
 		t.Fatal(err)
@@ -88,8 +95,9 @@ output "settings"     { value = module.runtime_connector.settings }
 	if err := json.Unmarshal([]byte(terraform(t, dir, env, "output", "-json")), &outs); err != nil {
 		t.Fatalf("terraform output: %v", err)
 	}
-	var d deployed
-	for name, dst := range map[string]any{"runtime_role": &d.RuntimeRole, "external_id": &d.ExternalID, "iam_role": &d.IAMRole, "settings": &d.Settings} {
+	d := deployed{Server: srv}
+	for name, dst := range map[string]any{"runtime_role": &d.RuntimeRole, "external_id": &d.ExternalID, "iam_role": &d.IAMRole,
+		"settings": &d.Settings, "iam_settings": &d.IAMSettings, "runtime_id": &d.RuntimeID} {
 		if err := json.Unmarshal(outs[name].Value, dst); err != nil {
 			t.Fatalf("output %s: %v", name, err)
 		}
@@ -251,6 +259,10 @@ func TestVerifyDetectsDrift(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustPass(t)
+	})
+
+	t.Run("escalation through the module-made roles", func(t *testing.T) {
+		escalateThroughModules(t, moto, d)
 	})
 
 	t.Run("wrong expectations are differences too", func(t *testing.T) {

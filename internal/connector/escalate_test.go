@@ -1,0 +1,68 @@
+package connector
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// escalateThroughModules registers the roles the modules made (through their
+// outputs: the sym_runtime the runtime-connector declared, the iam-connector's
+// settings) and runs a real escalation and de-escalation with the engine.
+func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
+	t.Helper()
+	ctx := context.Background()
+	ic := iam.NewFromConfig(moto.AWSConfig(t))
+	if _, err := ic.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("prod-admins"), Path: aws.String("/sym/")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	admin := api.NewClient(d.Server.URL, d.Server.AdminToken)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var env, integ, target, strat, flow struct{ ID string }
+	must(admin.Do(ctx, "POST", "/entities/environments", map[string]any{"slug": "prod", "runtime_id": d.RuntimeID}, &env))
+	must(admin.Do(ctx, "POST", "/entities/integrations", map[string]any{"type": "permission_context", "slug": "prod-iam",
+		"external_id": d.IAMSettings["account_id"], "settings": d.IAMSettings}, &integ))
+	must(admin.Do(ctx, "POST", "/entities/access-targets", map[string]any{"type": "aws_iam_group", "slug": "prod-admins",
+		"settings": map[string]string{"iam_group": "prod-admins"}}, &target))
+	must(admin.Do(ctx, "POST", "/entities/access-strategies", map[string]any{"type": "aws_iam", "slug": "prod-iam",
+		"integration_id": integ.ID, "targets": []string{target.ID}}, &strat))
+	must(admin.Do(ctx, "POST", "/entities/flows", map[string]any{"slug": "aws-access", "environment_id": env.ID,
+		"params": map[string]any{"strategy_id": strat.ID}}, &flow))
+	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "alice@example.com", "identities": map[string]string{"aws_iam": "alice"}}, nil))
+	var r struct{ ID, State, Error string }
+	must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "aws-access", "user_email": "alice@example.com",
+		"flow_inputs": map[string]any{"target_id": "prod-admins", "reason": "module test", "duration": "1h"}}, &r))
+	before := d.Server.Chain.Calls().Snapshot()
+	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
+	if r.State != "active" {
+		t.Fatalf("grant through the module-made roles: %s %s", r.State, r.Error)
+	}
+	after := d.Server.Chain.Calls().Snapshot()
+	if after["STS.AssumeRole"]-before["STS.AssumeRole"] != 2 || after["IAM.AddUserToGroup"]-before["IAM.AddUserToGroup"] != 1 {
+		t.Fatalf("the grant did not chain two roles and add once: %v -> %v", before, after)
+	}
+	if got := testenv.GroupMembers(t, moto, "prod-admins"); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("group members during the grant: %v", got)
+	}
+	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, &r))
+	if r.State != "ended" {
+		t.Fatalf("revoke: %s", r.State)
+	}
+	if got := testenv.GroupMembers(t, moto, "prod-admins"); len(got) != 0 {
+		t.Fatalf("group members after de-escalation: %v", got)
+	}
+}
