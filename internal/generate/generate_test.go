@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -269,4 +270,21 @@ func TestInit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The example in the repository is formatted as terraform fmt wants (the
+// generated project is checked the same way in the apply test).
+func TestQuickstartIsFormatted(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatalf("terraform is not on PATH: install Terraform >= 1.5 (%v)", err)
+	}
+	cmd := exec.Command("terraform", "fmt", "-check", "-recursive", "-diff", "-no-color", filepath.Join(root, "examples", "aws-iam-quickstart"))
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("terraform fmt -check: %v\n%s", err, out)
+	}
 }
