@@ -122,8 +122,8 @@ func rewriteSources(p, out string, data []byte, needed *[]string) ([]byte, error
 var envLocal = []byte(`environment_name = "` + QuickstartEnvironment + `"`)
 
 // renameEnvironment puts env where the quickstart says prod: the
-// environment_name local of environments/prod/main.tf, and the directory's
-// name wherever a file mentions it.
+// environment_name local of environments/prod/main.tf, the directory's name
+// wherever a file mentions it, and the example names of the documentation.
 func renameEnvironment(p string, data []byte, env string) ([]byte, error) {
 	if p == "environments/"+QuickstartEnvironment+"/main.tf" {
 		if n := bytes.Count(data, envLocal); n != 1 {
@@ -131,7 +131,32 @@ func renameEnvironment(p string, data []byte, env string) ([]byte, error) {
 		}
 		data = bytes.Replace(data, envLocal, []byte(`environment_name = "`+env+`"`), 1)
 	}
-	return bytes.ReplaceAll(data, []byte("environments/"+QuickstartEnvironment), []byte("environments/"+env)), nil
+	data = bytes.ReplaceAll(data, []byte("environments/"+QuickstartEnvironment), []byte("environments/"+env))
+	if strings.HasSuffix(p, ".md") {
+		// The names the documentation uses as examples, derived from the
+		// environment as the modules derive them.
+		for _, kind := range []string{"SymRuntime", "SymIam"} {
+			data = bytes.ReplaceAll(data, []byte(kind+titleCase(QuickstartEnvironment)), []byte(kind+titleCase(env)))
+		}
+		data = bytes.ReplaceAll(data, []byte(QuickstartEnvironment+"-"), []byte(env+"-"))
+	}
+	return data, nil
+}
+
+// titleCase does what Terraform's title() does to an environment name:
+// each letter that starts a word becomes upper case.
+func titleCase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' && (i == 0 || !isAlnum(b[i-1])) {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 const modulesReadme = `# sym-modules

@@ -54,6 +54,12 @@ func TestAWSIAMLayout(t *testing.T) {
 			if !strings.Contains(string(got[envDir+"main.tf"]), `environment_name = "`+tc.env+`"`) {
 				t.Errorf("%smain.tf does not name the environment %s:\n%s", envDir, tc.env, got[envDir+"main.tf"])
 			}
+			readme := string(got["README.md"])
+			for _, want := range []string{"SymRuntime" + titleCase(tc.env), "SymIam" + titleCase(tc.env), tc.env + "-iam-access", tc.env + "-s3-readonly"} {
+				if !strings.Contains(readme, want) {
+					t.Errorf("README.md does not mention %s", want)
+				}
+			}
 			for p, data := range got {
 				if strings.HasPrefix(p, "environments/") && !strings.HasPrefix(p, envDir) {
 					t.Errorf("%s is outside %s", p, envDir)
@@ -85,6 +91,14 @@ func TestAWSIAMLayout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTitleCase(t *testing.T) {
+	for in, want := range map[string]string{"prod": "Prod", "sandbox-2": "Sandbox-2", "my-env": "My-Env", "2fa": "2fa"} {
+		if got := titleCase(in); got != want {
+			t.Errorf("titleCase(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
