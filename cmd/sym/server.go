@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/opensym/sym/internal/connector"
 	"github.com/opensym/sym/internal/server"
 	"github.com/opensym/sym/internal/store"
 	"github.com/spf13/cobra"
@@ -16,6 +19,7 @@ import (
 
 func init() {
 	var db, listen, org, logFormat string
+	var verify bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -25,7 +29,17 @@ It keeps its state in a SQLite file (--db), serves the API on --listen
 (loopback by default) and reaches AWS through the SDK's default credential
 chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles, ...; AWS_ENDPOINT_URL
 points it at an emulator). SYM_ADMIN_TOKEN, when set, is accepted as an admin
-bot token. SIGINT or SIGTERM shut it down gracefully; open grants are
+bot token.
+
+Before the first grant through a runtime (and hourly after), the server reads
+the runtime connector role with IAM read calls and refuses to use it unless
+it is exactly what the runtime-connector module promises (the check of
+'sym connector verify'). Its own identity needs iam:GetRole,
+ListAttachedRolePolicies, GetPolicy, GetPolicyVersion, ListRolePolicies and
+GetRolePolicy for that; --verify-connectors=false turns the check off.
+De-escalations never wait for it.
+
+SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,7 +57,17 @@ reloaded from the database at the next start.`,
 			if token != "" && len(token) < 16 {
 				return usageError{fmt.Errorf("SYM_ADMIN_TOKEN is shorter than 16 characters; use a long random value")}
 			}
-			inst, err := server.Start(context.Background(), server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log})
+			opt := server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log}
+			if verify {
+				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
+					reader := iam.NewFromConfig(own)
+					return func(ctx context.Context, settings map[string]string) error {
+						_, err := connector.VerifyRuntime(ctx, reader, settings, nil)
+						return err
+					}
+				}
+			}
+			inst, err := server.Start(context.Background(), opt)
 			if err != nil {
 				return err
 			}
@@ -67,5 +91,6 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8420", "address to serve the API on")
 	cmd.Flags().StringVar(&org, "org", "default", "organisation name the Terraform provider's org must match")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	cmd.Flags().BoolVar(&verify, "verify-connectors", true, "check runtime connector roles against their module before the first grant")
 	root.AddCommand(cmd)
 }

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,4 +66,25 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 	if got := testenv.GroupMembers(t, moto, "prod-admins"); len(got) != 0 {
 		t.Fatalf("group members after de-escalation: %v", got)
 	}
+
+	// The server refuses a runtime role that drifted from its module: the
+	// External ID condition removed behind Terraform's back.
+	role := roleName(d.RuntimeRole)
+	out, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+	must(err)
+	orig := decodeIfNeeded(t, aws.ToString(out.Role.AssumeRolePolicyDocument))
+	_, err = ic.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::123456789012:root"}}]}`)})
+	must(err)
+	must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "aws-access", "user_email": "alice@example.com",
+		"flow_inputs": map[string]any{"target_id": "prod-admins", "reason": "after drift", "duration": "1h"}}, &r))
+	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
+	if r.State != "errored" || !strings.Contains(r.Error, "not what its module promises") || !strings.Contains(r.Error, "WITHOUT an External ID") {
+		t.Fatalf("grant through a drifted runtime role: state %s, error %q", r.State, r.Error)
+	}
+	if got := testenv.GroupMembers(t, moto, "prod-admins"); len(got) != 0 {
+		t.Fatalf("group members after a refused grant: %v", got)
+	}
+	_, err = ic.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(orig)})
+	must(err)
 }

@@ -116,12 +116,23 @@ func ExpectationFromSettings(settings map[string]string) (Expectation, error) {
 	if e.ExternalID == "" {
 		return e, fmt.Errorf("the runtime context settings have no external_id")
 	}
-	for _, a := range strings.Split(settings["account_id_safelist"], ",") {
+	e.AccountSafelist = splitList(settings["account_id_safelist"])
+	// The runtime-connector module also records whom it trusts and which
+	// extra policies it attached, so that the server can check the role
+	// against exactly what was declared.
+	e.TrustedPrincipals = splitList(settings["trusted_principals"])
+	e.DeclaredPolicyARNs = splitList(settings["policy_arns"])
+	return e, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			e.AccountSafelist = append(e.AccountSafelist, a)
+			out = append(out, a)
 		}
 	}
-	return e, nil
+	return out
 }
 
 // TitleCase is Terraform's title(): upper-case every letter that starts a

@@ -125,7 +125,9 @@ func VerifyRuntime(ctx context.Context, api IAMAPI, settings map[string]string, 
 	if err != nil {
 		return Report{}, err
 	}
-	e.TrustedPrincipals = trustedPrincipals
+	if trustedPrincipals != nil {
+		e.TrustedPrincipals = trustedPrincipals
+	}
 	rep, err := Verify(ctx, api, e)
 	if err != nil {
 		return rep, err

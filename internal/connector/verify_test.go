@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -33,7 +35,17 @@ func applyConnectors(t *testing.T, moto *testenv.Moto) deployed {
 	modules := modulesCopy(t)
 	// The server reaches moto, so that grants can run through the roles
 	// the modules make.
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: moto})
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: moto,
+		// The server checks the runtime role before every grant here, as
+		// `sym server` does before the first.
+		Engine: engine.Options{VerifyEvery: time.Nanosecond},
+		RuntimeVerifier: func(own aws.Config) func(context.Context, map[string]string) error {
+			reader := iam.NewFromConfig(own)
+			return func(ctx context.Context, settings map[string]string) error {
+				_, err := VerifyRuntime(ctx, reader, settings, nil)
+				return err
+			}
+		}})
 	dir := t.TempDir()
 	main := `terraform {
   required_providers {

@@ -57,6 +57,12 @@ type Options struct {
 	// RetryBase is the first back-off of grant and de-escalation retries.
 	RetryBase time.Duration
 	Metrics   *Metrics
+	// VerifyRuntime, when set, checks a runtime connector role against what
+	// its module promises (connector.VerifyRuntime) before the first grant
+	// through it, and again every VerifyEvery. A failed check refuses the
+	// grant; de-escalations never wait for it.
+	VerifyRuntime func(ctx context.Context, settings map[string]string) error
+	VerifyEvery   time.Duration
 }
 
 // Engine runs flows.
@@ -67,6 +73,7 @@ type Engine struct {
 	sched      *scheduler
 	locks      sync.Map // request id -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
+	verified   sync.Map // runtime settings key -> time of the last passed check
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	startOnce  sync.Once
@@ -94,6 +101,9 @@ func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Opt
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = NewMetrics(nil)
+	}
+	if opt.VerifyEvery <= 0 {
+		opt.VerifyEvery = time.Hour
 	}
 	return &Engine{st: st, strategies: strategies, opt: opt, sched: newScheduler(4096), stop: make(chan struct{})}
 }
@@ -616,7 +626,10 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 // outcome. The caller holds the request's lock; r is Approved.
 func (e *Engine) grant(ctx context.Context, r *model.Request) {
 	start := e.opt.Now()
-	g, strat, err := e.grantFor(ctx, r)
+	g, strat, p, err := e.grantFor(ctx, r)
+	if err == nil && strat != nil {
+		err = e.checkRuntime(ctx, p.rtSettings)
+	}
 	if err == nil && strat != nil {
 		for attempt := 1; ; attempt++ {
 			err = strat.Escalate(ctx, g)
@@ -667,7 +680,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 // the error, schedules a retry with back-off and returns the error. The
 // caller holds the request's lock.
 func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
-	g, strat, err := e.grantFor(ctx, r)
+	g, strat, _, err := e.grantFor(ctx, r)
 	if err == nil && strat != nil {
 		err = strat.Deescalate(ctx, g)
 	}
@@ -712,6 +725,25 @@ func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor st
 		return err
 	}
 	e.opt.Metrics.transition(string(model.Deescalated))
+	return nil
+}
+
+// checkRuntime runs the runtime connector verification when it is due.
+func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) error {
+	if e.opt.VerifyRuntime == nil {
+		return nil
+	}
+	var key strings.Builder
+	for _, k := range []string{"role_arn", "external_id", "account_id_safelist", "trusted_principals", "policy_arns"} {
+		key.WriteString(settings[k] + "|")
+	}
+	if t, ok := e.verified.Load(key.String()); ok && e.opt.Now().Sub(t.(time.Time)) < e.opt.VerifyEvery {
+		return nil
+	}
+	if err := e.opt.VerifyRuntime(ctx, settings); err != nil {
+		return &awsauth.GuardError{Reason: "the runtime connector role " + settings["role_arn"] + " is not what its module promises, so sym will not use it: " + err.Error()}
+	}
+	e.verified.Store(key.String(), e.opt.Now())
 	return nil
 }
 

@@ -68,7 +68,8 @@ type plan struct {
 	strat      strategy.AccessStrategy
 	targets    []store.EntityRow
 	runtime    awsauth.Runtime
-	connector  string // the strategy's connector role ARN
+	rtSettings map[string]string // the runtime permission context's settings
+	connector  string            // the strategy's connector role ARN
 	region     string
 }
 
@@ -138,6 +139,7 @@ func (e *Engine) resolve(ctx context.Context, flow *store.EntityRow) (*plan, err
 		return nil, conflict("runtime %s has no permission context", str(rt.Body, "slug"))
 	}
 	rs := strMap(rtCtx.Body["settings"])
+	p.rtSettings = rs
 	p.runtime = awsauth.Runtime{RoleARN: rs["role_arn"], ExternalID: rs["external_id"], Region: rs["region"],
 		Safelist: awsauth.ParseSafelist(rs["account_id_safelist"])}
 	if p.region == "" {
@@ -152,18 +154,18 @@ func (e *Engine) resolve(ctx context.Context, flow *store.EntityRow) (*plan, err
 
 // grantFor builds the strategy's input for a request. A flow that has no
 // strategy grants nothing (approval only): strat is nil.
-func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant, strategy.AccessStrategy, error) {
+func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant, strategy.AccessStrategy, *plan, error) {
 	g := strategy.Grant{RequestID: r.ID, Requester: r.Requester}
 	if r.StrategyID == "" {
-		return g, nil, nil
+		return g, nil, nil, nil
 	}
 	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
 	if err != nil {
-		return g, nil, fmt.Errorf("flow %s of the request no longer exists", r.Flow)
+		return g, nil, nil, fmt.Errorf("flow %s of the request no longer exists", r.Flow)
 	}
 	p, err := e.resolve(ctx, flow)
 	if err != nil {
-		return g, nil, err
+		return g, nil, nil, err
 	}
 	if p.strategyID != r.StrategyID {
 		// The flow changed strategy; act through the one the request was made with.
@@ -181,22 +183,22 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 		body["params"] = params
 		flowCopy.Body = body
 		if p, err = e.resolve(ctx, &flowCopy); err != nil {
-			return g, nil, err
+			return g, nil, nil, err
 		}
 	}
 	t, err := e.st.GetEntity(ctx, "access-targets", r.TargetID)
 	if err != nil {
-		return g, nil, fmt.Errorf("target %s of the request no longer exists", r.Target)
+		return g, nil, nil, fmt.Errorf("target %s of the request no longer exists", r.Target)
 	}
 	if !slices.Contains(strList(p.strategy.Body["targets"]), r.TargetID) {
-		return g, nil, fmt.Errorf("target %s is no longer a target of the strategy", r.Target)
+		return g, nil, nil, fmt.Errorf("target %s is no longer a target of the strategy", r.Target)
 	}
 	u, err := e.st.GetUser(ctx, r.Requester)
 	if err != nil {
-		return g, nil, fmt.Errorf("requester %s no longer exists", r.Requester)
+		return g, nil, nil, fmt.Errorf("requester %s no longer exists", r.Requester)
 	}
 	g.Identity = requesterIdentity(u, p.strat.IdentityKey(), p.runtime.RoleARN)
 	g.Runtime, g.ConnectorRoleARN, g.Region = p.runtime, p.connector, p.region
 	g.TargetType, g.TargetSettings = str(t.Body, "type"), strMap(t.Body["settings"])
-	return g, p.strat, nil
+	return g, p.strat, p, nil
 }

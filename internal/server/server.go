@@ -33,6 +33,11 @@ type Options struct {
 	// AWS overrides the default credential chain (tests, benchmarks).
 	AWS    *aws.Config
 	Engine engine.Options
+	// RuntimeVerifier, when set, is given the server's own AWS
+	// configuration and returns the check each runtime connector role must
+	// pass before the first grant through it (cmd/sym passes
+	// connector.VerifyRuntime: the check of `sym connector verify`).
+	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
 }
 
 // Instance is a running server.
@@ -75,6 +80,9 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	eopt := opt.Engine
 	eopt.Log = opt.Log
 	eopt.Metrics = engine.NewMetrics(reg)
+	if opt.RuntimeVerifier != nil {
+		eopt.VerifyRuntime = opt.RuntimeVerifier(chain.Base())
+	}
 	eng := engine.New(st, map[string]strategy.AccessStrategy{"aws_iam": &awsiam.Strategy{Chain: chain}}, eopt)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()

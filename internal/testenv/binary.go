@@ -76,11 +76,12 @@ type Process struct {
 
 // StartSymProcess runs `sym server` on db with the environment env (moto's,
 // say) and waits for /healthz. Kill or Stop it; the test's end stops it too.
-func StartSymProcess(tb testing.TB, db string, port int, env []string) *Process {
+func StartSymProcess(tb testing.TB, db string, port int, env []string, extraArgs ...string) *Process {
 	tb.Helper()
 	bin := SymBinary(tb)
 	p := &Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), AdminToken: "test-admin-token-0123456789", Log: &bytes.Buffer{}}
-	p.cmd = exec.Command(bin, "server", "--db", db, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-format", "text")
+	args := append([]string{"server", "--db", db, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-format", "text"}, extraArgs...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(append(os.Environ(), env...), "SYM_ADMIN_TOKEN="+p.AdminToken)
 	p.cmd.Stdout, p.cmd.Stderr = p.Log, p.Log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

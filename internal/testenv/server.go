@@ -32,6 +32,9 @@ type ServerOptions struct {
 	Engine engine.Options
 	// Verbose sends the server's log to the test log.
 	Verbose bool
+	// RuntimeVerifier turns on the runtime connector check (off by default
+	// here: the fixture's roles are not made by the modules).
+	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -52,7 +55,7 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 		logOut = tbWriter{tb}
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
-		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine}
+		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		opt.AWS = &cfg

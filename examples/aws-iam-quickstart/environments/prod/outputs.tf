@@ -32,3 +32,8 @@ output "environment_name" {
   description = "The sym environment these resources belong to."
   value       = module.sym_runtime.environment_name
 }
+
+output "runtime_settings" {
+  description = "The runtime connector's settings, for `sym connector verify`."
+  value       = module.sym_runtime.runtime_settings
+}

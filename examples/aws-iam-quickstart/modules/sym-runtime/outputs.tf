@@ -27,3 +27,8 @@ output "account_id" {
   description = "The AWS account the runtime connector lives in."
   value       = module.runtime_connector.account_id
 }
+
+output "runtime_settings" {
+  description = "The runtime connector's settings (role_arn, external_id, account_id_safelist, trusted_principals, ...): what `sym connector verify` checks the deployed role against."
+  value       = module.runtime_connector.settings
+}

@@ -57,6 +57,9 @@ run "registers_the_runtime_with_sym" {
       external_id         = output.settings.external_id
       account_id          = "123456789012"
       account_id_safelist = "111122223333,444455556666"
+      trusted_principals  = "arn:aws:iam::123456789012:root"
+      policy_arns         = ""
+      addons              = "aws/secretsmgr"
     }
     error_message = "Unexpected settings: ${jsonencode(output.settings)}"
   }

@@ -62,6 +62,11 @@ locals {
     external_id         = local.external_id
     account_id          = local.account
     account_id_safelist = join(",", var.account_id_safelist)
+    # What sym server checks the deployed role against before it first uses
+    # it (the same check as `sym connector verify`).
+    trusted_principals = join(",", local.trusted_principals)
+    policy_arns        = join(",", sort(values(var.policy_arns)))
+    addons             = join(",", sort(var.addons))
   }
 }
 

@@ -147,6 +147,9 @@ run "creates_the_runtime_role" {
       external_id         = output.external_id
       account_id          = "123456789012"
       account_id_safelist = "111122223333"
+      trusted_principals  = "arn:aws:iam::123456789012:root"
+      policy_arns         = run.fixture.policy_arn
+      addons              = "aws/kinesis-data-stream,aws/kinesis-firehose,aws/secretsmgr"
     }
     error_message = "Unexpected settings: ${jsonencode(output.settings)}"
   }
