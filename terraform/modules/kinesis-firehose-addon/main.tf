@@ -16,7 +16,7 @@ locals {
         Resource = ["arn:${local.partition}:firehose:*:${local.account}:deliverystream/*"]
         # Firehose defines no firehose:ResourceTag/ condition key: a condition on
         # it never matches and would allow nothing. Delivery streams support the
-        # global aws:ResourceTag/ key. See docs/decisions/009-connector-trust-and-firehose-condition.md.
+        # global aws:ResourceTag/ key. See docs/decisions/005-connector-trust-and-firehose-condition.md.
         Condition = {
           StringEquals = {
             "aws:ResourceTag/SymEnv" = var.environment

@@ -19,7 +19,7 @@ locals {
   partition   = data.aws_partition.current.partition
   external_id = trimspace(var.custom_external_id) != "" ? var.custom_external_id : terraform_data.external_id.output
 
-  # Trust, see docs/decisions/009-connector-trust-and-firehose-condition.md:
+  # Trust, see docs/decisions/005-connector-trust-and-firehose-condition.md:
   # exact principal ARNs when given, otherwise the current account root plus sym_account_ids.
   trusted_principals = length(var.trusted_principal_arns) > 0 ? distinct(var.trusted_principal_arns) : distinct(concat(
     ["arn:${local.partition}:iam::${local.account}:root"],
