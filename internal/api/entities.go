@@ -102,7 +102,7 @@ func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 	}
 	id, err := s.cfg.Store.CreateEntity(r.Context(), k, fields)
 	if err == store.ErrConflict {
-		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", strings.TrimSuffix(k.Name, "s"), fields[k.Slug]))
+		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", model.Singular(k.Name), fields[k.Slug]))
 		return
 	} else if err != nil {
 		s.writeErr(w, r, err)
@@ -155,7 +155,7 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 		return
 	}
 	if err := s.cfg.Store.UpdateEntity(r.Context(), k, id, fields); err == store.ErrConflict {
-		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", strings.TrimSuffix(k.Name, "s"), fields[k.Slug]))
+		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", model.Singular(k.Name), fields[k.Slug]))
 		return
 	} else if err != nil {
 		s.writeErr(w, r, err)
@@ -181,6 +181,15 @@ func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 	}
 	if len(users) > 0 {
 		writeErrors(w, r, 409, fieldErr("", "cannot delete: still referenced by %s", strings.Join(users, ", ")))
+		return
+	}
+	open, err := s.cfg.Engine.InUse(r.Context(), id)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if len(open) > 0 {
+		writeErrors(w, r, 409, fieldErr("", "cannot delete: in use by %s; let them end or revoke them first", strings.Join(open, ", ")))
 		return
 	}
 	if err := s.cfg.Store.DeleteEntity(r.Context(), k.Name, id); err != nil {
@@ -250,7 +259,7 @@ func (s *Server) validateRefs(ctx context.Context, k *model.Kind, selfID string,
 	for _, ref := range refsOf(k, fields) {
 		row, err := s.cfg.Store.GetEntity(ctx, ref[1], ref[2])
 		if err != nil {
-			errs = append(errs, fieldErr(ref[0], "no %s with id %s", strings.TrimSuffix(ref[1], "s"), ref[2]))
+			errs = append(errs, fieldErr(ref[0], "no %s with id %s", model.Singular(ref[1]), ref[2]))
 			continue
 		}
 		rowFields, _ := model.Kinds[ref[1]].Normalize(row.Body, false)
@@ -306,7 +315,7 @@ func (s *Server) referrers(ctx context.Context, id string) ([]string, error) {
 				if name == "" {
 					name = row.ID
 				}
-				out = append(out, fmt.Sprintf("%s %s (%s)", strings.TrimSuffix(row.Kind, "s"), name, ref[0]))
+				out = append(out, fmt.Sprintf("%s %s (%s)", model.Singular(row.Kind), name, ref[0]))
 				break
 			}
 		}

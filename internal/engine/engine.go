@@ -522,6 +522,12 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 	now := e.opt.Now().UTC()
 	from := r.State
 	r.State, r.Approver, r.Message = next, strings.ToLower(actor.Email), message
+	if g, strat, _, err := e.grantFor(ctx, r); err == nil && strat != nil {
+		r.Identity, r.Granted = g.Identity, map[string]string{"type": g.TargetType}
+		for k, v := range g.TargetSettings {
+			r.Granted[k] = v
+		}
+	}
 	if model.ParamBool(params, "schedule_deescalation", true) {
 		// The deadline is stored before the grant is made.
 		dl := now.Add(r.Duration)

@@ -52,7 +52,7 @@ func (e *Engine) findEntity(ctx context.Context, kind, ref, field string) (*stor
 	}
 	switch len(rows) {
 	case 0:
-		return nil, invalid(field, "no %s named %q", strings.TrimSuffix(kind, "s"), ref)
+		return nil, invalid(field, "no %s named %q", model.Singular(kind), ref)
 	case 1:
 		return &rows[0], nil
 	}
@@ -186,6 +186,20 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 			return g, nil, nil, err
 		}
 	}
+	g.Runtime, g.ConnectorRoleARN, g.Region = p.runtime, p.connector, p.region
+	if r.Identity != "" && r.Granted != nil {
+		// Once approved, a request acts on what it was approved for: the
+		// identity and target settings recorded then, even if the user's
+		// mapping or the target changed or went away since. A removal must
+		// undo exactly what the grant did.
+		g.Identity, g.TargetType, g.TargetSettings = r.Identity, r.Granted["type"], map[string]string{}
+		for k, v := range r.Granted {
+			if k != "type" {
+				g.TargetSettings[k] = v
+			}
+		}
+		return g, p.strat, p, nil
+	}
 	t, err := e.st.GetEntity(ctx, "access-targets", r.TargetID)
 	if err != nil {
 		return g, nil, nil, fmt.Errorf("target %s of the request no longer exists", r.Target)
@@ -198,7 +212,39 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 		return g, nil, nil, fmt.Errorf("requester %s no longer exists", r.Requester)
 	}
 	g.Identity = requesterIdentity(u, p.strat.IdentityKey(), p.runtime.RoleARN)
-	g.Runtime, g.ConnectorRoleARN, g.Region = p.runtime, p.connector, p.region
 	g.TargetType, g.TargetSettings = str(t.Body, "type"), strMap(t.Body["settings"])
 	return g, p.strat, p, nil
+}
+
+// InUse lists the open requests (pending, approved, active) whose flow,
+// target, strategy, environment, runtime or permission contexts include the
+// entity id: deleting it would leave them unable to finish, or a grant
+// impossible to remove.
+func (e *Engine) InUse(ctx context.Context, id string) ([]string, error) {
+	open, err := e.st.OpenRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, r := range open {
+		ids := []string{r.FlowID, r.TargetID, r.StrategyID}
+		if flow, err := e.st.GetEntity(ctx, "flows", r.FlowID); err == nil {
+			envID := str(flow.Body, "environment_id")
+			ids = append(ids, envID)
+			if env, err := e.st.GetEntity(ctx, "environments", envID); err == nil {
+				rtID := str(env.Body, "runtime_id")
+				ids = append(ids, rtID)
+				if rt, err := e.st.GetEntity(ctx, "runtimes", rtID); err == nil {
+					ids = append(ids, str(rt.Body, "context_id"))
+				}
+			}
+		}
+		if st, err := e.st.GetEntity(ctx, "access-strategies", r.StrategyID); err == nil {
+			ids = append(ids, str(st.Body, "integration_id"))
+		}
+		if slices.Contains(ids, id) {
+			users = append(users, fmt.Sprintf("%s request %s", r.State, r.ID))
+		}
+	}
+	return users, nil
 }

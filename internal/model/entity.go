@@ -106,6 +106,19 @@ func init() {
 	}
 }
 
+// Singular names a kind in messages: "access-strategies" -> "strategy".
+func Singular(kind string) string {
+	switch kind {
+	case "access-targets":
+		return "target"
+	case "access-strategies":
+		return "strategy"
+	case "secret-sources":
+		return "secrets source"
+	}
+	return strings.ReplaceAll(strings.TrimSuffix(kind, "s"), "-", " ")
+}
+
 // NullRef is how the original client says "no integration".
 const NullRef = "<null>"
 

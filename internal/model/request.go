@@ -147,20 +147,25 @@ func Transition(s State, ev Event) (State, []Effect, error) {
 
 // Request is one ask for access to one target.
 type Request struct {
-	ID             string        `json:"id"`
-	State          State         `json:"state"`
-	FlowID         string        `json:"flow_id"`
-	Flow           string        `json:"flow"`
-	TargetID       string        `json:"target_id"`
-	Target         string        `json:"target"`
-	StrategyID     string        `json:"strategy_id,omitempty"`
-	Requester      string        `json:"requester"`
-	Reason         string        `json:"reason"`
-	Duration       time.Duration `json:"-"`
-	Approver       string        `json:"approver,omitempty"`
-	Message        string        `json:"message,omitempty"`
-	Error          string        `json:"error,omitempty"`
-	DeescalateType string        `json:"deescalate_type,omitempty"` // scheduled or revoke
+	ID         string `json:"id"`
+	State      State  `json:"state"`
+	FlowID     string `json:"flow_id"`
+	Flow       string `json:"flow"`
+	TargetID   string `json:"target_id"`
+	Target     string `json:"target"`
+	StrategyID string `json:"strategy_id,omitempty"`
+	Requester  string `json:"requester"`
+	Reason     string `json:"reason"`
+	// Identity and Granted record, at approval, whom the grant is for and the
+	// target settings it acts on (with "type"): de-escalation undoes exactly
+	// that.
+	Identity       string            `json:"identity,omitempty"`
+	Granted        map[string]string `json:"granted,omitempty"`
+	Duration       time.Duration     `json:"-"`
+	Approver       string            `json:"approver,omitempty"`
+	Message        string            `json:"message,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	DeescalateType string            `json:"deescalate_type,omitempty"` // scheduled or revoke
 	// DeescalateError is the last failed attempt to take access away; it is
 	// cleared when an attempt succeeds.
 	DeescalateError string     `json:"deescalate_error,omitempty"`

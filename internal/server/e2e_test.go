@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,6 +138,46 @@ func TestAccessFlowEndToEnd(t *testing.T) {
 		want := []string{"request", "approve", "escalate", "revoke", "deescalate"}
 		if got := eventTypes(t, alice, r.ID); !slices.Equal(got, want) {
 			t.Fatalf("audit events %v, want %v", got, want)
+		}
+	})
+
+	t.Run("changes after approval do not strand a grant", func(t *testing.T) {
+		ctx := context.Background()
+		r := ask(t, alice, f.Flow, f.Targets[0], "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		var targets []struct{ ID string }
+		if err := f.Admin.Do(ctx, "GET", "/entities/access-targets?slug="+f.Targets[0], nil, &targets); err != nil || len(targets) != 1 {
+			t.Fatalf("find target: %v", err)
+		}
+		// Nothing an active grant depends on can be deleted.
+		err := f.Admin.Do(ctx, "DELETE", "/entities/flows/"+f.FlowID, nil, nil)
+		if api.StatusOf(err) != 409 || !strings.Contains(err.Error(), "in use by active request "+r.ID) {
+			t.Fatalf("DELETE the flow during a grant: %v, want 409 naming the request", err)
+		}
+		err = f.Admin.Do(ctx, "DELETE", "/entities/access-targets/"+targets[0].ID, nil, nil)
+		if api.StatusOf(err) != 409 || !strings.Contains(err.Error(), "strategy prod-iam (targets)") {
+			t.Fatalf("DELETE the target during a grant: %v, want 409 naming the strategy", err)
+		}
+		// The target now names another group, and alice's identity changed:
+		// the removal still undoes exactly what the grant did.
+		if err := f.Admin.Do(ctx, "PATCH", "/entities/access-targets/"+targets[0].ID, map[string]any{"settings": map[string]string{"iam_group": "elsewhere"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Admin.Do(ctx, "PATCH", "/users/alice@example.com", map[string]any{"identities": map[string]string{"aws_iam": "alice-renamed"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		v := do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+		if v.State != "ended" {
+			t.Fatalf("revoke after changes: %s %s", v.State, v.DeescalateError)
+		}
+		if got := testenv.GroupMembers(t, m, group); len(got) != 0 {
+			t.Fatalf("group members after revoke: %v", got)
+		}
+		if err := f.Admin.Do(ctx, "PATCH", "/entities/access-targets/"+targets[0].ID, map[string]any{"settings": map[string]string{"iam_group": group}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Admin.Do(ctx, "PATCH", "/users/alice@example.com", map[string]any{"identities": map[string]string{"aws_iam": "alice"}}, nil); err != nil {
+			t.Fatal(err)
 		}
 	})
 
