@@ -179,14 +179,8 @@ type Chain struct {
 // LoadDefault builds the server's own AWS configuration through the SDK's
 // default credential chain (AWS_ENDPOINT_URL points it at an emulator), with
 // standard retries of throttling and 5xx answers.
-func LoadDefault(ctx context.Context, calls *Calls) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 5
-				o.MaxBackoff = 5 * time.Second
-			})
-		}))
+func LoadDefault(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(Retryer))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
@@ -194,6 +188,16 @@ func LoadDefault(ctx context.Context, calls *Calls) (aws.Config, error) {
 		cfg.Region = "us-east-1"
 	}
 	return cfg, nil
+}
+
+// Retryer is how the server retries AWS calls: throttling, 5xx answers and
+// transient network errors, 5 attempts with jittered exponential back-off of
+// at most 5 s.
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 5
+		o.MaxBackoff = 5 * time.Second
+	})
 }
 
 // NewChain wraps the server's own configuration. calls may be nil.

@@ -72,7 +72,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	var base aws.Config
 	if opt.AWS != nil {
 		base = *opt.AWS
-	} else if base, err = awsauth.LoadDefault(ctx, calls); err != nil {
+	} else if base, err = awsauth.LoadDefault(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -210,10 +210,18 @@ func (m *Moto) Env() []string {
 // credentials, us-east-1, and the server as base endpoint.
 func (m *Moto) AWSConfig(tb testing.TB) aws.Config {
 	tb.Helper()
+	return AWSConfigAt(tb, m.URL)
+}
+
+// AWSConfigAt is an SDK configuration with moto's test credentials for any
+// endpoint (a proxy in front of moto, say). The endpoint must be set when the
+// configuration is loaded: the SDK's service clients read it from there.
+func AWSConfigAt(tb testing.TB, endpoint string) aws.Config {
+	tb.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithBaseEndpoint(m.URL),
+		config.WithBaseEndpoint(endpoint),
 	)
 	if err != nil {
 		tb.Fatalf("aws config: %v", err)

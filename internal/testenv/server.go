@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/server"
 )
@@ -30,6 +31,9 @@ type ServerOptions struct {
 	Moto   *Moto
 	DB     string // default: a new file in the test's temp dir
 	Engine engine.Options
+	// AWSEndpoint, when set, replaces moto's URL as the server's AWS
+	// endpoint (a fault-injecting proxy in front of moto, say).
+	AWSEndpoint string
 	// Verbose sends the server's log to the test log.
 	Verbose bool
 	// RuntimeVerifier turns on the runtime connector check (off by default
@@ -58,6 +62,11 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
+		if o.AWSEndpoint != "" {
+			cfg = AWSConfigAt(tb, o.AWSEndpoint)
+		}
+		// Retries as the server makes them in production.
+		cfg.Retryer = awsauth.Retryer
 		opt.AWS = &cfg
 	} else {
 		cfg := aws.Config{Region: "us-east-1"}
