@@ -74,6 +74,7 @@ type Engine struct {
 	locks      sync.Map // request id -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
+	plans      sync.Map // flow id and params -> cachedPlan
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	startOnce  sync.Once

@@ -93,9 +93,28 @@ func (p *plan) target(ref string) (*store.EntityRow, error) {
 	return nil, invalid("flow_inputs.target_id", "%q is not a target of this flow (targets: %s)", ref, strings.Join(p.targetNames(), ", "))
 }
 
+type cachedPlan struct {
+	gen  int64
+	plan *plan
+}
+
 // resolve follows a flow to its strategy, targets and role chain, and says
-// in words what is missing.
+// in words what is missing. Plans are cached until any entity changes, so
+// that a burst of de-escalations does not re-read the same rows.
 func (e *Engine) resolve(ctx context.Context, flow *store.EntityRow) (*plan, error) {
+	key := flow.ID + "|" + fmt.Sprint(flow.Body["params"])
+	gen := e.st.EntityGeneration()
+	if c, ok := e.plans.Load(key); ok && c.(cachedPlan).gen == gen {
+		return c.(cachedPlan).plan, nil
+	}
+	p, err := e.resolveUncached(ctx, flow)
+	if err == nil {
+		e.plans.Store(key, cachedPlan{gen: gen, plan: p})
+	}
+	return p, err
+}
+
+func (e *Engine) resolveUncached(ctx context.Context, flow *store.EntityRow) (*plan, error) {
 	p := &plan{vars: strMap(flow.Body["vars"])}
 	p.params, _ = flow.Body["params"].(map[string]any)
 	if sid, _ := p.params["strategy_id"].(string); sid != "" && sid != model.NullRef {
@@ -169,7 +188,6 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 	}
 	if p.strategyID != r.StrategyID {
 		// The flow changed strategy; act through the one the request was made with.
-		p.strategyID = r.StrategyID
 		flowCopy := *flow
 		params := map[string]any{}
 		for k, v := range p.params {

@@ -178,6 +178,52 @@ func BenchmarkDeescalationLateness(b *testing.B) {
 	b.ReportMetric(ms(p50), "late-p50-ms")
 	b.ReportMetric(ms(p99), "late-p99-ms")
 	b.ReportMetric(ms(worst), "late-max-ms")
-	fmt.Printf("de-escalation of %d grants with deadlines within %s: lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		grants, last.Sub(first).Round(time.Millisecond), ms(p50), ms(p99), ms(worst))
+	calls := srv.Chain.Calls().Snapshot()
+	fmt.Printf("de-escalation of %d grants with deadlines within %s: lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms (RemoveUserFromGroup calls: %d)\n",
+		grants, last.Sub(first).Round(time.Millisecond), ms(p50), ms(p99), ms(worst), calls["IAM.RemoveUserFromGroup"])
+}
+
+// BenchmarkEmulatorFloor measures moto alone: 1,000 RemoveUserFromGroup
+// calls from 32 workers, no sym in between. It is the floor under
+// BenchmarkDeescalationLateness's figures on this machine.
+func BenchmarkEmulatorFloor(b *testing.B) {
+	const n = 1000
+	m := testenv.StartMoto(b)
+	ctx := context.Background()
+	ic := iam.NewFromConfig(m.AWSConfig(b))
+	if _, err := ic.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		name := aws.String(fmt.Sprint("u", i))
+		if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: name}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ic.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("g"), UserName: name}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if _, err := ic.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("g"), UserName: aws.String(fmt.Sprint("u", i))}); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	took := time.Since(start)
+	b.ReportMetric(ms(took), "remove-1000-ms")
+	fmt.Printf("moto alone: %d RemoveUserFromGroup calls from 32 workers took %.0f ms\n", n, ms(took))
 }

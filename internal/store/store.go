@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,7 +34,14 @@ var (
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// gen counts entity writes, so that readers can cache what they derive
+	// from entities and know when it went stale.
+	gen atomic.Int64
 }
+
+// EntityGeneration changes whenever an entity is created, updated or
+// deleted through this store.
+func (s *Store) EntityGeneration() int64 { return s.gen.Load() }
 
 // migrations are applied in order, each once; the schema_migrations table
 // records which ran. Append, never edit.
@@ -199,6 +207,7 @@ func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[stri
 	}
 	typ, slug := nameOf(k, fields)
 	now := stamp(s.now())
+	defer s.gen.Add(1)
 	_, err = s.db.ExecContext(ctx, `INSERT INTO entities (id, kind, type, slug, slug_key, body, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
 		id, k.Name, typ, slug, strings.ToLower(slug), string(body), now, now)
 	if isUnique(err) {
@@ -217,6 +226,7 @@ func (s *Store) UpdateEntity(ctx context.Context, k *model.Kind, id string, fiel
 		return err
 	}
 	typ, slug := nameOf(k, fields)
+	defer s.gen.Add(1)
 	res, err := s.db.ExecContext(ctx, `UPDATE entities SET type=?, slug=?, slug_key=?, body=?, updated_at=? WHERE id=? AND kind=?`,
 		typ, slug, strings.ToLower(slug), string(body), stamp(s.now()), id, k.Name)
 	if isUnique(err) {
@@ -233,6 +243,7 @@ func (s *Store) UpdateEntity(ctx context.Context, k *model.Kind, id string, fiel
 
 // DeleteEntity removes an entity.
 func (s *Store) DeleteEntity(ctx context.Context, kind, id string) error {
+	defer s.gen.Add(1)
 	res, err := s.db.ExecContext(ctx, `DELETE FROM entities WHERE id=? AND kind=?`, id, kind)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, id, err)
