@@ -408,6 +408,9 @@ func (e *Engine) duration(inputs map[string]any, fields map[string]map[string]an
 			raw = fmt.Sprint(def)
 		}
 	}
+	if allowed, ok := f["allowed_values"].([]any); ok && len(allowed) > 0 && raw == "" {
+		raw = fmt.Sprint(allowed[0]) // the flow's first choice
+	}
 	if raw == "" {
 		return DefaultDuration, nil
 	}
