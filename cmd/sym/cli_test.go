@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -91,6 +92,31 @@ func TestCLI(t *testing.T) {
 	if !strings.Contains(out, "already ended") || !strings.Contains(out, "409") {
 		t.Fatalf("second revoke said: %s", out)
 	}
+	// --wait blocks until someone decides, then prints the outcome.
+	wait := exec.Command(bin, "request", f.Flow, "--target", f.Targets[0], "--reason", "wait for it", "--duration", "1h", "--wait")
+	wait.Env = append(os.Environ(), "SYM_API_URL="+srv.URL, "SYM_JWT="+bobToken)
+	var waitOut strings.Builder
+	wait.Stdout, wait.Stderr = &waitOut, &waitOut
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pending []struct{ ID string }
+	for i := 0; i < 100 && len(pending) == 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+		_ = json.Unmarshal([]byte(run(admin, true, "requests", "--state", "pending", "--json")), &pending)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("the waiting request never showed up as pending")
+	}
+	run(admin, true, "approve", pending[0].ID)
+	if err := wait.Wait(); err != nil {
+		t.Fatalf("request --wait: %v\n%s", err, waitOut.String())
+	}
+	if !strings.Contains(waitOut.String(), "waiting for an approver") || !strings.Contains(waitOut.String(), ": active") {
+		t.Fatalf("request --wait said: %s", waitOut.String())
+	}
+	run(bobToken, true, "revoke", pending[0].ID)
+
 	out = run("", false, "requests")
 	if !strings.Contains(out, "SYM_JWT is not set") {
 		t.Fatalf("no token said: %s", out)

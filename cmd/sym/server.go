@@ -57,6 +57,9 @@ reloaded from the database at the next start.`,
 			if token != "" && len(token) < 16 {
 				return usageError{fmt.Errorf("SYM_ADMIN_TOKEN is shorter than 16 characters; use a long random value")}
 			}
+			if token == "" {
+				log.Warn("SYM_ADMIN_TOKEN is not set: only tokens issued earlier work; set it to create the first users")
+			}
 			opt := server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log}
 			if verify {
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
