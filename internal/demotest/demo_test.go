@@ -28,7 +28,7 @@ func TestDemoScript(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"))
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "SYM_BIN="+bin, "SYM_DEMO_DIR="+dir, "SYM_DEMO_DURATION=5s")
+		cmd.Env = append(os.Environ(), "SYM_BIN="+bin, "SYM_DEMO_DIR="+dir, "SYM_DEMO_DURATION=12s")
 		b, err := cmd.CombinedOutput()
 		out := string(b)
 		if err != nil {

@@ -29,7 +29,7 @@ func TestRestartDeescalatesOverdueGrants(t *testing.T) {
 		if who == "bob@example.com" {
 			c, approver = bob, alice
 		}
-		r := ask(t, c, f.Flow, f.Targets[i], "2s")
+		r := ask(t, c, f.Flow, f.Targets[i], "4s")
 		do(t, approver, "POST", "/requests/"+r.ID+"/approve", nil, 200)
 		ids = append(ids, r.ID)
 	}
@@ -41,7 +41,7 @@ func TestRestartDeescalatesOverdueGrants(t *testing.T) {
 	}
 
 	p.Kill()
-	time.Sleep(3 * time.Second) // past both deadlines, with nobody running
+	time.Sleep(5 * time.Second) // past both deadlines, with nobody running
 	if got := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
 		t.Fatalf("with the server dead, group 0 has %v; the test expects alice still in it", got)
 	}
