@@ -4,7 +4,7 @@ output "account_id" {
 }
 
 output "settings" {
-  description = "Settings for the runtime's permission_context sym_integration: cloud, region, role_arn, external_id, account_id, and account_id_safelist (comma-separated, the current account not included)."
+  description = "Settings for the runtime's permission_context sym_integration: cloud, region, role_arn, external_id, account_id, account_id_safelist (comma-separated, the current account not included), and what sym server verifies the role against: trusted_principals, policy_arns, addons (comma-separated)."
   value       = local.settings
 }
 
