@@ -90,6 +90,20 @@ func TestBadInputIsRefusedCleanly(t *testing.T) {
 			}
 		})
 	}
+	// The request id a client sends comes back in the header and the error body.
+	req, _ := http.NewRequest("POST", u, strings.NewReader(`{`))
+	req.Header.Set("Authorization", "Bearer "+alice)
+	req.Header.Set("X-Sym-Request-ID", "trace-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("X-Sym-Request-ID") != "trace-42" || !strings.Contains(string(body), `"request_id": "trace-42"`) {
+		t.Fatalf("request id not echoed: header %q body %s", resp.Header.Get("X-Sym-Request-ID"), body)
+	}
+
 	var reqs []json.RawMessage
 	if err := f.Admin.Do(context.Background(), "GET", "/requests", nil, &reqs); err != nil {
 		t.Fatal(err)
