@@ -1,14 +1,12 @@
 package connector
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -50,24 +48,6 @@ func modulesCopy(t *testing.T) string {
 	return dst
 }
 
-// terraform runs one terraform command in dir and fails the test with its
-// output when it fails.
-func terraform(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "terraform", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("terraform %s in %s: %s", strings.Join(args, " "), filepath.Base(dir), time.Since(start).Round(time.Second))
-	if err != nil {
-		t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // awsOnlyEnv is a Terraform CLI configuration for the modules that need no
 // sym provider: hashicorp/* from the machine's mirror, nothing from the
 // network.
@@ -76,7 +56,7 @@ func awsOnlyEnv(t *testing.T) []string {
 	cfg := filepath.Join(t.TempDir(), "terraform.rc")
 	rc := `provider_installation {
   filesystem_mirror {
-    path    = "` + testenv.HashicorpMirror + `"
+    path    = "` + testenv.HashicorpMirror() + `"
     include = ["registry.terraform.io/hashicorp/*"]
   }
 }
@@ -116,8 +96,8 @@ func TestModules(t *testing.T) {
 			}
 			env = append(env, "TF_DATA_DIR="+filepath.Join(t.TempDir(), ".terraform"))
 			dir := filepath.Join(modules, m)
-			terraform(t, dir, env, "init", "-backend=false", "-input=false", "-no-color")
-			out := terraform(t, dir, env, "test", "-no-color", `-var=aws_endpoint="`+moto.URL+`"`)
+			testenv.Terraform(t, dir, env, "init", "-backend=false", "-input=false", "-no-color")
+			out := testenv.Terraform(t, dir, env, "test", "-no-color", `-var=aws_endpoint="`+moto.URL+`"`)
 			if !strings.Contains(out, "Success!") || strings.Contains(out, " 0 passed") {
 				t.Fatalf("terraform test did not pass:\n%s", out)
 			}

@@ -99,12 +99,12 @@ output "runtime_id"   { value = module.runtime_connector.sym_runtime.id }
 		t.Fatal(err)
 	}
 	env := append(testenv.TerraformEnv(t), "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken)
-	terraform(t, dir, env, "init", "-input=false", "-no-color")
-	terraform(t, dir, env, "apply", "-auto-approve", "-input=false", "-no-color")
+	testenv.Terraform(t, dir, env, "init", "-input=false", "-no-color")
+	testenv.Terraform(t, dir, env, "apply", "-auto-approve", "-input=false", "-no-color")
 	var outs map[string]struct {
 		Value json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal([]byte(terraform(t, dir, env, "output", "-json")), &outs); err != nil {
+	if err := json.Unmarshal([]byte(testenv.Terraform(t, dir, env, "output", "-json")), &outs); err != nil {
 		t.Fatalf("terraform output: %v", err)
 	}
 	d := deployed{Server: srv}

@@ -18,7 +18,7 @@ import (
 )
 
 func TestDemoScript(t *testing.T) {
-	root, err := testenv.RepoRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,24 +55,6 @@ func runSym(t *testing.T, bin string, args ...string) (stdout, stderr string, er
 	return out.String(), errOut.String(), err
 }
 
-// terraformIn runs one terraform command in dir and fails the test with its
-// output when it fails.
-func terraformIn(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "terraform", append(args, "-no-color")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("terraform %s: %s", args[0], time.Since(start).Round(100*time.Millisecond))
-	if err != nil {
-		t.Fatalf("terraform %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
-	}
-	return string(out)
-}
-
 // lookup answers the entities of kind named slug.
 func lookup(t *testing.T, c *api.Client, kind, slug string) []map[string]any {
 	t.Helper()
@@ -164,20 +146,20 @@ func TestGeneratedProjectAppliesAgainstMoto(t *testing.T) {
 	// Terraform: fmt, init, validate, apply.
 	run := append(slices.Clone(tfEnv), m.Env()...)
 	run = append(run, "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken)
-	terraformIn(t, project, run, "fmt", "-check", "-recursive", "-diff")
+	testenv.Terraform(t, project, run, "fmt", "-check", "-recursive", "-diff")
 	tfvars := fmt.Sprintf("aws_endpoint = %q\nruntime_trusted_principal_arns = [\"arn:aws:iam::%s:user/sym-server\"]\napprovers = [\"approver@example.com\"]\n",
 		m.URL, testenv.MotoAccount)
 	if err := os.WriteFile(filepath.Join(envDir, "terraform.tfvars"), []byte(tfvars), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	terraformIn(t, envDir, run, "init", "-input=false")
-	terraformIn(t, envDir, run, "validate")
-	terraformIn(t, envDir, run, "apply", "-auto-approve", "-input=false")
+	testenv.Terraform(t, envDir, run, "init", "-input=false")
+	testenv.Terraform(t, envDir, run, "validate")
+	testenv.Terraform(t, envDir, run, "apply", "-auto-approve", "-input=false")
 
 	var outputs map[string]struct {
 		Value json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal([]byte(terraformIn(t, envDir, run, "output", "-json")), &outputs); err != nil {
+	if err := json.Unmarshal([]byte(testenv.Terraform(t, envDir, run, "output", "-json")), &outputs); err != nil {
 		t.Fatalf("terraform output -json: %v", err)
 	}
 	var flowName, runtimeRole string
@@ -287,7 +269,7 @@ func TestGeneratedProjectAppliesAgainstMoto(t *testing.T) {
 	}
 	waitFor(t, "dana out of every group", func() bool { return len(groupsOf(t, ic, "dana")) == 0 })
 
-	terraformIn(t, envDir, run, "destroy", "-auto-approve", "-input=false")
+	testenv.Terraform(t, envDir, run, "destroy", "-auto-approve", "-input=false")
 	_, err = ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("SymRuntimeDemo")})
 	var nse *iamtypes.NoSuchEntityException
 	if !errors.As(err, &nse) {

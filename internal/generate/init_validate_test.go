@@ -21,7 +21,7 @@ func TestInitFreshDirectoryValidates(t *testing.T) {
 		t.Fatalf("sym init wrote %v", files)
 	}
 	env := append(testenv.TerraformEnv(t), "TF_DATA_DIR="+filepath.Join(t.TempDir(), ".terraform"))
-	terraformIn(t, dir, env, "fmt", "-check")
-	terraformIn(t, dir, env, "init", "-input=false", "-backend=false")
-	terraformIn(t, dir, env, "validate")
+	testenv.Terraform(t, dir, env, "fmt", "-check")
+	testenv.Terraform(t, dir, env, "init", "-input=false", "-backend=false")
+	testenv.Terraform(t, dir, env, "validate")
 }

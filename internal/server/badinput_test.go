@@ -118,7 +118,7 @@ func TestBadInputIsRefusedCleanly(t *testing.T) {
 func TestEntityRules(t *testing.T) {
 	m := testenv.StartMoto(t)
 	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m})
-	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{SkipUsers: true, Users: []string{}})
+	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{Users: []string{}})
 	ctx := context.Background()
 	admin := f.Admin
 	status := func(err error) int { return api.StatusOf(err) }

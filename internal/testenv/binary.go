@@ -21,29 +21,11 @@ var (
 	symErr  error
 )
 
-// RepoRoot finds the module root from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // SymBinary builds cmd/sym once per test binary and returns its path.
 func SymBinary(tb testing.TB) string {
 	tb.Helper()
 	symOnce.Do(func() {
-		root, err := RepoRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			symErr = err
 			return

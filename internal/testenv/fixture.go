@@ -28,12 +28,10 @@ type IAMFlow struct {
 
 // IAMFlowOptions shape SetupIAMFlow.
 type IAMFlowOptions struct {
-	Groups    int               // IAM groups / targets (default 1)
-	Users     []string          // emails (default alice@example.com, bob@example.com)
-	Vars      map[string]string // flow vars
-	Params    map[string]any    // extra flow params
-	IAMUsers  int               // extra IAM users user0..userN-1 (benchmarks)
-	SkipUsers bool
+	Groups int               // IAM groups / targets (default 1)
+	Users  []string          // emails (default alice@example.com, bob@example.com)
+	Vars   map[string]string // flow vars
+	Params map[string]any    // extra flow params
 }
 
 // SetupIAMFlow creates the AWS side in moto through the SDK and the sym
@@ -76,10 +74,6 @@ func SetupIAMFlow(tb testing.TB, m *Moto, baseURL, adminToken string, o IAMFlowO
 		var tok struct{ Token string }
 		must(f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": email}, &tok), "issue token")
 		f.Users[email] = api.NewClient(baseURL, tok.Token)
-	}
-	for i := 0; i < o.IAMUsers; i++ {
-		_, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("user%d", i))})
-		must(err, "create IAM user")
 	}
 	var e struct{ ID string }
 	post := func(kind string, body map[string]any) string {

@@ -1,15 +1,18 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // ProviderVersion is the version the sym provider is installed under in a
@@ -21,8 +24,15 @@ const ProviderVersion = "0.1.0"
 // `source = "symopsio/sym"` run unchanged.
 var ProviderNamespaces = []string{"opensym", "symopsio"}
 
-// HashicorpMirror is the machine's filesystem mirror of hashicorp/* providers.
-const HashicorpMirror = "/opt/tf-plugins"
+// HashicorpMirror is the filesystem mirror of hashicorp/* providers:
+// $SYM_TF_PLUGIN_MIRROR, else /opt/tf-plugins (as scripts/check-tools.sh
+// and scripts/demo.sh read it).
+func HashicorpMirror() string {
+	if d := os.Getenv("SYM_TF_PLUGIN_MIRROR"); d != "" {
+		return d
+	}
+	return "/opt/tf-plugins"
+}
 
 // ModuleRoot answers the directory of this repository's go.mod.
 func ModuleRoot() (string, error) {
@@ -99,7 +109,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 }
 
 // CLIConfig is the text of a Terraform CLI configuration that installs
-// hashicorp/* providers from /opt/tf-plugins and sym from mirror, and never
+// hashicorp/* providers from HashicorpMirror() and sym from mirror, and never
 // from the network.
 func CLIConfig(mirror string) string {
 	var inc []string
@@ -116,7 +126,7 @@ func CLIConfig(mirror string) string {
     include = [%s]
   }
 }
-`, HashicorpMirror, mirror, strings.Join(inc, ", "))
+`, HashicorpMirror(), mirror, strings.Join(inc, ", "))
 }
 
 // WriteCLIConfig writes CLIConfig(mirror) to path.
@@ -166,4 +176,26 @@ func TerraformEnv(tb testing.TB) []string {
 		"CHECKPOINT_DISABLE=1",
 		"TF_IN_AUTOMATION=1",
 	}
+}
+
+// Terraform runs one terraform command (with -no-color) in dir with env
+// added to this process's environment, logs how long it took, and fails the
+// test with Terraform's output when it fails.
+func Terraform(tb testing.TB, dir string, env []string, args ...string) string {
+	tb.Helper()
+	if !slices.Contains(args, "-no-color") {
+		args = append(args, "-no-color")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "terraform", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	tb.Logf("terraform %s in %s: %s", strings.Join(args, " "), filepath.Base(dir), time.Since(start).Round(100*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("terraform %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return string(out)
 }
