@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -141,12 +142,20 @@ var (
 )
 
 // ProviderMirror builds the provider into a mirror once per test binary and
-// answers the mirror's directory. The mirror lives in a fixed directory under
-// the system's temporary directory, so test binaries do not each leave a copy.
+// answers the mirror's directory. The mirror lives in a directory under the
+// system's temporary directory named for this checkout, so test binaries of
+// one checkout share it and two checkouts (git worktrees, a CI clone beside a
+// work tree) never overwrite each other's build.
 func ProviderMirror(tb testing.TB) string {
 	tb.Helper()
 	mirrorOnce.Do(func() {
-		mirrorDir = filepath.Join(os.TempDir(), fmt.Sprintf("sym-provider-mirror-%d", os.Getuid()))
+		root, err := ModuleRoot()
+		if err != nil {
+			mirrorErr = err
+			return
+		}
+		sum := sha256.Sum256([]byte(root))
+		mirrorDir = filepath.Join(os.TempDir(), fmt.Sprintf("sym-provider-mirror-%d-%x", os.Getuid(), sum[:6]))
 		mirrorErr = BuildProviderMirror(mirrorDir)
 	})
 	if mirrorErr != nil {
