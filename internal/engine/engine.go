@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,9 +26,9 @@ import (
 
 // Defaults, when a flow's vars do not say otherwise (docs/requests.md).
 const (
-	DefaultDuration       = time.Hour
-	DefaultMaxDuration    = 12 * time.Hour
-	DefaultRequestTimeout = 24 * time.Hour
+	DefaultDuration       = model.DefaultDuration
+	DefaultMaxDuration    = model.DefaultMaxDuration
+	DefaultRequestTimeout = model.DefaultRequestTimeout
 	// SystemActor is the actor of the steps the platform takes by itself.
 	SystemActor = "sym"
 )
@@ -74,7 +75,7 @@ type Engine struct {
 	locks      sync.Map // request id -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
-	plans      sync.Map // flow id and params -> cachedPlan
+	cat        atomic.Pointer[catalogCache]
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	startOnce  sync.Once
@@ -271,32 +272,7 @@ func inputString(in map[string]any, key string) (string, error) {
 
 // ParseDuration reads a request duration: Go duration text such as 30s,
 // 30m, 1h or 1h30m; a bare number is minutes.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("is empty")
-	}
-	if isDigits(s) {
-		s += "m"
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (use 30s, 30m, 1h or 1h30m)", s)
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("must be positive")
-	}
-	return d, nil
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
+func ParseDuration(s string) (time.Duration, error) { return model.ParseDuration(s) }
 
 // Request creates a pending request after checking it against its flow.
 func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*model.Request, error) {
@@ -316,11 +292,11 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	} else if err != nil {
 		return nil, err
 	}
-	flow, err := e.findEntity(ctx, "flows", in.Flow, "flow")
+	flow, err := e.findFlow(ctx, in.Flow)
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.resolve(ctx, flow)
+	p, err := e.resolve(ctx, flow, "")
 	if err != nil {
 		return nil, err
 	}
@@ -331,9 +307,9 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	if err != nil {
 		return nil, err
 	}
-	r := &model.Request{ID: uuid.NewString(), State: model.Pending, FlowID: flow.ID, Flow: str(flow.Body, "slug"),
-		Requester: requester.Email, StrategyID: p.strategyID}
-	if p.strategyID != "" || targetRef != "" {
+	r := &model.Request{ID: uuid.NewString(), State: model.Pending, FlowID: flow.ID, Flow: flow.Slug,
+		Requester: requester.Email, StrategyID: flow.Params.StrategyID}
+	if r.StrategyID != "" || targetRef != "" {
 		if targetRef == "" {
 			return nil, invalid("flow_inputs.target_id", "is required: name one of the flow's targets (%s)", strings.Join(p.targetNames(), ", "))
 		}
@@ -341,17 +317,16 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 		if err != nil {
 			return nil, err
 		}
-		r.TargetID, r.Target = t.ID, str(t.Body, "slug")
+		r.TargetID, r.Target = t.ID, t.Slug
 		if p.strategy != nil {
-			if key := p.strat.IdentityKey(); requesterIdentity(requester, key, p.runtime.RoleARN) == "" {
+			if key := p.strat.IdentityKey(); requesterIdentity(requester, key, p.connectorAccount) == "" {
 				return nil, invalid("user_email", "%s has no %s identity: an admin sets it with 'sym users set-identity %s %s=<name>'", requester.Email, key, requester.Email, key)
 			}
 		}
 	}
-	fields := promptFields(p.params)
 	reasonRequired := true
-	if f, ok := fields["reason"]; ok {
-		reasonRequired = model.ParamBool(f, "required", true)
+	if f, ok := flow.Params.Field("reason"); ok {
+		reasonRequired = f.Required
 	}
 	if r.Reason, err = inputString(in.Inputs, "reason"); err != nil {
 		return nil, err
@@ -362,28 +337,20 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	if len(r.Reason) > 4096 {
 		return nil, invalid("flow_inputs.reason", "is longer than 4096 characters")
 	}
-	for name, f := range fields {
-		if name == "reason" || name == "duration" || name == "target_id" {
+	for _, f := range flow.Params.PromptFields {
+		if f.Name == "reason" || f.Name == "duration" || f.Name == "target_id" {
 			continue
 		}
-		if v, _ := inputString(in.Inputs, name); v == "" && model.ParamBool(f, "required", true) {
-			if _, hasDefault := f["default"]; !hasDefault {
-				return nil, invalid("flow_inputs."+name, "is required by the flow")
-			}
+		if v, _ := inputString(in.Inputs, f.Name); v == "" && f.Required && !f.HasDefault {
+			return nil, invalid("flow_inputs."+f.Name, "is required by the flow")
 		}
 	}
-	if r.Duration, err = e.duration(in.Inputs, fields, p.vars); err != nil {
+	if r.Duration, err = e.duration(in.Inputs, flow); err != nil {
 		return nil, err
 	}
 	now := e.opt.Now().UTC()
 	r.CreatedAt, r.UpdatedAt = now, now
-	timeout := DefaultRequestTimeout
-	if v := p.vars["request_timeout"]; v != "" {
-		if d, err := ParseDuration(v); err == nil {
-			timeout = d
-		}
-	}
-	r.ExpiresAt = now.Add(timeout)
+	r.ExpiresAt = now.Add(flow.RequestTimeout)
 	ev := e.event(r, model.Requested, requester.Email, map[string]string{
 		"flow": r.Flow, "target": r.Target, "reason": r.Reason, "duration": r.Duration.String()})
 	if actor.Email != requester.Email {
@@ -397,19 +364,17 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	return r, nil
 }
 
-func (e *Engine) duration(inputs map[string]any, fields map[string]map[string]any, vars map[string]string) (time.Duration, error) {
+func (e *Engine) duration(inputs map[string]any, flow *model.Flow) (time.Duration, error) {
 	raw, err := inputString(inputs, "duration")
 	if err != nil {
 		return 0, err
 	}
-	f := fields["duration"]
-	if raw == "" {
-		if def, ok := f["default"]; ok {
-			raw = fmt.Sprint(def)
-		}
+	f, _ := flow.Params.Field("duration")
+	if raw == "" && f.HasDefault {
+		raw = f.Default
 	}
-	if allowed, ok := f["allowed_values"].([]any); ok && len(allowed) > 0 && raw == "" {
-		raw = fmt.Sprint(allowed[0]) // the flow's first choice
+	if raw == "" && len(f.AllowedValues) > 0 {
+		raw = f.AllowedValues[0] // the flow's first choice
 	}
 	if raw == "" {
 		return DefaultDuration, nil
@@ -418,52 +383,21 @@ func (e *Engine) duration(inputs map[string]any, fields map[string]map[string]an
 	if err != nil {
 		return 0, invalid("flow_inputs.duration", "%s", err)
 	}
-	if allowed, ok := f["allowed_values"].([]any); ok && len(allowed) > 0 {
-		var names []string
+	if len(f.AllowedValues) > 0 {
 		match := false
-		for _, a := range allowed {
-			s := fmt.Sprint(a)
-			names = append(names, s)
-			if ad, err := ParseDuration(s); err == nil && ad == d {
+		for _, a := range f.AllowedValues {
+			if ad, err := ParseDuration(a); err == nil && ad == d {
 				match = true
 			}
 		}
 		if !match {
-			return 0, invalid("flow_inputs.duration", "%s is not one of the flow's allowed durations (%s)", raw, strings.Join(names, ", "))
+			return 0, invalid("flow_inputs.duration", "%s is not one of the flow's allowed durations (%s)", raw, strings.Join(f.AllowedValues, ", "))
 		}
 	}
-	limit := DefaultMaxDuration
-	if v := vars["max_duration"]; v != "" {
-		if md, err := ParseDuration(v); err == nil {
-			limit = md
-		}
-	}
-	if d > limit {
-		return 0, invalid("flow_inputs.duration", "%s is longer than the flow's maximum of %s", d, limit)
+	if d > flow.MaxDuration {
+		return 0, invalid("flow_inputs.duration", "%s is longer than the flow's maximum of %s", d, flow.MaxDuration)
 	}
 	return d, nil
-}
-
-func promptFields(params map[string]any) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	list, _ := params["prompt_fields"].([]any)
-	for _, item := range list {
-		if f, ok := item.(map[string]any); ok {
-			if name, _ := f["name"].(string); name != "" {
-				out[name] = f
-			}
-		}
-	}
-	return out
-}
-
-func requesterIdentity(u *store.User, key, runtimeRole string) string {
-	if acct, _, _, err := model.ParseRoleARN(runtimeRole); err == nil {
-		if v := u.Identities[key+":"+acct]; v != "" {
-			return v
-		}
-	}
-	return u.Identities[key]
 }
 
 // Get reads a request.
@@ -477,25 +411,16 @@ func (e *Engine) Get(ctx context.Context, id string) (*model.Request, error) {
 
 // mayApprove applies the flow's approver rules.
 func (e *Engine) mayApprove(ctx context.Context, actor Actor, r *model.Request) error {
-	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	flow, err := e.flowOf(ctx, r)
 	if err != nil {
-		return conflict("the request's flow no longer exists")
+		return err
 	}
-	vars := strMap(flow.Body["vars"])
 	email := strings.ToLower(actor.Email)
-	if email == r.Requester && !strings.EqualFold(vars["allow_self_approval"], "true") {
+	if email == r.Requester && !flow.AllowSelfApproval {
 		return forbidden("you cannot approve or deny your own request (the flow does not set allow_self_approval)")
 	}
-	if list := vars["approvers"]; strings.TrimSpace(list) != "" {
-		for _, a := range strings.Split(list, ",") {
-			if strings.EqualFold(strings.TrimSpace(a), email) {
-				return nil
-			}
-		}
-		if actor.Bot {
-			return nil
-		}
-		return forbidden("%s is not an approver of flow %s (approvers: %s)", actor.Email, str(flow.Body, "slug"), list)
+	if len(flow.Approvers) > 0 && !flow.IsApprover(email) && !actor.Bot {
+		return forbidden("%s is not an approver of flow %s (approvers: %s)", actor.Email, flow.Slug, flow.Vars["approvers"])
 	}
 	return nil
 }
@@ -518,11 +443,10 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 	if err != nil {
 		return nil, conflict("%s", err)
 	}
-	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	flow, err := e.flowOf(ctx, r)
 	if err != nil {
-		return nil, conflict("the request's flow no longer exists")
+		return nil, err
 	}
-	params, _ := flow.Body["params"].(map[string]any)
 	now := e.opt.Now().UTC()
 	from := r.State
 	r.State, r.Approver, r.Message = next, strings.ToLower(actor.Email), message
@@ -532,7 +456,7 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 			r.Granted[k] = v
 		}
 	}
-	if model.ParamBool(params, "schedule_deescalation", true) {
+	if flow.Params.ScheduleDeescalation {
 		// The deadline is stored before the grant is made.
 		dl := now.Add(r.Duration)
 		r.Deadline = &dl
@@ -597,12 +521,8 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 	if err != nil {
 		return nil, err
 	}
-	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
-	if err == nil {
-		params, _ := flow.Body["params"].(map[string]any)
-		if !model.ParamBool(params, "allow_revoke", true) {
-			return nil, forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", str(flow.Body, "slug"))
-		}
+	if flow, err := e.flowOf(ctx, r); err == nil && !flow.Params.AllowRevoke {
+		return nil, forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", flow.Slug)
 	}
 	if !actor.IsAdmin() && !actor.Bot && strings.ToLower(actor.Email) != r.Requester {
 		if err := e.mayApprove(ctx, actor, r); err != nil {
@@ -638,7 +558,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 	start := e.opt.Now()
 	g, strat, p, err := e.grantFor(ctx, r)
 	if err == nil && strat != nil {
-		err = e.checkRuntime(ctx, p.rtSettings)
+		err = e.checkRuntime(ctx, p.rtContext.Settings)
 	}
 	if err == nil && strat != nil {
 		for attempt := 1; ; attempt++ {

@@ -2,9 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/model"
@@ -12,79 +13,90 @@ import (
 	"github.com/opensym/sym/internal/strategy"
 )
 
-func str(body map[string]any, key string) string {
-	s, _ := body[key].(string)
-	return s
+// catalogCache is the typed entities at one entity generation of the store,
+// with the plans resolved from them.
+type catalogCache struct {
+	gen   int64
+	cat   *model.Catalog
+	plans sync.Map // flow id + "|" + strategy id -> *plan
 }
 
-func strMap(v any) map[string]string {
-	out := map[string]string{}
-	if m, ok := v.(map[string]any); ok {
-		for k, val := range m {
-			if s, ok := val.(string); ok {
-				out[k] = s
-			}
-		}
+// catalog returns the typed entities, read from the store once per entity
+// generation: a burst of grants and de-escalations reads no entity rows.
+func (e *Engine) catalog(ctx context.Context) (*catalogCache, error) {
+	gen := e.st.EntityGeneration() // before the read: a write during it makes the next call reload
+	if c := e.cat.Load(); c != nil && c.gen == gen {
+		return c, nil
 	}
-	return out
+	rows, err := e.st.AllEntities(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read entities: %w", err)
+	}
+	cat := model.NewCatalog()
+	for _, r := range rows {
+		cat.Add(r.Kind, r.ID, r.Body)
+	}
+	c := &catalogCache{gen: gen, cat: cat}
+	e.cat.Store(c)
+	return c, nil
 }
 
-func strList(v any) []string {
-	var out []string
-	if l, ok := v.([]any); ok {
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-// findEntity finds an entity by id or by name (case-insensitive).
-func (e *Engine) findEntity(ctx context.Context, kind, ref, field string) (*store.EntityRow, error) {
-	if row, err := e.st.GetEntity(ctx, kind, ref); err == nil {
-		return row, nil
-	}
-	rows, err := e.st.FindEntities(ctx, kind, ref, "")
+// findFlow finds a flow by id or by name (case-insensitive).
+func (e *Engine) findFlow(ctx context.Context, ref string) (*model.Flow, error) {
+	c, err := e.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	switch len(rows) {
-	case 0:
-		return nil, invalid(field, "no %s named %q", model.Singular(kind), ref)
-	case 1:
-		return &rows[0], nil
+	f, err := c.cat.FlowByRef(ref)
+	var fe *model.FieldError
+	if errors.As(err, &fe) {
+		return nil, invalid(fe.Field, "%s", fe.Message)
 	}
-	return nil, invalid(field, "%q names several %s; use the id", ref, kind)
+	if err != nil {
+		return nil, conflict("%s", err)
+	}
+	return f, nil
+}
+
+// flowOf reads the flow a request was made through.
+func (e *Engine) flowOf(ctx context.Context, r *model.Request) (*model.Flow, error) {
+	c, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := c.cat.Flows[r.FlowID]; ok {
+		return f, nil
+	}
+	return nil, conflict("the request's flow %s: %s", r.Flow, c.cat.Why("flows", r.FlowID))
 }
 
 // plan is a flow resolved down to the roles and targets it acts through.
 type plan struct {
-	params     map[string]any
-	vars       map[string]string
-	strategyID string
-	strategy   *store.EntityRow
-	strat      strategy.AccessStrategy
-	targets    []store.EntityRow
-	runtime    awsauth.Runtime
-	rtSettings map[string]string // the runtime permission context's settings
-	connector  string            // the strategy's connector role ARN
-	region     string
+	flow     *model.Flow
+	strategy *model.Strategy // nil for an approval-only flow
+	strat    strategy.AccessStrategy
+	targets  []*model.Target
+	runtime  awsauth.Runtime
+	// rtContext is the runtime's permission context.
+	rtContext *model.Integration
+	// connector is the strategy's connector role, in connectorAccount.
+	connector        string
+	connectorAccount string
+	region           string
 }
 
 func (p *plan) targetNames() []string {
 	var names []string
 	for _, t := range p.targets {
-		names = append(names, str(t.Body, "slug"))
+		names = append(names, t.Slug)
 	}
 	return names
 }
 
-func (p *plan) target(ref string) (*store.EntityRow, error) {
-	for i, t := range p.targets {
-		if t.ID == ref || strings.EqualFold(str(t.Body, "slug"), ref) {
-			return &p.targets[i], nil
+func (p *plan) target(ref string) (*model.Target, error) {
+	for _, t := range p.targets {
+		if t.ID == ref || strings.EqualFold(t.Slug, ref) {
+			return t, nil
 		}
 	}
 	if len(p.targets) == 0 {
@@ -93,74 +105,73 @@ func (p *plan) target(ref string) (*store.EntityRow, error) {
 	return nil, invalid("flow_inputs.target_id", "%q is not a target of this flow (targets: %s)", ref, strings.Join(p.targetNames(), ", "))
 }
 
-type cachedPlan struct {
-	gen  int64
-	plan *plan
-}
-
-// resolve follows a flow to its strategy, targets and role chain, and says
-// in words what is missing. Plans are cached until any entity changes, so
-// that a burst of de-escalations does not re-read the same rows.
-func (e *Engine) resolve(ctx context.Context, flow *store.EntityRow) (*plan, error) {
-	key := flow.ID + "|" + fmt.Sprint(flow.Body["params"])
-	gen := e.st.EntityGeneration()
-	if c, ok := e.plans.Load(key); ok && c.(cachedPlan).gen == gen {
-		return c.(cachedPlan).plan, nil
+// resolve follows a flow to its strategy (the flow's own, or strategyID
+// when a request was made through another), targets and role chain, and
+// says in words what is missing.
+func (e *Engine) resolve(ctx context.Context, flow *model.Flow, strategyID string) (*plan, error) {
+	c, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
 	}
-	p, err := e.resolveUncached(ctx, flow)
+	if strategyID == "" {
+		strategyID = flow.Params.StrategyID
+	}
+	key := flow.ID + "|" + strategyID
+	if p, ok := c.plans.Load(key); ok {
+		return p.(*plan), nil
+	}
+	p, err := resolvePlan(c.cat, e.strategies, flow, strategyID)
 	if err == nil {
-		e.plans.Store(key, cachedPlan{gen: gen, plan: p})
+		c.plans.Store(key, p)
 	}
 	return p, err
 }
 
-func (e *Engine) resolveUncached(ctx context.Context, flow *store.EntityRow) (*plan, error) {
-	p := &plan{vars: strMap(flow.Body["vars"])}
-	p.params, _ = flow.Body["params"].(map[string]any)
-	if sid, _ := p.params["strategy_id"].(string); sid != "" && sid != model.NullRef {
-		p.strategyID = sid
-	}
-	if p.strategyID == "" {
+func resolvePlan(cat *model.Catalog, strategies map[string]strategy.AccessStrategy, flow *model.Flow, strategyID string) (*plan, error) {
+	p := &plan{flow: flow}
+	if strategyID == "" {
 		return p, nil // an approval-only flow
 	}
-	var err error
-	p.strategy, err = e.st.GetEntity(ctx, "access-strategies", p.strategyID)
-	if err != nil {
-		return nil, conflict("flow %s names strategy %s, which does not exist", str(flow.Body, "slug"), p.strategyID)
+	var ok bool
+	if p.strategy, ok = cat.Strategies[strategyID]; !ok {
+		return nil, conflict("flow %s names strategy %s, which does not exist", flow.Slug, strategyID)
 	}
-	typ := str(p.strategy.Body, "type")
-	p.strat = e.strategies[typ]
+	p.strat = strategies[p.strategy.Type]
 	if p.strat == nil {
-		return nil, conflict("strategy type %s cannot grant access in this server yet", typ)
+		return nil, conflict("strategy type %s cannot grant access in this server yet", p.strategy.Type)
 	}
-	for _, tid := range strList(p.strategy.Body["targets"]) {
-		t, err := e.st.GetEntity(ctx, "access-targets", tid)
-		if err == nil {
-			p.targets = append(p.targets, *t)
+	for _, tid := range p.strategy.TargetIDs {
+		if t, ok := cat.Targets[tid]; ok {
+			p.targets = append(p.targets, t)
 		}
 	}
-	integ, err := e.st.GetEntity(ctx, "integrations", str(p.strategy.Body, "integration_id"))
-	if err != nil {
-		return nil, conflict("strategy %s has no permission context integration", str(p.strategy.Body, "slug"))
+	integ, ok := cat.Integrations[p.strategy.IntegrationID]
+	if !ok || integ.AWS == nil {
+		if err, bad := cat.Invalid[p.strategy.IntegrationID]; bad {
+			return nil, conflict("strategy %s: %s", p.strategy.Slug, err)
+		}
+		return nil, conflict("strategy %s has no permission context integration", p.strategy.Slug)
 	}
-	settings := strMap(integ.Body["settings"])
-	p.connector, p.region = settings["role_arn"], settings["region"]
-	env, err := e.st.GetEntity(ctx, "environments", str(flow.Body, "environment_id"))
-	if err != nil {
-		return nil, conflict("flow %s has no environment", str(flow.Body, "slug"))
+	p.connector, p.connectorAccount, p.region = integ.AWS.RoleARN, integ.AWS.Account, integ.AWS.Region
+	env, ok := cat.Environments[flow.EnvironmentID]
+	if !ok {
+		return nil, conflict("flow %s has no environment", flow.Slug)
 	}
-	rt, err := e.st.GetEntity(ctx, "runtimes", str(env.Body, "runtime_id"))
-	if err != nil {
-		return nil, conflict("environment %s has no runtime: set its runtime_id", str(env.Body, "slug"))
+	rt, ok := cat.Runtimes[env.RuntimeID]
+	if !ok {
+		return nil, conflict("environment %s has no runtime: set its runtime_id", env.Slug)
 	}
-	rtCtx, err := e.st.GetEntity(ctx, "integrations", str(rt.Body, "context_id"))
-	if err != nil {
-		return nil, conflict("runtime %s has no permission context", str(rt.Body, "slug"))
+	rtCtx, ok := cat.Integrations[rt.ContextID]
+	if !ok || rtCtx.AWS == nil {
+		if err, bad := cat.Invalid[rt.ContextID]; bad {
+			return nil, conflict("runtime %s: %s", rt.Slug, err)
+		}
+		return nil, conflict("runtime %s has no permission context", rt.Slug)
 	}
-	rs := strMap(rtCtx.Body["settings"])
-	p.rtSettings = rs
-	p.runtime = awsauth.Runtime{RoleARN: rs["role_arn"], ExternalID: rs["external_id"], Region: rs["region"],
-		Safelist: awsauth.ParseSafelist(rs["account_id_safelist"])}
+	p.rtContext = rtCtx
+	a := rtCtx.AWS
+	p.runtime = awsauth.Runtime{RoleARN: a.RoleARN, ExternalID: a.ExternalID, Region: a.Region,
+		Safelist: awsauth.ParseSafelist(a.Safelist)}
 	if p.region == "" {
 		p.region = p.runtime.Region
 	}
@@ -178,31 +189,15 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 	if r.StrategyID == "" {
 		return g, nil, nil, nil
 	}
-	flow, err := e.st.GetEntity(ctx, "flows", r.FlowID)
+	flow, err := e.flowOf(ctx, r)
 	if err != nil {
 		return g, nil, nil, fmt.Errorf("flow %s of the request no longer exists", r.Flow)
 	}
-	p, err := e.resolve(ctx, flow)
+	// Act through the strategy the request was made with, even if the flow
+	// changed strategy since.
+	p, err := e.resolve(ctx, flow, r.StrategyID)
 	if err != nil {
 		return g, nil, nil, err
-	}
-	if p.strategyID != r.StrategyID {
-		// The flow changed strategy; act through the one the request was made with.
-		flowCopy := *flow
-		params := map[string]any{}
-		for k, v := range p.params {
-			params[k] = v
-		}
-		params["strategy_id"] = r.StrategyID
-		body := map[string]any{}
-		for k, v := range flow.Body {
-			body[k] = v
-		}
-		body["params"] = params
-		flowCopy.Body = body
-		if p, err = e.resolve(ctx, &flowCopy); err != nil {
-			return g, nil, nil, err
-		}
 	}
 	g.Runtime, g.ConnectorRoleARN, g.Region = p.runtime, p.connector, p.region
 	if r.Identity != "" && r.Granted != nil {
@@ -218,20 +213,39 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 		}
 		return g, p.strat, p, nil
 	}
-	t, err := e.st.GetEntity(ctx, "access-targets", r.TargetID)
+	c, err := e.catalog(ctx)
 	if err != nil {
+		return g, nil, nil, err
+	}
+	t, ok := c.cat.Targets[r.TargetID]
+	if !ok {
 		return g, nil, nil, fmt.Errorf("target %s of the request no longer exists", r.Target)
 	}
-	if !slices.Contains(strList(p.strategy.Body["targets"]), r.TargetID) {
+	if !p.strategy.HasTarget(r.TargetID) {
 		return g, nil, nil, fmt.Errorf("target %s is no longer a target of the strategy", r.Target)
 	}
 	u, err := e.st.GetUser(ctx, r.Requester)
 	if err != nil {
 		return g, nil, nil, fmt.Errorf("requester %s no longer exists", r.Requester)
 	}
-	g.Identity = requesterIdentity(u, p.strat.IdentityKey(), p.runtime.RoleARN)
-	g.TargetType, g.TargetSettings = str(t.Body, "type"), strMap(t.Body["settings"])
+	g.Identity = requesterIdentity(u, p.strat.IdentityKey(), p.connectorAccount)
+	g.TargetType, g.TargetSettings = t.Type, make(map[string]string, len(t.Settings))
+	for k, v := range t.Settings {
+		g.TargetSettings[k] = v
+	}
 	return g, p.strat, p, nil
+}
+
+// requesterIdentity is the user's identity for a strategy: the one for the
+// account the grant acts in (the connector role's, "aws_iam:<account>"),
+// else the account-less one.
+func requesterIdentity(u *store.User, key, account string) string {
+	if account != "" {
+		if v := u.Identities[key+":"+account]; v != "" {
+			return v
+		}
+	}
+	return u.Identities[key]
 }
 
 // InUse lists the open requests (pending, approved, active) whose flow,
@@ -243,25 +257,31 @@ func (e *Engine) InUse(ctx context.Context, id string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat := c.cat
 	var users []string
 	for _, r := range open {
 		ids := []string{r.FlowID, r.TargetID, r.StrategyID}
-		if flow, err := e.st.GetEntity(ctx, "flows", r.FlowID); err == nil {
-			envID := str(flow.Body, "environment_id")
-			ids = append(ids, envID)
-			if env, err := e.st.GetEntity(ctx, "environments", envID); err == nil {
-				rtID := str(env.Body, "runtime_id")
-				ids = append(ids, rtID)
-				if rt, err := e.st.GetEntity(ctx, "runtimes", rtID); err == nil {
-					ids = append(ids, str(rt.Body, "context_id"))
+		if flow, ok := cat.Flows[r.FlowID]; ok {
+			ids = append(ids, flow.EnvironmentID)
+			if env, ok := cat.Environments[flow.EnvironmentID]; ok {
+				ids = append(ids, env.RuntimeID)
+				if rt, ok := cat.Runtimes[env.RuntimeID]; ok {
+					ids = append(ids, rt.ContextID)
 				}
 			}
 		}
-		if st, err := e.st.GetEntity(ctx, "access-strategies", r.StrategyID); err == nil {
-			ids = append(ids, str(st.Body, "integration_id"))
+		if st, ok := cat.Strategies[r.StrategyID]; ok {
+			ids = append(ids, st.IntegrationID)
 		}
-		if slices.Contains(ids, id) {
-			users = append(users, fmt.Sprintf("%s request %s", r.State, r.ID))
+		for _, x := range ids {
+			if x == id {
+				users = append(users, fmt.Sprintf("%s request %s", r.State, r.ID))
+				break
+			}
 		}
 	}
 	return users, nil

@@ -260,7 +260,6 @@ func ParseRoleARN(arn string) (account, path, name string, err error) {
 func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
 	var errs []FieldError
 	str := func(name string) string { s, _ := f[name].(string); return s }
-	settings, _ := f["settings"].(map[string]string)
 	typ := str("type")
 	if len(k.Types) > 0 && typ != "" {
 		known := false
@@ -271,52 +270,21 @@ func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
 			errs = append(errs, FieldError{"type", fmt.Sprintf("unknown type %q (one of %s)", typ, strings.Join(k.Types, ", "))})
 		}
 	}
+	var more []FieldError
 	switch k.Name {
 	case "integrations":
-		if typ == "permission_context" {
-			cloud := settings["cloud"]
-			if cloud == "" || cloud == "aws" {
-				if settings["role_arn"] == "" {
-					errs = append(errs, FieldError{"settings.role_arn", "an AWS permission context needs the role ARN to assume"})
-				} else if _, _, _, err := ParseRoleARN(settings["role_arn"]); err != nil {
-					errs = append(errs, FieldError{"settings.role_arn", err.Error()})
-				}
-			}
-		}
+		_, more = DecodeIntegration("", f)
 	case "access-targets":
-		need := map[string][]string{
-			"aws_iam_group":          {"iam_group"},
-			"aws_sso_permission_set": {"permission_set_arn", "account_id"},
-			"aws_lambda_function":    {"arn"},
-		}[typ]
-		for _, n := range need {
-			if strings.TrimSpace(settings[n]) == "" {
-				errs = append(errs, FieldError{"settings." + n, fmt.Sprintf("a target of type %s needs %s", typ, n)})
-			}
-		}
+		_, more = DecodeTarget("", f)
 	case "flows":
 		if impl := str("implementation"); impl != "" {
 			if _, err := base64.StdEncoding.DecodeString(impl); err != nil {
 				errs = append(errs, FieldError{"implementation", "must be base64-encoded flow code"})
 			}
 		}
-		params, _ := f["params"].(map[string]any)
-		for _, key := range []string{"allow_revoke", "schedule_deescalation"} {
-			if v, ok := params[key]; ok {
-				if _, isBool := v.(bool); !isBool {
-					errs = append(errs, FieldError{"params." + key, "must be true or false"})
-				}
-			}
-		}
-		if !ParamBool(params, "allow_revoke", true) && !ParamBool(params, "schedule_deescalation", true) {
-			errs = append(errs, FieldError{"params", "at least one of allow_revoke and schedule_deescalation must be true"})
-		}
-		if v, ok := params["strategy_id"]; ok && v != nil {
-			if _, isStr := v.(string); !isStr {
-				errs = append(errs, FieldError{"params.strategy_id", "must be a string"})
-			}
-		}
+		_, more = DecodeFlow("", f)
 	}
+	errs = append(errs, more...)
 	return errs
 }
 
