@@ -3,27 +3,42 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: all build demo test check-tools install-provider bench lint fmt clean help
+.PHONY: all build install demo test newcomer-test tidy-check check-tools install-provider bench lint fmt clean help
 
 all: build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-check-tools: ## check that go, terraform, moto_server and the aws provider mirror are here
+check-tools: ## check for go, terraform, moto_server, the aws provider mirror, git, aws CLI, curl, openssl, jq
 	@scripts/check-tools.sh
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
 build: ## build bin/sym and bin/terraform-provider-sym
-	$(GO) build -o $(BIN)/sym ./cmd/sym
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sym ./cmd/sym
 	$(GO) build -o $(BIN)/terraform-provider-sym ./cmd/terraform-provider-sym
+
+install: ## put sym on your PATH: go install into GOBIN (default: GOPATH/bin), with a PATH hint
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/sym
+	@dir=$$($(GO) env GOBIN); [ -n "$$dir" ] || dir=$$($(GO) env GOPATH)/bin; \
+	echo "installed $$dir/sym"; \
+	case ":$$PATH:" in *":$$dir:"*) ;; *) echo "note: $$dir is not on your PATH; add it: export PATH=\"$$dir:\$$PATH\"";; esac
 
 demo: check-tools build ## run the whole flow against a local AWS emulator, then clean up
 	@scripts/demo.sh
 
-test: check-tools ## run every test (moto, terraform, sqlite: real parts, no skips)
+test: check-tools tidy-check ## run every test (moto, terraform, sqlite: real parts, no skips)
 	@gofmt_out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$gofmt_out" ]; then echo "gofmt needed: $$gofmt_out" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+tidy-check: ## fail when 'go mod tidy' would change go.mod or go.sum
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; $(GO) mod tidy -diff >&2; exit 1; }
+
+newcomer-test: check-tools ## follow README's "Use it with your AWS account" step by step against moto
+	$(GO) test -count=1 -timeout 15m -run 'TestNewcomer' ./cmd/sym
 
 install-provider: ## build the Terraform provider into a local filesystem mirror
 	@scripts/install-provider.sh
@@ -35,5 +50,5 @@ lint: ## gofmt and go vet
 	gofmt -l $$(git ls-files '*.go')
 	$(GO) vet ./...
 
-clean:
+clean: ## remove bin/ and the demo's work directory .demo/
 	rm -rf $(BIN) .demo

@@ -15,6 +15,8 @@ need moto_server "install the AWS emulator: pip install 'moto[server]>=5'"
 need git "install git"
 need aws "install the AWS CLI (pip install awscli, or your distribution's awscli package): the demo reads IAM with it"
 need curl "install curl (apt-get install curl)"
+need openssl "install openssl (apt-get install openssl): the README makes the admin token with it"
+need jq "install jq (apt-get install jq): the README reads Terraform outputs and JSON answers with it"
 if [ "$fail" = 0 ]; then
   gover=$(go env GOVERSION | sed 's/^go//')
   case "$gover" in 1.2[4-9]*|1.[3-9]*) ;; *) echo "Go $gover is too old: need 1.24 or newer" >&2; fail=1;; esac
@@ -33,4 +35,4 @@ if [ "$fail" != 0 ]; then
   echo "check-tools: this machine lacks what sym's tests and demo need (see above)" >&2
   exit 1
 fi
-echo "check-tools: go $(go env GOVERSION), terraform ${tfver}, moto_server, aws cli, curl, aws provider mirror: ok"
+echo "check-tools: go $(go env GOVERSION), terraform ${tfver}, moto_server, git, aws cli, curl, openssl, jq, aws provider mirror: ok"

@@ -122,6 +122,7 @@ a token. The server URL is --api-url, else $SYM_API_URL, else
 		},
 	}
 	initCmd.Flags().StringVar(&initDir, "dir", ".", "the Terraform root directory to write to")
+	initCmd.Flags().StringVar(&apiURL, "api-url", "", "sym server URL to write to sym.env (default $SYM_API_URL, else "+generate.DefaultAPIURL+")")
 	initCmd.Flags().StringVar(&org, "org", generate.DefaultOrg, "the organisation your sym server runs (sym server --org)")
 	initCmd.Flags().BoolVar(&initForce, "force", false, "overwrite sym.tf and sym.env if they exist with other contents (a token in sym.env too)")
 

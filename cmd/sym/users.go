@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/opensym/sym/internal/model"
 	"github.com/spf13/cobra"
 )
 
@@ -35,21 +35,31 @@ func identityString(m map[string]string) string {
 
 func init() {
 	users := &cobra.Command{Use: "users", Short: "Manage users and their identities (admin)"}
+	checkIDs := func(kvs []string) (map[string]string, error) {
+		ids := map[string]string{}
+		for _, kv := range kvs {
+			k, v, err := splitKV(kv)
+			if err != nil {
+				return nil, err
+			}
+			if err := model.CheckIdentityKey(k); err != nil {
+				return nil, usageError{err}
+			}
+			ids[k] = v
+		}
+		return ids, nil
+	}
 	var role string
 	var identities []string
 	create := &cobra.Command{
 		Use:     "create EMAIL",
 		Short:   "Create a user",
 		Example: "  sym users create alice@example.com --role member --identity aws_iam=alice",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids := map[string]string{}
-			for _, kv := range identities {
-				k, v, err := splitKV(kv)
-				if err != nil {
-					return err
-				}
-				ids[k] = v
+			ids, err := checkIDs(identities)
+			if err != nil {
+				return err
 			}
 			c, err := client()
 			if err != nil {
@@ -67,14 +77,19 @@ func init() {
 		},
 	}
 	create.Flags().StringVar(&role, "role", "member", "admin or member")
-	create.Flags().StringArrayVar(&identities, "identity", nil, "an identity, NAME=VALUE (aws_iam=<IAM user name>); repeatable")
-	users.AddCommand(create)
+	create.Flags().StringArrayVar(&identities, "identity", nil, "an identity, KIND=VALUE: aws_iam=<IAM user name>, aws_sso=<Identity Center user>; KIND:ACCOUNT_ID=VALUE for one account; repeatable")
+	users.AddCommand(clientFlags(create, true))
 
 	setID := &cobra.Command{
 		Use:     "set-identity EMAIL NAME=VALUE...",
 		Short:   "Set (or with an empty VALUE remove) a user's identities",
 		Example: "  sym users set-identity alice@example.com aws_iam=alice\n  sym users set-identity alice@example.com aws_iam:210987654321=alice-prod",
-		Args:    cobra.MinimumNArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageError{fmt.Errorf("'sym users set-identity' needs EMAIL and at least one KIND=VALUE, e.g. aws_iam=alice")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ids := map[string]string{}
 			for _, kv := range args[1:] {
@@ -99,7 +114,7 @@ func init() {
 			return nil
 		},
 	}
-	users.AddCommand(setID)
+	users.AddCommand(clientFlags(setID, true))
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -117,22 +132,41 @@ func init() {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), us)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tROLE\tIDENTITIES")
+			t := newTable("no users yet: an admin adds them with 'sym users create EMAIL --identity aws_iam=<IAM user>'", "EMAIL", "ROLE", "IDENTITIES")
 			for _, u := range us {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Email, u.Role, identityString(u.Identities))
+				t.row(u.Email, u.Role, identityString(u.Identities))
 			}
-			return tw.Flush()
+			return t.flush(cmd.OutOrStdout())
 		},
 	}
-	users.AddCommand(list)
+	users.AddCommand(clientFlags(list, true))
+
+	del := &cobra.Command{
+		Use:     "delete EMAIL",
+		Short:   "Delete a user and their tokens",
+		Example: "  sym users delete alice@example.com",
+		Args:    exactArgs(1, "EMAIL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			if err := c.Do(ctx(), "DELETE", "/users/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+	users.AddCommand(clientFlags(del, false))
 	root.AddCommand(users)
 
 	tokens := &cobra.Command{Use: "tokens", Short: "Issue API tokens (admin)"}
 	issue := &cobra.Command{
-		Use:   "issue EMAIL",
-		Short: "Issue a bearer token for a user; it is shown once",
-		Args:  cobra.ExactArgs(1),
+		Use:     "issue EMAIL",
+		Short:   "Issue a bearer token for a user; it is shown once",
+		Example: "  sym tokens issue alice@example.com\n  SYM_JWT=$(sym tokens issue alice@example.com) sym requests",
+		Args:    exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -152,6 +186,6 @@ func init() {
 			return nil
 		},
 	}
-	tokens.AddCommand(issue)
+	tokens.AddCommand(clientFlags(issue, true))
 	root.AddCommand(tokens)
 }

@@ -41,6 +41,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 	for k, v := range in.Identities {
 		if strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
 			errs = append(errs, fieldErr("identities", "identity names and values must not be empty"))
+		} else if err := model.CheckIdentityKey(k); err != nil {
+			errs = append(errs, fieldErr("identities", "%s", err))
 		}
 	}
 	if len(errs) > 0 {
@@ -119,6 +121,12 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 			writeErrors(w, r, 400, fieldErr("identities", "identity names must not be empty"))
 			return
 		}
+		if _, had := u.Identities[k]; !(had && v == "") {
+			if err := model.CheckIdentityKey(k); err != nil {
+				writeErrors(w, r, 400, fieldErr("identities", "%s", err))
+				return
+			}
+		}
 		if v == "" {
 			delete(u.Identities, k)
 		} else {
@@ -183,10 +191,24 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, _ engine.Act
 type RequestView struct {
 	*model.Request
 	Duration string `json:"duration"`
+	// Approvers (of a pending request) are who may approve or deny it; empty
+	// means any user but the requester. SelfApproval says the requester may
+	// approve it too.
+	Approvers    []string `json:"approvers,omitempty"`
+	SelfApproval bool     `json:"self_approval,omitempty"`
 }
 
 func view(req *model.Request) RequestView {
-	return RequestView{Request: req, Duration: req.Duration.String()}
+	return RequestView{Request: req, Duration: model.FormatDuration(req.Duration)}
+}
+
+// pendingView adds, to a pending request, who may decide it.
+func (s *Server) pendingView(r *http.Request, req *model.Request) RequestView {
+	v := view(req)
+	if req.State == model.Pending {
+		v.Approvers, v.SelfApproval = s.cfg.Engine.Approvers(r.Context(), req)
+	}
+	return v
 }
 
 func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.Actor) {
@@ -207,7 +229,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, 201, view(req))
+	writeJSON(w, 201, s.pendingView(r, req))
 }
 
 func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
@@ -216,13 +238,13 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, _ engine.Act
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, 200, view(req))
+	writeJSON(w, 200, s.pendingView(r, req))
 }
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
 	q := r.URL.Query()
 	if st := q.Get("state"); st != "" && !model.State(st).Valid() {
-		writeErrors(w, r, 400, fieldErr("state", "unknown state %q", st))
+		writeErrors(w, r, 400, fieldErr("state", "unknown state %q: use one of %s", st, strings.Join(model.StateNames(), ", ")))
 		return
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
@@ -245,10 +267,9 @@ type decision struct {
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, a engine.Actor,
 	act func(*engine.Engine, engine.Actor, string, string) (*model.Request, error)) {
 	var in decision
-	if r.ContentLength != 0 {
-		if !decode(w, r, &in) {
-			return
-		}
+	// The body is optional: none, an empty chunked one, or {"message": ...}.
+	if !decodeOptional(w, r, &in) {
+		return
 	}
 	req, err := act(s.cfg.Engine, a, r.PathValue("id"), in.Message)
 	if err != nil {
@@ -276,11 +297,23 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, a engine.Actor) 
 	})
 }
 
+func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	s.decide(w, r, a, func(e *engine.Engine, a engine.Actor, id, msg string) (*model.Request, error) {
+		return e.Withdraw(r.Context(), a, id, msg)
+	})
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
 	q := r.URL.Query()
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	evs, err := s.cfg.Store.Events(r.Context(), q.Get("request_id"), after, limit)
+	var evs []model.AuditEvent
+	var err error
+	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
+		evs, err = s.cfg.Store.NewestEvents(r.Context(), q.Get("request_id"), last)
+	} else {
+		evs, err = s.cfg.Store.Events(r.Context(), q.Get("request_id"), after, limit)
+	}
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

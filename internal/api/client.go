@@ -50,6 +50,29 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
 }
 
+// UnreachableError is a server that did not answer at all.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach a sym server at %s (%v): is 'sym server' running there? Start it, or point SYM_API_URL (or --api-url) at it", e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// NotSymError is an HTTP server at the URL that is not a sym server.
+type NotSymError struct {
+	URL    string
+	Status int
+}
+
+func (e *NotSymError) Error() string {
+	return fmt.Sprintf("%s answered HTTP %d %s but is not a sym server (no sym API under /api/v1): check SYM_API_URL (or --api-url); 'sym server' prints its URL at start",
+		e.URL, e.Status, http.StatusText(e.Status))
+}
+
 // StatusOf is the HTTP status of an *APIError, or 0.
 func StatusOf(err error) int {
 	var ae *APIError
@@ -79,12 +102,17 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("X-Sym-Request-ID", uuid.NewString())
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach sym server at %s: %w", c.BaseURL, err)
+		return &UnreachableError{URL: c.BaseURL, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return err
+	}
+	// Every answer of a sym server carries X-Sym-Request-ID: without it, the
+	// URL reaches some other HTTP server.
+	if resp.Header.Get("X-Sym-Request-ID") == "" {
+		return &NotSymError{URL: c.BaseURL, Status: resp.StatusCode}
 	}
 	if resp.StatusCode >= 300 {
 		ae := &APIError{Status: resp.StatusCode, RequestID: resp.Header.Get("X-Sym-Request-ID")}

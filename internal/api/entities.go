@@ -164,14 +164,18 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 	writeJSON(w, 200, present(k, &store.EntityRow{ID: id, Kind: k.Name, Body: roundTrip(fields)}))
 }
 
-func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	k, ok := s.kind(w, r)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	if _, err := s.cfg.Store.GetEntity(r.Context(), k.Name, id); store.IsNotFound(err) {
+	row, err := s.cfg.Store.GetEntity(r.Context(), k.Name, id)
+	if store.IsNotFound(err) {
 		writeErrors(w, r, 404, fieldErr("", "no %s with id %s", k.Name, id))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
 		return
 	}
 	users, err := s.referrers(r.Context(), id)
@@ -183,13 +187,12 @@ func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 		writeErrors(w, r, 409, fieldErr("", "cannot delete: still referenced by %s", strings.Join(users, ", ")))
 		return
 	}
-	open, err := s.cfg.Engine.InUse(r.Context(), id)
-	if err != nil {
+	// Pending requests that need the entity are withdrawn (they could never
+	// be granted); requests holding access block the deletion.
+	name, _ := row.Body[k.Slug].(string)
+	if _, err := s.cfg.Engine.Release(r.Context(), a, id,
+		fmt.Sprintf("%s %s was deleted", model.Singular(k.Name), name)); err != nil {
 		s.writeErr(w, r, err)
-		return
-	}
-	if len(open) > 0 {
-		writeErrors(w, r, 409, fieldErr("", "cannot delete: in use by %s; let them end or revoke them first", strings.Join(open, ", ")))
 		return
 	}
 	if err := s.cfg.Store.DeleteEntity(r.Context(), k.Name, id); err != nil {

@@ -80,6 +80,7 @@ func New(cfg Config) *Server {
 	s.route("POST /api/v1/requests/{id}/approve", any_, s.approve)
 	s.route("POST /api/v1/requests/{id}/deny", any_, s.deny)
 	s.route("POST /api/v1/requests/{id}/revoke", any_, s.revoke)
+	s.route("POST /api/v1/requests/{id}/withdraw", any_, s.withdraw)
 	s.route("GET /api/v1/events", any_, s.events)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -206,12 +207,25 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 
 // decode reads a JSON object body strictly.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, false)
+}
+
+// decodeOptional is decode for a body that may be absent or empty, whatever
+// its framing (Content-Length 0 or an empty chunked body): v stays as is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, true)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeErrors(w, r, 400, fieldErr("", "cannot read body: %v", err))
 		return false
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
+		if optional {
+			return true
+		}
 		writeErrors(w, r, 400, fieldErr("", "empty body: send a JSON object"))
 		return false
 	}

@@ -341,8 +341,23 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 		if f.Name == "reason" || f.Name == "duration" || f.Name == "target_id" {
 			continue
 		}
-		if v, _ := inputString(in.Inputs, f.Name); v == "" && f.Required && !f.HasDefault {
-			return nil, invalid("flow_inputs."+f.Name, "is required by the flow")
+		v, err := inputString(in.Inputs, f.Name)
+		if err != nil {
+			return nil, err
+		}
+		if v == "" && f.HasDefault {
+			v = f.Default
+		}
+		if v == "" && f.Required {
+			return nil, invalid("flow_inputs."+f.Name, "is required by the flow (sym request ... --field %s=VALUE)", f.Name)
+		}
+		if v != "" {
+			// Stored with the request and shown in its audit event, so that
+			// an approver sees what was asked (a ticket number, say).
+			if r.Fields == nil {
+				r.Fields = map[string]string{}
+			}
+			r.Fields[f.Name] = v
 		}
 	}
 	if r.Duration, err = e.duration(in.Inputs, flow); err != nil {
@@ -352,7 +367,10 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	r.CreatedAt, r.UpdatedAt = now, now
 	r.ExpiresAt = now.Add(flow.RequestTimeout)
 	ev := e.event(r, model.Requested, requester.Email, map[string]string{
-		"flow": r.Flow, "target": r.Target, "reason": r.Reason, "duration": r.Duration.String()})
+		"flow": r.Flow, "target": r.Target, "reason": r.Reason, "duration": model.FormatDuration(r.Duration)})
+	for name, v := range r.Fields {
+		ev.Details["field."+name] = v
+	}
 	if actor.Email != requester.Email {
 		ev.Details["on_behalf_of_by"] = actor.Email
 	}
@@ -538,6 +556,7 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 	// finds it overdue and finishes the job.
 	r.Deadline = &now
 	r.DeescalateType = "revoke"
+	r.EndedBy, r.EndMessage = strings.ToLower(actor.Email), message
 	details := map[string]string{}
 	if message != "" {
 		details["message"] = message

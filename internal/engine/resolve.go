@@ -253,6 +253,19 @@ func requesterIdentity(u *store.User, key, account string) string {
 // entity id: deleting it would leave them unable to finish, or a grant
 // impossible to remove.
 func (e *Engine) InUse(ctx context.Context, id string) ([]string, error) {
+	open, err := e.openUsing(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, r := range open {
+		users = append(users, fmt.Sprintf("%s request %s", r.State, r.ID))
+	}
+	return users, nil
+}
+
+// openUsing answers the open requests that InUse describes.
+func (e *Engine) openUsing(ctx context.Context, id string) ([]*model.Request, error) {
 	open, err := e.st.OpenRequests(ctx)
 	if err != nil {
 		return nil, err
@@ -262,7 +275,7 @@ func (e *Engine) InUse(ctx context.Context, id string) ([]string, error) {
 		return nil, err
 	}
 	cat := c.cat
-	var users []string
+	var users []*model.Request
 	for _, r := range open {
 		ids := []string{r.FlowID, r.TargetID, r.StrategyID}
 		if flow, ok := cat.Flows[r.FlowID]; ok {
@@ -279,7 +292,7 @@ func (e *Engine) InUse(ctx context.Context, id string) ([]string, error) {
 		}
 		for _, x := range ids {
 			if x == id {
-				users = append(users, fmt.Sprintf("%s request %s", r.State, r.ID))
+				users = append(users, r)
 				break
 			}
 		}

@@ -20,10 +20,22 @@ const (
 	Denied   State = "denied"   // an approver said no
 	Expired  State = "expired"  // nobody answered in time
 	Errored  State = "errored"  // the grant failed after its retries
+	// Withdrawn: the requester (or an admin) took the request back before
+	// anyone answered it, or an entity it needed was deleted.
+	Withdrawn State = "withdrawn"
 )
 
 // States lists every state, in the order a request meets them.
-var States = []State{Pending, Approved, Active, Ended, Denied, Expired, Errored}
+var States = []State{Pending, Approved, Active, Ended, Denied, Expired, Errored, Withdrawn}
+
+// StateNames is States as text, for messages that list them.
+func StateNames() []string {
+	out := make([]string, len(States))
+	for i, s := range States {
+		out[i] = string(s)
+	}
+	return out
+}
 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
@@ -37,7 +49,7 @@ func (s State) Valid() bool {
 
 // IsResolved reports whether no further transition can leave s.
 func (s State) IsResolved() bool {
-	return s == Ended || s == Denied || s == Expired || s == Errored
+	return s == Ended || s == Denied || s == Expired || s == Errored || s == Withdrawn
 }
 
 // HoldsAccess reports whether the requester may be in the target in s, so
@@ -53,6 +65,7 @@ const (
 	Requested        Event = "request"
 	Approve          Event = "approve"
 	Deny             Event = "deny"
+	Withdraw         Event = "withdraw" // the requester or an admin takes a pending request back
 	Expire           Event = "expire"
 	Escalated        Event = "escalate"          // the strategy granted access
 	EscalateFailed   Event = "error"             // the strategy failed after its retries
@@ -81,7 +94,9 @@ func (e *TransitionError) Error() string {
 	case e.From == Ended && e.Event == Revoke:
 		return "request has already ended"
 	case e.From == Pending && e.Event == Revoke:
-		return "request is pending: deny it instead of revoking"
+		return "request is pending, so there is no access to revoke: withdraw it instead (sym withdraw ID), or an approver denies it"
+	case e.Event == Withdraw && e.From.HoldsAccess():
+		return fmt.Sprintf("request is already %s: revoke it instead (sym revoke ID)", e.From)
 	case e.From == Approved && e.Event == Revoke:
 		return "access is being granted right now; revoke once it is active"
 	case e.From.IsResolved():
@@ -102,6 +117,8 @@ func pastTense(ev Event) string {
 		return "expired"
 	case Revoke:
 		return "revoked"
+	case Withdraw:
+		return "withdrawn"
 	case Escalated:
 		return "escalated"
 	case Deescalated:
@@ -126,6 +143,7 @@ var machine = map[edge]outcome{
 	{Pending, Approve}:         {Approved, []Effect{EffectGrant}},
 	{Pending, Deny}:            {Denied, nil},
 	{Pending, Expire}:          {Expired, nil},
+	{Pending, Withdraw}:        {Withdrawn, nil},
 	{Approved, Escalated}:      {Active, nil},
 	{Approved, EscalateFailed}: {Errored, []Effect{EffectRevoke}},
 	// A grant interrupted by a crash whose deadline has passed is undone.
@@ -156,16 +174,23 @@ type Request struct {
 	StrategyID string `json:"strategy_id,omitempty"`
 	Requester  string `json:"requester"`
 	Reason     string `json:"reason"`
+	// Fields are the flow's other prompt fields as the requester filled
+	// them in (a ticket number, say), by field name.
+	Fields map[string]string `json:"fields,omitempty"`
 	// Identity and Granted record, at approval, whom the grant is for and the
 	// target settings it acts on (with "type"): de-escalation undoes exactly
 	// that.
-	Identity       string            `json:"identity,omitempty"`
-	Granted        map[string]string `json:"granted,omitempty"`
-	Duration       time.Duration     `json:"-"`
-	Approver       string            `json:"approver,omitempty"`
-	Message        string            `json:"message,omitempty"`
-	Error          string            `json:"error,omitempty"`
-	DeescalateType string            `json:"deescalate_type,omitempty"` // scheduled or revoke
+	Identity string            `json:"identity,omitempty"`
+	Granted  map[string]string `json:"granted,omitempty"`
+	Duration time.Duration     `json:"-"`
+	Approver string            `json:"approver,omitempty"`
+	Message  string            `json:"message,omitempty"`
+	// EndedBy and EndMessage say who revoked or withdrew the request, and
+	// why.
+	EndedBy        string `json:"ended_by,omitempty"`
+	EndMessage     string `json:"end_message,omitempty"`
+	Error          string `json:"error,omitempty"`
+	DeescalateType string `json:"deescalate_type,omitempty"` // scheduled or revoke
 	// DeescalateError is the last failed attempt to take access away; it is
 	// cleared when an attempt succeeds.
 	DeescalateError string     `json:"deescalate_error,omitempty"`
@@ -175,6 +200,21 @@ type Request struct {
 	Deadline        *time.Time `json:"deadline,omitempty"` // access ends then
 	GrantedAt       *time.Time `json:"granted_at,omitempty"`
 	EndedAt         *time.Time `json:"ended_at,omitempty"`
+}
+
+// FormatDuration writes d the way people write durations: 1h, 30m, 1h30m,
+// 45s, rather than Go's 1h0m0s.
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return d.String()
+	}
+	s := d.String()
+	for _, zero := range []string{"0s", "0m"} {
+		if len(s) > len(zero) && s[len(s)-len(zero):] == zero && (s[len(s)-len(zero)-1] < '0' || s[len(s)-len(zero)-1] > '9') {
+			s = s[:len(s)-len(zero)]
+		}
+	}
+	return s
 }
 
 // AuditEvent is one line of the append-only audit log.

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
-var allEvents = []Event{Approve, Deny, Expire, Escalated, EscalateFailed, Revoke, Deescalated}
+var allEvents = []Event{Approve, Deny, Expire, Withdraw, Escalated, EscalateFailed, Revoke, Deescalated}
 
 // TestTransitions walks every (state, event) pair: the legal ones lead where
 // the flow says, every other one is refused and leaves the state alone.
@@ -18,6 +19,7 @@ func TestTransitions(t *testing.T) {
 		{Pending, Approve}:         {Approved, []Effect{EffectGrant}},
 		{Pending, Deny}:            {Denied, nil},
 		{Pending, Expire}:          {Expired, nil},
+		{Pending, Withdraw}:        {Withdrawn, nil},
 		{Approved, Escalated}:      {Active, nil},
 		{Approved, EscalateFailed}: {Errored, []Effect{EffectRevoke}},
 		{Approved, Deescalated}:    {Ended, nil},
@@ -46,7 +48,7 @@ func TestTransitions(t *testing.T) {
 }
 
 func TestResolvedStatesAreFinal(t *testing.T) {
-	for _, s := range []State{Ended, Denied, Expired, Errored} {
+	for _, s := range []State{Ended, Denied, Expired, Errored, Withdrawn} {
 		if !s.IsResolved() {
 			t.Errorf("%s should be resolved", s)
 		}
@@ -65,11 +67,13 @@ func TestResolvedStatesAreFinal(t *testing.T) {
 
 func TestRefusalMessages(t *testing.T) {
 	cases := map[edge]string{
-		{Ended, Revoke}:   "request has already ended",
-		{Pending, Revoke}: "request is pending: deny it instead of revoking",
-		{Active, Approve}: "request is already active; it cannot be approved",
-		{Denied, Approve}: "request is denied; it cannot be approved",
-		{Expired, Deny}:   "request is expired; it cannot be denied",
+		{Ended, Revoke}:    "request has already ended",
+		{Pending, Revoke}:  "request is pending, so there is no access to revoke: withdraw it instead (sym withdraw ID), or an approver denies it",
+		{Active, Withdraw}: "request is already active: revoke it instead (sym revoke ID)",
+		{Ended, Withdraw}:  "request is ended; it cannot be withdrawn",
+		{Active, Approve}:  "request is already active; it cannot be approved",
+		{Denied, Approve}:  "request is denied; it cannot be approved",
+		{Expired, Deny}:    "request is expired; it cannot be denied",
 	}
 	for e, want := range cases {
 		_, _, err := Transition(e.from, e.ev)
@@ -95,6 +99,19 @@ func TestParseRoleARN(t *testing.T) {
 		a, p, n, err := ParseRoleARN(c.arn)
 		if (err == nil) != c.ok || a != c.account || p != c.path || n != c.name {
 			t.Errorf("ParseRoleARN(%q) = %q %q %q %v", c.arn, a, p, n, err)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for in, want := range map[string]string{"1h": "1h", "30m": "30m", "1h30m": "1h30m", "45s": "45s", "1m30s": "1m30s",
+		"10s": "10s", "1h0m10s": "1h0m10s", "12h": "12h", "500ms": "500ms", "20m": "20m", "2h10m": "2h10m"} {
+		d, err := time.ParseDuration(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s) = %q, want %q", in, got, want)
 		}
 	}
 }

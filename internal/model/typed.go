@@ -422,7 +422,15 @@ func (c *Catalog) FlowByRef(ref string) (*Flow, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, &FieldError{"flow", fmt.Sprintf("no flow named %q", ref)}
+		var names []string
+		for _, f := range c.Flows {
+			names = append(names, f.Slug)
+		}
+		if len(names) == 0 {
+			return nil, &FieldError{"flow", fmt.Sprintf("no flow named %q: there are no flows yet (they are declared in Terraform: sym_flow)", ref)}
+		}
+		slices.Sort(names)
+		return nil, &FieldError{"flow", fmt.Sprintf("no flow named %q; the flows are: %s", ref, strings.Join(names, ", "))}
 	case 1:
 		return found[0], nil
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -310,7 +311,26 @@ func (s *Store) Events(ctx context.Context, requestID string, afterSeq int64, li
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details FROM events `+where+fmt.Sprintf(` ORDER BY seq LIMIT %d`, limit), args...)
+	return s.queryEvents(ctx, where+fmt.Sprintf(` ORDER BY seq LIMIT %d`, limit), args...)
+}
+
+// NewestEvents reads the newest n events of the audit log (of requestID
+// when not empty), still oldest first.
+func (s *Store) NewestEvents(ctx context.Context, requestID string, n int) ([]model.AuditEvent, error) {
+	if n <= 0 || n > 10000 {
+		n = 1000
+	}
+	where, args := ``, []any{}
+	if requestID != "" {
+		where, args = `WHERE request_id=?`, append(args, requestID)
+	}
+	evs, err := s.queryEvents(ctx, where+fmt.Sprintf(` ORDER BY seq DESC LIMIT %d`, n), args...)
+	slices.Reverse(evs)
+	return evs, err
+}
+
+func (s *Store) queryEvents(ctx context.Context, rest string, args ...any) ([]model.AuditEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details FROM events `+rest, args...)
 	if err != nil {
 		return nil, err
 	}
