@@ -14,12 +14,15 @@ import (
 	"github.com/opensym/sym/internal/connector"
 	"github.com/opensym/sym/internal/server"
 	"github.com/opensym/sym/internal/store"
+	"github.com/opensym/sym/internal/web"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	var db, listen, org, logFormat string
 	var verify bool
+	var publicURL string
+	var oidc web.OIDCConfig
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -38,6 +41,15 @@ it is exactly what the runtime-connector module promises (the check of
 ListAttachedRolePolicies, GetPolicy, GetPolicyVersion, ListRolePolicies and
 GetRolePolicy for that; --verify-connectors=false turns the check off.
 De-escalations never wait for it.
+
+The web app is served on the same address (open the URL in a browser).
+People sign in with a sym token, a one-time link ('sym users login-link'),
+or single sign-on when --oidc-issuer is set: the ID token's verified email
+names the sym user (unknown emails are refused, or created as members with
+--oidc-auto-create). Register <public-url>/login/callback as the redirect
+URI at the identity provider; the client secret is read from
+$SYM_OIDC_CLIENT_SECRET unless --oidc-client-secret is given. Behind TLS,
+set --public-url to the https address so cookies are Secure.
 
 SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
@@ -60,7 +72,16 @@ reloaded from the database at the next start.`,
 			if token == "" {
 				log.Warn("SYM_ADMIN_TOKEN is not set: only tokens issued earlier work; set it to create the first users")
 			}
-			opt := server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log}
+			if oidc.ClientSecret == "" {
+				oidc.ClientSecret = os.Getenv("SYM_OIDC_CLIENT_SECRET")
+			}
+			if oidc.Issuer != "" && oidc.ClientID == "" {
+				return usageError{fmt.Errorf("--oidc-client-id is required with --oidc-issuer")}
+			}
+			if oidc.Issuer == "" && (oidc.ClientID != "" || oidc.AutoCreate) {
+				return usageError{fmt.Errorf("--oidc-client-id and --oidc-auto-create need --oidc-issuer")}
+			}
+			opt := server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc}
 			if verify {
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
 					reader := iam.NewFromConfig(own)
@@ -95,5 +116,10 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&org, "org", "default", "organisation name the Terraform provider's org must match")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	cmd.Flags().BoolVar(&verify, "verify-connectors", true, "check runtime connector roles against their module before the first grant")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "URL browsers reach the server at, e.g. https://sym.example.com (default http://<listen address>)")
+	cmd.Flags().StringVar(&oidc.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL for web sign-in (e.g. https://accounts.google.com)")
+	cmd.Flags().StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id registered at the issuer")
+	cmd.Flags().StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (prefer $SYM_OIDC_CLIENT_SECRET: flags show in ps)")
+	cmd.Flags().BoolVar(&oidc.AutoCreate, "oidc-auto-create", false, "create a member for a verified email that has no sym user yet")
 	root.AddCommand(cmd)
 }

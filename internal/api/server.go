@@ -31,6 +31,8 @@ type Config struct {
 	AdminToken string // SYM_ADMIN_TOKEN; empty disables the admin bot
 	Log        *slog.Logger
 	Registry   *prometheus.Registry
+	// PublicURL is where browsers reach the web app (sign-in links).
+	PublicURL string
 }
 
 // Server is the HTTP handler.
@@ -74,6 +76,7 @@ func New(cfg Config) *Server {
 	s.route("PATCH /api/v1/users/{email}", admin, s.updateUser)
 	s.route("DELETE /api/v1/users/{email}", admin, s.deleteUser)
 	s.route("POST /api/v1/tokens", admin, s.issueToken)
+	s.route("POST /api/v1/login-links", admin, s.issueLoginLink)
 	s.route("POST /api/v1/events/request", any_, s.createRequest)
 	s.route("GET /api/v1/requests", any_, s.listRequests)
 	s.route("GET /api/v1/requests/{id}", any_, s.getRequest)

@@ -539,13 +539,8 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 	if err != nil {
 		return nil, err
 	}
-	if flow, err := e.flowOf(ctx, r); err == nil && !flow.Params.AllowRevoke {
-		return nil, forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", flow.Slug)
-	}
-	if !actor.IsAdmin() && !actor.Bot && strings.ToLower(actor.Email) != r.Requester {
-		if err := e.mayApprove(ctx, actor, r); err != nil {
-			return nil, forbidden("only the requester, an approver of the flow or an admin may revoke")
-		}
+	if err := e.MayRevoke(ctx, actor, r); err != nil {
+		return nil, err
 	}
 	if _, _, err := model.Transition(r.State, model.Revoke); err != nil {
 		return nil, conflict("%s", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
 	"github.com/opensym/sym/internal/strategy/awsiam"
+	"github.com/opensym/sym/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -38,16 +39,22 @@ type Options struct {
 	// pass before the first grant through it (cmd/sym passes
 	// connector.VerifyRuntime: the check of `sym connector verify`).
 	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
+	// PublicURL is where browsers reach the server (the web app's links,
+	// OIDC redirect and cookie security); default the listener's URL.
+	PublicURL string
+	// OIDC turns on single sign-on in the web app (Issuer empty: off).
+	OIDC web.OIDCConfig
 }
 
 // Instance is a running server.
 type Instance struct {
-	URL    string
-	Store  *store.Store
-	Engine *engine.Engine
-	Chain  *awsauth.Chain
-	http   *http.Server
-	done   chan error
+	URL       string
+	PublicURL string // where browsers reach it (the web app)
+	Store     *store.Store
+	Engine    *engine.Engine
+	Chain     *awsauth.Chain
+	http      *http.Server
+	done      chan error
 }
 
 // Start opens the database, reloads open requests and serves the API.
@@ -88,15 +95,33 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		st.Close()
 		return nil, err
 	}
-	handler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, AdminToken: opt.AdminToken, Log: opt.Log, Registry: reg})
 	ln, err := net.Listen("tcp", opt.Listen)
 	if err != nil {
 		eng.Stop()
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", opt.Listen, err)
 	}
-	inst := &Instance{URL: "http://" + ln.Addr().String(), Store: st, Engine: eng, Chain: chain, done: make(chan error, 1),
-		http: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
+	url := "http://" + ln.Addr().String()
+	if opt.PublicURL == "" {
+		opt.PublicURL = url
+	}
+	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, AdminToken: opt.AdminToken, Log: opt.Log, Registry: reg,
+		PublicURL: opt.PublicURL})
+	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
+	if err != nil {
+		ln.Close()
+		eng.Stop()
+		st.Close()
+		return nil, err
+	}
+	// The API keeps /api/, /healthz and /metrics; the web app has its pages.
+	mux := http.NewServeMux()
+	mux.Handle("/", apiHandler)
+	for _, p := range web.Routes() {
+		mux.Handle(p, app)
+	}
+	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, done: make(chan error, 1),
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

@@ -88,6 +88,32 @@ var migrations = []string{
 		details TEXT NOT NULL DEFAULT '{}'
 	);
 	CREATE INDEX events_request ON events(request_id);`,
+	// The web app's sessions and one-time sign-in links (by hash, as
+	// tokens), the Slack messages that update in place, and the cursors of
+	// the audit log's readers (notifiers).
+	`CREATE TABLE web_sessions (
+		hash TEXT PRIMARY KEY,
+		user_email TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+		csrf TEXT NOT NULL,
+		via TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE TABLE web_login_links (
+		hash TEXT PRIMARY KEY,
+		user_email TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE TABLE slack_messages (
+		request_id TEXT NOT NULL,
+		channel TEXT NOT NULL,
+		ts TEXT NOT NULL,
+		PRIMARY KEY (request_id, channel)
+	);
+	CREATE TABLE event_cursors (
+		name TEXT PRIMARY KEY,
+		seq INTEGER NOT NULL
+	);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the

@@ -14,6 +14,7 @@ import (
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/server"
+	"github.com/opensym/sym/internal/web"
 )
 
 // Server is a sym server running in the test process on a temp SQLite file.
@@ -39,6 +40,8 @@ type ServerOptions struct {
 	// RuntimeVerifier turns on the runtime connector check (off by default
 	// here: the fixture's roles are not made by the modules).
 	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
+	// OIDC turns on the web app's single sign-on.
+	OIDC web.OIDCConfig
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -59,7 +62,7 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 		logOut = tbWriter{tb}
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
-		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier}
+		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {

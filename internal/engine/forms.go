@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/opensym/sym/internal/model"
+)
+
+// What the front ends (web app, Slack) ask of the engine before they draw a
+// button or a form: the same rules the actions themselves apply, exported,
+// so that no front end keeps a copy of them.
+
+// MayDecide says whether actor may approve or deny r: nil when yes, else a
+// Forbidden error naming the rule (the check Approve and Deny make).
+func (e *Engine) MayDecide(ctx context.Context, actor Actor, r *model.Request) error {
+	return e.mayApprove(ctx, actor, r)
+}
+
+// MayRevoke says whether actor may revoke r (the check Revoke makes): the
+// flow must allow revoking, and the actor must be the requester, an
+// approver of the flow or an admin.
+func (e *Engine) MayRevoke(ctx context.Context, actor Actor, r *model.Request) error {
+	if flow, err := e.flowOf(ctx, r); err == nil && !flow.Params.AllowRevoke {
+		return forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", flow.Slug)
+	}
+	if !actor.IsAdmin() && !actor.Bot && strings.ToLower(actor.Email) != r.Requester {
+		if err := e.mayApprove(ctx, actor, r); err != nil {
+			return forbidden("only the requester, an approver of the flow or an admin may revoke")
+		}
+	}
+	return nil
+}
+
+// FlowForm is what a requester fills in for one flow.
+type FlowForm struct {
+	ID, Name, Label string
+	Vars            map[string]string
+	Targets         []FormTarget // empty for an approval-only flow
+	// Fields are the flow's prompt fields other than target_id, reason
+	// and duration, in the flow's order.
+	Fields         []PromptField
+	ReasonRequired bool
+	// Durations are the allowed durations; empty means free text
+	// (DefaultDuration is then a suggestion).
+	Durations       []string
+	DefaultDuration string
+	// Problem says in words why the flow cannot be requested now (a broken
+	// reference); the form is then shown disabled.
+	Problem string
+}
+
+// FormTarget is one target a requester may pick.
+type FormTarget struct{ ID, Name, Label string }
+
+// PromptField is one prompt field of a flow.
+type PromptField struct {
+	Name, Label, Type string
+	Required          bool
+	Default           string
+	AllowedValues     []string
+}
+
+// Forms lists the flows a requester can fill in, by name. A flow whose
+// allowed_sources does not name source (when the list is present) is left
+// out.
+func (e *Engine) Forms(ctx context.Context, source string) ([]FlowForm, error) {
+	c, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []FlowForm
+	for _, flow := range c.cat.Flows {
+		if srcs, ok := flow.Params.Raw["allowed_sources"].([]any); ok && source != "" {
+			allowed := false
+			for _, s := range srcs {
+				if strings.EqualFold(fmt.Sprint(s), source) {
+					allowed = true
+				}
+			}
+			if !allowed {
+				continue
+			}
+		}
+		f := FlowForm{ID: flow.ID, Name: flow.Slug, Label: flow.Label, Vars: flow.Vars,
+			ReasonRequired: true, DefaultDuration: DefaultDuration.String()}
+		if f.Label == "" {
+			f.Label = f.Name
+		}
+		p, err := e.resolve(ctx, flow, flow.Params.StrategyID)
+		if err != nil {
+			f.Problem = err.Error()
+			out = append(out, f)
+			continue
+		}
+		for _, t := range p.targets {
+			ft := FormTarget{ID: t.ID, Name: t.Slug, Label: t.Label}
+			if ft.Label == "" {
+				ft.Label = ft.Name
+			}
+			f.Targets = append(f.Targets, ft)
+		}
+		for _, m := range flow.Params.PromptFields {
+			pf := PromptField{Name: m.Name, Label: m.Label, Type: m.Type, Required: m.Required, Default: m.Default,
+				AllowedValues: m.AllowedValues}
+			if pf.Label == "" {
+				pf.Label = strings.ReplaceAll(pf.Name, "_", " ")
+			}
+			if pf.Type == "" {
+				pf.Type = "string"
+			}
+			switch pf.Name {
+			case "target_id":
+				continue
+			case "reason":
+				f.ReasonRequired = pf.Required
+				continue
+			case "duration":
+				f.Durations = pf.AllowedValues
+				if m.HasDefault {
+					f.DefaultDuration = pf.Default
+				} else if len(pf.AllowedValues) > 0 {
+					f.DefaultDuration = pf.AllowedValues[0]
+				}
+				continue
+			}
+			f.Fields = append(f.Fields, pf)
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b FlowForm) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}

@@ -1,0 +1,366 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/opensym/sym/internal/testenv"
+	"github.com/opensym/sym/internal/web"
+)
+
+// person is one browser profile signed in as one user.
+type person struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+	base string
+	shot string // artifacts dir
+}
+
+func (p *person) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(p.ctx, chromedp.Location())
+		body, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+		p.t.Fatalf("%s's browser: %v\nat %s\npage text:\n%s", p.name, err, loc, body)
+	}
+}
+
+func (p *person) open(path string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(p.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("%s's browser: read %s: %v", p.name, sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (p *person) eval(js string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s's browser: evaluate %s: %v", p.name, js, err)
+	}
+	return s
+}
+
+func (p *person) bodyText() string {
+	p.t.Helper()
+	return p.eval("document.body.innerText")
+}
+
+func (p *person) location() string {
+	p.t.Helper()
+	loc, err := chromedp.Run(p.ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return loc
+}
+
+func (p *person) count(sel string) int {
+	p.t.Helper()
+	var n int
+	_, _ = fmt.Sscan(p.eval(fmt.Sprintf("String(document.querySelectorAll(%q).length)", sel)), &n)
+	return n
+}
+
+// screenshot keeps the whole page as NN-name.png for a reviewer.
+func (p *person) screenshot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	entries, _ := os.ReadDir(p.shot)
+	file := filepath.Join(p.shot, fmt.Sprintf("%02d-%s-%s.png", len(entries)+1, p.name, name))
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// ssoSignIn goes through the identity provider's page as email.
+func (p *person) ssoSignIn(email string) {
+	p.t.Helper()
+	p.open("/")
+	p.do(chromedp.WaitVisible(chromedp.ID("sso")), chromedp.Click(chromedp.ID("sso")),
+		chromedp.WaitVisible(chromedp.ID("idp-email")), chromedp.SendKeys(chromedp.ID("idp-email"), email),
+		chromedp.Click(chromedp.ID("idp-submit")), chromedp.WaitReady(chromedp.CSS("main h1")))
+}
+
+func mustContain(t *testing.T, what, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Fatalf("%s does not say %q; it says:\n%s", what, w, got)
+		}
+	}
+}
+
+var idInPath = regexp.MustCompile(`/requests/([0-9a-f-]{36})$`)
+
+// TestWebAppInBrowser drives the web app in headless Chromium: sign-in
+// through an OIDC provider, a request, approval by a second person, the
+// grant visible in the page (with a live countdown) and in IAM, revoke, the
+// audit page; token and one-time link sign-in; a member who may not approve
+// sees no button and forged posts are refused.
+func TestWebAppInBrowser(t *testing.T) {
+	m := testenv.StartMoto(t)
+	idp := testenv.StartOIDCProvider(t, "")
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, OIDC: web.OIDCConfig{
+		Issuer: idp.URL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}})
+	idp.RedirectURI = srv.PublicURL + "/login/callback"
+	idp.Unverified["mallory@example.com"] = true
+	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{
+		Users: []string{"alice@example.com", "bob@example.com", "carol@example.com", "mallory@example.com"},
+		Vars:  map[string]string{"approvers": "bob@example.com"},
+		Params: map[string]any{"prompt_fields": []any{
+			map[string]any{"name": "reason", "type": "string", "required": true},
+			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h"}},
+			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
+			map[string]any{"name": "urgent", "type": "bool", "label": "Urgent", "required": false},
+		}},
+	})
+	ctx := context.Background()
+	if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "dana@example.com", "role": "admin"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var danaTok struct{ Token string }
+	if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "dana@example.com"}, &danaTok); err != nil {
+		t.Fatal(err)
+	}
+	group := f.Groups[0]
+	shots := testenv.ArtifactsDir(t)
+	browser := testenv.StartBrowser(t)
+	newPerson := func(name string) *person {
+		return &person{t: t, name: name, ctx: testenv.NewProfile(t, browser), base: srv.PublicURL, shot: shots}
+	}
+	alice, bob, carol, dana := newPerson("alice"), newPerson("bob"), newPerson("carol"), newPerson("dana")
+
+	// Alice signs in through single sign-on.
+	alice.open("/requests")
+	if !strings.Contains(alice.location(), "/login") {
+		t.Fatalf("a signed-out visit to /requests went to %s, want the sign-in page", alice.location())
+	}
+	alice.screenshot("sign-in")
+	alice.ssoSignIn("alice@example.com")
+	if got := alice.text("#whoami"); got != "alice@example.com" {
+		t.Fatalf("after SSO the page says %q is signed in, want alice@example.com", got)
+	}
+
+	// She asks for access with the flow's form.
+	alice.open("/request")
+	mustContain(t, "the request form", alice.bodyText(), "Target", "Reason", "Duration", "Ticket", "Urgent", "Approvers: bob@example.com")
+	if n := alice.count("#duration option"); n != 2 {
+		t.Fatalf("the duration list has %d choices, want the flow's 2 allowed values", n)
+	}
+	alice.screenshot("request-form")
+	alice.do(chromedp.SendKeys(chromedp.ID("reason"), "investigate incident 42"),
+		chromedp.SetValue(chromedp.ID("duration"), "1h"),
+		chromedp.Click(chromedp.ID("submit-request")), chromedp.WaitVisible(chromedp.ID("state")))
+	mt := idInPath.FindStringSubmatch(alice.location())
+	if mt == nil {
+		t.Fatalf("after requesting, the browser is at %s, want /requests/{id}", alice.location())
+	}
+	id := mt[1]
+	if got := alice.text("#state"); got != "pending" {
+		t.Fatalf("the new request shows %q, want pending", got)
+	}
+	if alice.count("#approve") != 0 {
+		t.Fatal("alice sees an Approve button on her own request")
+	}
+	alice.screenshot("request-pending")
+
+	// A second request, for the refusal checks below.
+	alice.open("/request")
+	alice.do(chromedp.SendKeys(chromedp.ID("reason"), "second look"), chromedp.Click(chromedp.ID("submit-request")),
+		chromedp.WaitVisible(chromedp.ID("state")))
+	id2 := idInPath.FindStringSubmatch(alice.location())[1]
+
+	// Bob, an approver, sees both and approves the first with a message.
+	bob.ssoSignIn("bob@example.com")
+	bob.open("/approvals")
+	mustContain(t, "bob's approvals page", bob.bodyText(), "alice@example.com asks for "+f.Targets[0], "investigate incident 42", "1h")
+	bob.screenshot("to-approve")
+	card := fmt.Sprintf(`section[data-request="%s"]`, id)
+	bob.do(chromedp.SendKeys(chromedp.CSS(card+" input[name=message]"), "ok for the incident"),
+		chromedp.Click(chromedp.CSS(card+" button[value=approve]")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	mustContain(t, "bob's page after approving", bob.text(".flash"), "Approved")
+
+	// Alice sees the grant active with a live countdown; IAM agrees.
+	alice.open("/requests/" + id)
+	if got := alice.text("#state"); got != "active" {
+		t.Fatalf("after approval alice's page shows %q, want active", got)
+	}
+	countdown := regexp.MustCompile(`^(\d+h )?\d+m \d+s left$`)
+	first := alice.text("#countdown")
+	if !countdown.MatchString(first) || !strings.HasPrefix(first, "59m") {
+		t.Fatalf("countdown reads %q, want about 59m ..s left", first)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if second := alice.text("#countdown"); second == first || !countdown.MatchString(second) {
+		t.Fatalf("countdown did not move: %q then %q", first, second)
+	}
+	if got := testenv.GroupMembers(t, m, group); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("IAM group %s holds %v while the page says active, want [alice]", group, got)
+	}
+	mustContain(t, "the timeline", alice.text("#timeline"), "requested", "bob@example.com approved: \"ok for the incident\"", "granted: alice added to "+group)
+	alice.screenshot("request-active")
+	alice.open("/requests")
+	if alice.count(fmt.Sprintf(`tr[data-request="%s"] .countdown`, id)) != 1 {
+		t.Fatal("my requests shows no countdown for the active grant")
+	}
+	alice.screenshot("my-requests")
+
+	// Carol, a member who is not an approver: no button, and forged posts
+	// are refused by the CSRF check and by the approval rule.
+	carol.ssoSignIn("carol@example.com")
+	carol.open("/approvals")
+	mustContain(t, "carol's approvals page", carol.bodyText(), "Nothing is waiting for you")
+	if carol.count("button[value=approve]") != 0 {
+		t.Fatal("carol sees an Approve button")
+	}
+	carol.open("/requests/" + id2)
+	mustContain(t, "another's request for carol", carol.bodyText(), "There is no request "+id2+" that you may see")
+	if carol.count("#approve") != 0 {
+		t.Fatal("carol sees an Approve button on someone else's request")
+	}
+	carol.open("/active")
+	mustContain(t, "the active page for a member", carol.bodyText(), "for admins")
+	carol.open("/audit")
+	mustContain(t, "the audit page for a member", carol.bodyText(), "for admins and auditors")
+	// A post without the session's token, as a form on another site would send.
+	carol.open("/requests")
+	noToken := carol.eval(fmt.Sprintf(`fetch("/requests/%s/approve", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "message=forged"}).then(r => r.status + " " + r.statusText)`, id2))
+	if !strings.HasPrefix(noToken, "403") {
+		t.Fatalf("a post without the CSRF token answered %s, want 403", noToken)
+	}
+	// The real form of another site: the browser sends its Origin.
+	carol.do(chromedp.Navigate(idp.URL+"/.well-known/openid-configuration"), chromedp.WaitReady(chromedp.CSS("body")))
+	carol.eval(fmt.Sprintf(`(() => { const f = document.createElement("form"); f.method = "POST"; f.action = %q;
+		const i = document.createElement("input"); i.name = "message"; i.value = "forged"; f.appendChild(i);
+		document.body.appendChild(f); f.submit(); return "sent"; })()`, srv.PublicURL+"/requests/"+id2+"/approve"))
+	carol.do(chromedp.WaitVisible(chromedp.ID("error")))
+	mustContain(t, "the page after a cross-site form", carol.text("#error"), "did not come from this sym page")
+	carol.screenshot("forged-post-refused")
+	// With her own valid token the engine still says no, in words.
+	carol.open("/requests")
+	withToken := carol.eval(fmt.Sprintf(`fetch("/requests/%s/approve", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
+		body: "csrf=" + encodeURIComponent(document.querySelector("input[name=csrf]").value)}).then(async r => r.status + " " + (await r.text()))`, id2))
+	if !strings.HasPrefix(withToken, "403") || !strings.Contains(withToken, "is not an approver of flow") {
+		t.Fatalf("carol's approval with a valid token answered %.300s, want 403 naming the rule", withToken)
+	}
+	if r, err := srv.Engine.Get(ctx, id2); err != nil || r.State != "pending" {
+		t.Fatalf("after the forged posts request %s is %v (%v), want pending", id2, r.State, err)
+	}
+
+	// Dana, an admin, signs in with a token; she sees all active access.
+	dana.open("/login")
+	dana.do(chromedp.SendKeys(chromedp.ID("token"), danaTok.Token), chromedp.Click(chromedp.ID("token-submit")),
+		chromedp.WaitVisible(chromedp.ID("whoami")))
+	if got := dana.text("#whoami"); got != "dana@example.com" {
+		t.Fatalf("token sign-in shows %q, want dana@example.com", got)
+	}
+	dana.open("/active")
+	if dana.count(fmt.Sprintf(`tr[data-request="%s"]`, id)) != 1 {
+		t.Fatalf("the active page does not list alice's grant:\n%s", dana.bodyText())
+	}
+	dana.screenshot("active-access")
+
+	// Alice revokes; IAM no longer holds her.
+	alice.open("/requests/" + id)
+	alice.do(chromedp.Click(chromedp.ID("revoke")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	mustContain(t, "the page after revoking", alice.text(".flash"), "Revoked")
+	if got := alice.text("#state"); got != "ended" {
+		t.Fatalf("after revoking the page shows %q, want ended", got)
+	}
+	if got := testenv.GroupMembers(t, m, group); len(got) != 0 {
+		t.Fatalf("IAM group %s holds %v after revoke, want nobody", group, got)
+	}
+	alice.screenshot("request-ended")
+
+	// The audit page shows every step, and exports them.
+	dana.open("/audit?user=alice%40example.com")
+	audit := dana.text("#audit")
+	for _, step := range []string{"request", "approve", "escalate", "revoke", "deescalate", "login"} {
+		if dana.count(fmt.Sprintf(`#audit tr[data-type="%s"]`, step)) == 0 {
+			t.Fatalf("the audit page filtered to alice has no %q event:\n%s", step, audit)
+		}
+	}
+	mustContain(t, "the audit page", audit, "bob@example.com", "granted: alice added to "+group, "signed in to the web app (oidc)")
+	dana.screenshot("audit")
+	lines := dana.eval(`fetch("/audit/export?user=alice%40example.com").then(r => r.text())`)
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
+		var ev struct {
+			Type      string `json:"type"`
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("export line %q is not JSON: %v", line, err)
+		}
+		if ev.RequestID == id {
+			types = append(types, ev.Type)
+		}
+	}
+	if want := []string{"request", "approve", "escalate", "revoke", "deescalate"}; !slices.Equal(types, want) {
+		t.Fatalf("exported events of the request: %v, want %v", types, want)
+	}
+
+	// Sign-in refusals: an email with no sym user, an unverified email.
+	eve := newPerson("eve")
+	eve.ssoSignIn("eve@example.com")
+	mustContain(t, "an unknown user's sign-in", eve.text("#error"), "eve@example.com has no sym user")
+	eve.screenshot("unknown-user-refused")
+	mallory := eve // refused sign-ins leave no session behind
+	mallory.name = "mallory"
+	mallory.ssoSignIn("mallory@example.com")
+	mustContain(t, "an unverified email's sign-in", mallory.text("#error"), "has not verified mallory@example.com")
+
+	// A one-time link signs carol in once.
+	var link struct{ URL string }
+	if err := f.Admin.Do(ctx, "POST", "/login-links", map[string]string{"user_email": "carol@example.com"}, &link); err != nil {
+		t.Fatal(err)
+	}
+	linked := newPerson("carol-link")
+	linked.do(chromedp.Navigate(link.URL), chromedp.WaitVisible(chromedp.ID("continue")), chromedp.Click(chromedp.ID("continue")),
+		chromedp.WaitVisible(chromedp.ID("whoami")))
+	if got := linked.text("#whoami"); got != "carol@example.com" {
+		t.Fatalf("the sign-in link signed in %q, want carol@example.com", got)
+	}
+	linked.do(chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.ID("token")))
+	again := linked
+	again.do(chromedp.Navigate(link.URL), chromedp.WaitVisible(chromedp.ID("continue")), chromedp.Click(chromedp.ID("continue")),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	mustContain(t, "a used sign-in link", again.text("#error"), "already used or has expired")
+
+	// Signing out ends the session on the server, not just in the browser.
+	alice.open("/requests")
+	alice.do(chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.ID("token")))
+	alice.open("/approvals")
+	if !strings.Contains(alice.location(), "/login") {
+		t.Fatalf("after signing out /approvals is at %s, want the sign-in page", alice.location())
+	}
+}

@@ -1,0 +1,340 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
+)
+
+// row is a request with the buttons its viewer may press.
+type row struct {
+	*model.Request
+	CanDecide bool
+	CanRevoke bool
+}
+
+func (a *App) rows(ctx context.Context, actor engine.Actor, reqs []*model.Request) []row {
+	out := make([]row, 0, len(reqs))
+	for _, r := range reqs {
+		out = append(out, row{Request: r, CanDecide: a.mayDecide(ctx, actor, r), CanRevoke: a.mayRevoke(ctx, actor, r)})
+	}
+	return out
+}
+
+// ---- request access ----
+
+type requestData struct {
+	Forms  []engine.FlowForm
+	Flow   string // the flow picked (by name)
+	Form   *engine.FlowForm
+	Values map[string]string
+}
+
+// webSource is the name flows list in params.allowed_sources to admit
+// requests from the web app.
+const webSource = "web"
+
+func (a *App) requestPage(w http.ResponseWriter, r *http.Request, s *session) {
+	a.showRequestForm(w, r, s, 200, "", map[string]string{})
+}
+
+func (a *App) showRequestForm(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string, values map[string]string) {
+	forms, err := a.cfg.Engine.Forms(r.Context(), webSource)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	d := requestData{Forms: forms, Flow: firstNonEmpty(values["flow"], r.URL.Query().Get("flow")), Values: values}
+	if d.Flow == "" && len(forms) > 0 {
+		d.Flow = forms[0].Name
+	}
+	for i := range forms {
+		if strings.EqualFold(forms[i].Name, d.Flow) || forms[i].ID == d.Flow {
+			d.Form = &forms[i]
+		}
+	}
+	if d.Form != nil && values["duration"] == "" {
+		values["duration"] = d.Form.DefaultDuration
+	}
+	a.render(w, r, s, status, "request", page{Title: "Request access", Nav: "request", Error: errMsg, Data: d})
+}
+
+func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) {
+	values := map[string]string{}
+	inputs := map[string]any{}
+	for k, vs := range r.PostForm {
+		if k == "csrf" || len(vs) == 0 {
+			continue
+		}
+		if name, ok := strings.CutPrefix(k, "in."); ok {
+			v := strings.TrimSpace(vs[0])
+			values[name] = v
+			if v != "" {
+				inputs[name] = v
+			}
+			// A list field sends one value per line.
+			if len(vs) > 1 {
+				inputs[name] = strings.Join(vs, ",")
+			}
+		}
+	}
+	values["flow"] = r.PostFormValue("flow")
+	req, err := a.cfg.Engine.Request(r.Context(), s.actor, engine.RequestInput{Flow: values["flow"], Inputs: inputs})
+	if err != nil {
+		status, msg := a.words(r, err)
+		a.showRequestForm(w, r, s, status, msg, values)
+		return
+	}
+	a.flash(w, "Your request for "+req.Target+" is waiting for an approver.")
+	http.Redirect(w, r, "/requests/"+req.ID, http.StatusSeeOther)
+}
+
+// ---- lists ----
+
+func (a *App) myRequests(w http.ResponseWriter, r *http.Request, s *session) {
+	reqs, err := a.cfg.Store.ListRequests(r.Context(), "", s.actor.Email, 200)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	a.render(w, r, s, 200, "list", page{Title: "My requests", Nav: "mine", Data: map[string]any{
+		"Rows": a.rows(r.Context(), s.actor, reqs), "Empty": "You have not asked for access yet.", "Requester": false}})
+}
+
+func (a *App) approvals(w http.ResponseWriter, r *http.Request, s *session) {
+	reqs, err := a.cfg.Store.ListRequests(r.Context(), string(model.Pending), "", 500)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	var mine []*model.Request
+	now := a.cfg.Now()
+	for _, req := range reqs {
+		if req.ExpiresAt.After(now) && a.mayDecide(r.Context(), s.actor, req) {
+			mine = append(mine, req)
+		}
+	}
+	a.render(w, r, s, 200, "approvals", page{Title: "To approve", Nav: "approvals", Data: a.rows(r.Context(), s.actor, mine)})
+}
+
+func (a *App) active(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := mayListActive(s.actor); err != nil {
+		a.fail(w, r, s, http.StatusForbidden, "You may not see this page: "+err.Error()+".")
+		return
+	}
+	reqs, err := a.cfg.Store.ListRequests(r.Context(), string(model.Active), "", 500)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	slices.SortFunc(reqs, func(x, y *model.Request) int {
+		if x.Deadline == nil || y.Deadline == nil {
+			return 0
+		}
+		return x.Deadline.Compare(*y.Deadline)
+	})
+	a.render(w, r, s, 200, "list", page{Title: "Active access", Nav: "active", Data: map[string]any{
+		"Rows": a.rows(r.Context(), s.actor, reqs), "Empty": "Nobody holds access through sym right now.", "Requester": true}})
+}
+
+// ---- one request ----
+
+func (a *App) detail(w http.ResponseWriter, r *http.Request, s *session) {
+	req, err := a.cfg.Engine.Get(r.Context(), r.PathValue("id"))
+	if err != nil || !a.maySee(r.Context(), s.actor, req) {
+		// Requests one may not see are not found, as in the API.
+		a.fail(w, r, s, http.StatusNotFound, "There is no request "+r.PathValue("id")+" that you may see.")
+		return
+	}
+	evs, err := a.cfg.Store.Events(r.Context(), req.ID, 0, 1000)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	a.render(w, r, s, 200, "detail", page{Title: "Request " + req.Target, Data: map[string]any{
+		"Row": a.rows(r.Context(), s.actor, []*model.Request{req})[0], "Events": evs}})
+}
+
+// act approves, denies or revokes through the engine, which checks the
+// same rules again.
+func (a *App) act(w http.ResponseWriter, r *http.Request, s *session) {
+	id, msg := r.PathValue("id"), strings.TrimSpace(r.PostFormValue("message"))
+	if len(msg) > 2000 {
+		a.fail(w, r, s, http.StatusBadRequest, "The message is longer than 2000 characters.")
+		return
+	}
+	var err error
+	var done string
+	switch r.PathValue("action") {
+	case "approve":
+		var req *model.Request
+		req, err = a.cfg.Engine.Approve(r.Context(), s.actor, id, msg)
+		if err == nil {
+			done = "Approved. " + req.Requester + " has access to " + req.Target + " now."
+			if req.State == model.Errored {
+				done = "Approved, but the grant failed: " + req.Error
+			}
+		}
+	case "deny":
+		_, err = a.cfg.Engine.Deny(r.Context(), s.actor, id, msg)
+		done = "Denied."
+	case "revoke":
+		_, err = a.cfg.Engine.Revoke(r.Context(), s.actor, id, msg)
+		done = "Revoked: access is removed."
+	default:
+		a.fail(w, r, s, http.StatusNotFound, "There is no action "+r.PathValue("action")+"; use approve, deny or revoke.")
+		return
+	}
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	a.flash(w, done)
+	back := r.PostFormValue("back")
+	if back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/requests/" + id
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// ---- audit ----
+
+type auditFilter struct {
+	User, Flow, Target, From, To string
+}
+
+type auditRow struct {
+	model.AuditEvent
+	Flow, Target string
+}
+
+func (a *App) auditRows(r *http.Request, f auditFilter, limit int) ([]auditRow, error) {
+	ctx := r.Context()
+	var from, to time.Time
+	if f.From != "" {
+		from, _ = parseWhen(f.From)
+	}
+	if f.To != "" {
+		to, _ = parseWhen(f.To)
+	}
+	reqs := map[string]*model.Request{}
+	var out []auditRow
+	var after int64
+	for {
+		evs, err := a.cfg.Store.Events(ctx, "", after, 5000)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			after = e.Seq
+			if (!from.IsZero() && e.At.Before(from)) || (!to.IsZero() && e.At.After(to)) {
+				continue
+			}
+			row := auditRow{AuditEvent: e}
+			var req *model.Request
+			if e.RequestID != "" {
+				if req = reqs[e.RequestID]; req == nil {
+					if got, err := a.cfg.Store.GetRequest(ctx, e.RequestID); err == nil {
+						req, reqs[e.RequestID] = got, got
+					}
+				}
+			}
+			if req != nil {
+				row.Flow, row.Target = req.Flow, req.Target
+			}
+			if f.User != "" && !strings.EqualFold(e.Actor, f.User) && (req == nil || !strings.EqualFold(req.Requester, f.User)) {
+				continue
+			}
+			if f.Flow != "" && !strings.EqualFold(row.Flow, f.Flow) {
+				continue
+			}
+			if f.Target != "" && !strings.EqualFold(row.Target, f.Target) {
+				continue
+			}
+			out = append(out, row)
+		}
+		if len(evs) < 5000 {
+			break
+		}
+	}
+	slices.Reverse(out) // newest first
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// parseWhen reads the audit filter's times: RFC 3339, or the browser's
+// datetime-local value (taken as UTC).
+func parseWhen(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &engine.Error{Kind: engine.Invalid, Field: "time", Message: s + " is not a time (use 2006-01-02T15:04)"}
+}
+
+func readFilter(r *http.Request) (auditFilter, error) {
+	q := r.URL.Query()
+	f := auditFilter{User: strings.TrimSpace(q.Get("user")), Flow: strings.TrimSpace(q.Get("flow")),
+		Target: strings.TrimSpace(q.Get("target")), From: q.Get("from"), To: q.Get("to")}
+	for _, v := range []string{f.From, f.To} {
+		if v != "" {
+			if _, err := parseWhen(v); err != nil {
+				return f, err
+			}
+		}
+	}
+	return f, nil
+}
+
+func (a *App) audit(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := mayAudit(s.actor); err != nil {
+		a.fail(w, r, s, http.StatusForbidden, "You may not see this page: "+err.Error()+".")
+		return
+	}
+	f, err := readFilter(r)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	rows, err := a.auditRows(r, f, 500)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	a.render(w, r, s, 200, "audit", page{Title: "Audit", Nav: "audit", Data: map[string]any{
+		"Filter": f, "Rows": rows, "Query": r.URL.RawQuery}})
+}
+
+// auditExport sends the filtered events as JSON lines, oldest first.
+func (a *App) auditExport(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := mayAudit(s.actor); err != nil {
+		a.fail(w, r, s, http.StatusForbidden, "You may not export the audit log: "+err.Error()+".")
+		return
+	}
+	f, err := readFilter(r)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	rows, err := a.auditRows(r, f, 0)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	slices.Reverse(rows)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="sym-audit.jsonl"`)
+	enc := json.NewEncoder(w)
+	for _, row := range rows {
+		_ = enc.Encode(row.AuditEvent)
+	}
+}
