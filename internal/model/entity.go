@@ -45,7 +45,14 @@ type Kind struct {
 	Fields []Field
 	// Types lists the known values of "type" when the kind is typed.
 	Types []string
+	// Singleton kinds have at most one entity per organisation and are
+	// addressed without an id (/entities/flows-filter).
+	Singleton bool
 }
+
+// FlowsFilterKind is the singleton that filters which flows a user sees:
+// the base64 code of a get_flows reducer with its vars and integrations.
+const FlowsFilterKind = "flows-filter"
 
 // Kinds are the entity kinds of REFERENCE.md section 4.
 var Kinds = map[string]*Kind{}
@@ -100,6 +107,10 @@ func init() {
 		}},
 		{Name: "error-loggers", Fields: []Field{
 			{Name: "integration_id", Ref: "integrations"}, {Name: "destination", Required: true},
+		}},
+		{Name: FlowsFilterKind, Singleton: true, Fields: []Field{
+			{Name: "implementation", Required: true}, {Name: "vars", Type: StringMap},
+			{Name: "integrations", Type: StringMap},
 		}},
 	} {
 		Kinds[k.Name] = k
@@ -276,6 +287,10 @@ func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
 		_, more = DecodeIntegration("", f)
 	case "access-targets":
 		_, more = DecodeTarget("", f)
+	case FlowsFilterKind:
+		if _, err := base64.StdEncoding.DecodeString(str("implementation")); err != nil {
+			errs = append(errs, FieldError{"implementation", "must be the base64-encoded code of a get_flows reducer"})
+		}
 	case "flows":
 		if impl := str("implementation"); impl != "" {
 			if _, err := base64.StdEncoding.DecodeString(impl); err != nil {

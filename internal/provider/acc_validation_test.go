@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"net/http"
+	"os"
 	"regexp"
 	"testing"
 
@@ -146,6 +147,31 @@ provider "sym" {
 			// A member may plan (reads) but not create.
 			{Config: cfg("default", srv.URL, "MEMBER_JWT"),
 				ExpectError: regexp.MustCompile(`(?s)Creating sym environment.*may not do this \(403 Forbidden\).*admin`)},
+		},
+	})
+}
+
+// TestAccProviderOrgFallback: without org in the provider block the
+// provider takes SYM_ORG, and without that the organisation the server
+// reports (as an unconfigured provider instance of a module does); a
+// SYM_ORG of another organisation is refused.
+func TestAccProviderOrgFallback(t *testing.T) {
+	srv := startServer(t)
+	cfg := render(`
+provider "sym" {
+  api_url = "{{URL}}"
+}
+
+resource "sym_environment" "x" { name = "prod" }
+`, "URL", srv.URL)
+	t.Setenv(OrgEnvVar, "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{Config: cfg, PlanOnly: true, ExpectNonEmptyPlan: true},
+			{PreConfig: func() { os.Setenv(OrgEnvVar, "DEFAULT") }, Config: cfg, PlanOnly: true, ExpectNonEmptyPlan: true},
+			{PreConfig: func() { os.Setenv(OrgEnvVar, "acme") }, Config: cfg, PlanOnly: true,
+				ExpectError: regexp.MustCompile(`(?s)Wrong organisation.*configured for org "acme".*runs org "default".*SYM_ORG`)},
 		},
 	})
 }

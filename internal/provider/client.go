@@ -176,9 +176,18 @@ func (c *client) create(ctx context.Context, kind string, body entity) (entity, 
 	return out, nil
 }
 
+// entityPath is /entities/<kind>/<id>, or /entities/<kind> for a singleton
+// (id "").
+func entityPath(kind, id string) string {
+	if id == "" {
+		return "/entities/" + kind
+	}
+	return "/entities/" + kind + "/" + url.PathEscape(id)
+}
+
 func (c *client) read(ctx context.Context, kind, id string) (entity, error) {
 	var out entity
-	if err := c.do(ctx, http.MethodGet, "/entities/"+kind+"/"+url.PathEscape(id), nil, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, entityPath(kind, id), nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -186,14 +195,14 @@ func (c *client) read(ctx context.Context, kind, id string) (entity, error) {
 
 func (c *client) update(ctx context.Context, kind, id string, body entity) (entity, error) {
 	var out entity
-	if err := c.do(ctx, http.MethodPatch, "/entities/"+kind+"/"+url.PathEscape(id), nil, body, &out); err != nil {
+	if err := c.do(ctx, http.MethodPatch, entityPath(kind, id), nil, body, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 func (c *client) delete(ctx context.Context, kind, id string) error {
-	return c.do(ctx, http.MethodDelete, "/entities/"+kind+"/"+url.PathEscape(id), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, entityPath(kind, id), nil, nil, nil)
 }
 
 // lookup finds entities by name (case-insensitively, on the server) and

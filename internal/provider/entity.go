@@ -39,6 +39,20 @@ type entityKind[M any] struct {
 	// id nor a name designates (kinds without names).
 	importKey func(e entity, key string) bool
 	importDoc string
+	// singleton kinds have one entity per organisation, addressed without
+	// an id (/entities/<apiKind>); import takes any key (the org's slug).
+	singleton bool
+	// upgraders read state of earlier schema versions (schema.Version is
+	// the current one), keyed by the version they upgrade from.
+	upgraders func() map[int64]resource.StateUpgrader
+}
+
+// path answers the API id of an entity: none for a singleton.
+func (k *entityKind[M]) path(id string) string {
+	if k.singleton {
+		return ""
+	}
+	return id
 }
 
 type entityResource[M any] struct {
@@ -50,7 +64,17 @@ var (
 	_ resource.ResourceWithConfigure      = (*entityResource[struct{}])(nil)
 	_ resource.ResourceWithImportState    = (*entityResource[struct{}])(nil)
 	_ resource.ResourceWithValidateConfig = (*entityResource[struct{}])(nil)
+	_ resource.ResourceWithUpgradeState   = (*entityResource[struct{}])(nil)
 )
+
+// UpgradeState reads state written at an earlier schema version (the
+// original provider's, for sym_flow).
+func (r *entityResource[M]) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	if r.kind.upgraders == nil {
+		return map[int64]resource.StateUpgrader{}
+	}
+	return r.kind.upgraders()
+}
 
 func (r *entityResource[M]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_" + r.kind.typeName
@@ -125,7 +149,7 @@ func (r *entityResource[M]) Read(ctx context.Context, req resource.ReadRequest, 
 		return
 	}
 	id := r.kind.id(&m).ValueString()
-	got, err := r.client.read(ctx, r.kind.apiKind, id)
+	got, err := r.client.read(ctx, r.kind.apiKind, r.kind.path(id))
 	if isNotFound(err) {
 		// Deleted outside Terraform: the next plan creates it again.
 		resp.State.RemoveResource(ctx)
@@ -155,7 +179,7 @@ func (r *entityResource[M]) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	got, err := r.client.update(ctx, r.kind.apiKind, id, body)
+	got, err := r.client.update(ctx, r.kind.apiKind, r.kind.path(id), body)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Updating sym %s (%s)", r.kind.title, id), err.Error())
 		return
@@ -174,7 +198,7 @@ func (r *entityResource[M]) Delete(ctx context.Context, req resource.DeleteReque
 		return
 	}
 	id := r.kind.id(&m).ValueString()
-	if err := r.client.delete(ctx, r.kind.apiKind, id); err != nil && !isNotFound(err) {
+	if err := r.client.delete(ctx, r.kind.apiKind, r.kind.path(id)); err != nil && !isNotFound(err) {
 		resp.Diagnostics.AddError(fmt.Sprintf("Deleting sym %s (%s)", r.kind.title, id), err.Error())
 	}
 }
@@ -195,6 +219,15 @@ func (r *entityResource[M]) ImportState(ctx context.Context, req resource.Import
 func (r *entityResource[M]) resolveImportID(ctx context.Context, key string) (string, error) {
 	if key == "" {
 		return "", fmt.Errorf("empty import ID; use %s", r.kind.importDoc)
+	}
+	if r.kind.singleton {
+		e, err := r.client.read(ctx, r.kind.apiKind, "")
+		if isNotFound(err) {
+			return "", fmt.Errorf("the organisation has no %s to import", r.kind.title)
+		} else if err != nil {
+			return "", err
+		}
+		return e.str("id"), nil
 	}
 	if _, err := uuid.Parse(key); err == nil {
 		if _, err := r.client.read(ctx, r.kind.apiKind, key); err != nil {

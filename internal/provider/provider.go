@@ -31,6 +31,10 @@ const DefaultTokenEnvVar = "SYM_JWT"
 // APIURLEnvVar names the server when api_url is not set.
 const APIURLEnvVar = "SYM_API_URL"
 
+// OrgEnvVar names the organisation when org is not set; when neither is,
+// the provider takes the organisation the server reports.
+const OrgEnvVar = "SYM_ORG"
+
 type symProvider struct {
 	version string
 }
@@ -62,8 +66,8 @@ func (p *symProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 		Description: "Declares the platform entities of a self-hosted sym server.",
 		Attributes: map[string]schema.Attribute{
 			"org": schema.StringAttribute{
-				Required:    true,
-				Description: "The organisation the server runs (`sym server --org`); the provider refuses to work against a server of another organisation.",
+				Optional:    true,
+				Description: "The organisation the server runs (`sym server --org`); the provider refuses to work against a server of another organisation. Defaults to the environment variable `SYM_ORG`, then to the organisation the server reports (so a module's unconfigured provider instance works too).",
 			},
 			"api_url": schema.StringAttribute{
 				Optional:    true,
@@ -114,10 +118,14 @@ func (p *symProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		resp.Diagnostics.AddError("Cannot check the organisation of the sym server", err.Error())
 		return
 	}
-	if !strings.EqualFold(org, cfg.Org.ValueString()) {
+	want, from := cfg.Org.ValueString(), "org in the provider block"
+	if want == "" {
+		want, from = os.Getenv(OrgEnvVar), "the environment variable "+OrgEnvVar
+	}
+	if want != "" && !strings.EqualFold(org, want) {
 		resp.Diagnostics.AddAttributeError(path.Root("org"), "Wrong organisation",
-			fmt.Sprintf("The provider is configured for org %q but the sym server at %s runs org %q. Fix org in the provider block, or point api_url / %s at the right server.",
-				cfg.Org.ValueString(), apiURL, org, APIURLEnvVar))
+			fmt.Sprintf("The provider is configured for org %q but the sym server at %s runs org %q. Fix %s, or point api_url / %s at the right server.",
+				want, apiURL, org, from, APIURLEnvVar))
 		return
 	}
 	resp.ResourceData = c
@@ -136,6 +144,7 @@ func (p *symProvider) Resources(context.Context) []func() resource.Resource {
 		newSecretResource,
 		newLogDestinationResource,
 		newErrorLoggerResource,
+		newFlowsFilterResource,
 	}
 }
 

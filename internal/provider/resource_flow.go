@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -19,13 +18,23 @@ import (
 )
 
 type flowModel struct {
-	ID             types.String     `tfsdk:"id"`
-	Name           types.String     `tfsdk:"name"`
-	Label          types.String     `tfsdk:"label"`
-	EnvironmentID  types.String     `tfsdk:"environment_id"`
-	Implementation types.String     `tfsdk:"implementation"`
-	Vars           types.Map        `tfsdk:"vars"`
-	Params         *flowParamsModel `tfsdk:"params"`
+	ID             types.String `tfsdk:"id"`
+	Name           types.String `tfsdk:"name"`
+	Label          types.String `tfsdk:"label"`
+	EnvironmentID  types.String `tfsdk:"environment_id"`
+	Implementation types.String `tfsdk:"implementation"`
+	Vars           types.Map    `tfsdk:"vars"`
+	// Params is a list block of exactly one element, as in the original
+	// provider (schema version 1), so that its state reads unchanged.
+	Params []flowParamsModel `tfsdk:"params"`
+}
+
+// params answers the one params block, or nil.
+func (m *flowModel) params() *flowParamsModel {
+	if len(m.Params) == 0 {
+		return nil
+	}
+	return &m.Params[0]
 }
 
 type flowParamsModel struct {
@@ -47,6 +56,7 @@ type promptFieldModel struct {
 	Default       types.String `tfsdk:"default"`
 	Visible       types.Bool   `tfsdk:"visible"`
 	AllowedValues types.List   `tfsdk:"allowed_values"`
+	Prefetch      types.Bool   `tfsdk:"prefetch"`
 }
 
 var promptFieldTypes = []string{"string", "int", "bool", "duration", "slack_user", "slack_user_list", "str_list", "int_list"}
@@ -61,7 +71,11 @@ var flowKind = &entityKind[flowModel]{
 	apiKind:   "flows",
 	named:     true,
 	importDoc: "the flow's name or id",
+	upgraders: flowStateUpgraders,
 	schema: schema.Schema{
+		// Version 1 as the original provider 2.x and 3.x; version 0 state
+		// (provider < 2.0) is upgraded by flowStateUpgraders.
+		Version:     1,
 		Description: "A flow is an access workflow: a requester fills its prompt fields, approvers approve or deny, and its strategy grants and later revokes the access.",
 		Attributes: map[string]schema.Attribute{
 			"id":             idAttribute("flow"),
@@ -76,10 +90,10 @@ var flowKind = &entityKind[flowModel]{
 			"vars": stringMap("Values the flow's code reads, like `approvers = \"ops@example.com\"`."),
 		},
 		Blocks: map[string]schema.Block{
-			"params": schema.SingleNestedBlock{
-				Description: "How the flow behaves (required).",
-				Validators:  []validator.Object{objectvalidator.IsRequired()},
-				Attributes: map[string]schema.Attribute{
+			"params": schema.ListNestedBlock{
+				Description: "How the flow behaves (required, exactly one block).",
+				Validators:  []validator.List{listvalidator.IsRequired(), listvalidator.SizeBetween(1, 1)},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"strategy_id":              schema.StringAttribute{Optional: true, Description: "The id of the `sym_strategy` that grants access. Absent: an approval-only flow."},
 					"allow_revoke":             boolWithDefault("Whether access may be revoked before it expires. At least one of `allow_revoke` and `schedule_deescalation` must be true.", true),
 					"schedule_deescalation":    boolWithDefault("Whether access ends by itself after the requested duration.", true),
@@ -93,30 +107,31 @@ var flowKind = &entityKind[flowModel]{
 						Validators:  []validator.List{listvalidator.ValueStringsAre(stringvalidator.OneOf("slack", "api"))},
 					},
 				},
-				Blocks: map[string]schema.Block{
-					"prompt_field": schema.ListNestedBlock{
-						Description: "A field of the request form; one block per field, in order.",
-						NestedObject: schema.NestedBlockObject{
-							Attributes: map[string]schema.Attribute{
-								"name": schema.StringAttribute{Required: true, Description: "The field's name, as flow code reads it.", Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-								"type": schema.StringAttribute{
-									Required:    true,
-									Description: "One of `" + strings.Join(promptFieldTypes, "`, `") + "`.",
-									Validators:  []validator.String{stringvalidator.OneOf(promptFieldTypes...)},
-								},
-								"required": boolWithDefault("Whether the requester must fill it.", true),
-								"label":    schema.StringAttribute{Optional: true, Description: "What requesters see."},
-								"default":  schema.StringAttribute{Optional: true, Description: "The value the form starts with."},
-								"visible":  boolWithDefault("Whether the field shows on the form.", true),
-								"allowed_values": schema.ListAttribute{
-									ElementType: types.StringType,
-									Optional:    true,
-									Description: "The only values the requester may choose from.",
+					Blocks: map[string]schema.Block{
+						"prompt_field": schema.ListNestedBlock{
+							Description: "A field of the request form; one block per field, in order.",
+							NestedObject: schema.NestedBlockObject{
+								Attributes: map[string]schema.Attribute{
+									"name": schema.StringAttribute{Required: true, Description: "The field's name, as flow code reads it.", Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+									"type": schema.StringAttribute{
+										Required:    true,
+										Description: "One of `" + strings.Join(promptFieldTypes, "`, `") + "`.",
+										Validators:  []validator.String{stringvalidator.OneOf(promptFieldTypes...)},
+									},
+									"required": boolWithDefault("Whether the requester must fill it.", true),
+									"label":    schema.StringAttribute{Optional: true, Description: "What requesters see."},
+									"default":  schema.StringAttribute{Optional: true, Description: "The value the form starts with."},
+									"visible":  boolWithDefault("Whether the field shows on the form.", true),
+									"allowed_values": schema.ListAttribute{
+										ElementType: types.StringType,
+										Optional:    true,
+										Description: "The only values the requester may choose from.",
+									},
+									"prefetch": boolWithDefault("Whether a prefetch reducer fills the field's choices (the original's attribute; kept and sent as given).", false),
 								},
 							},
 						},
-					},
-				},
+					}},
 			},
 		},
 	},
@@ -129,7 +144,7 @@ var flowKind = &entityKind[flowModel]{
 func expandFlow(ctx context.Context, m *flowModel) (entity, diag.Diagnostics) {
 	var d diag.Diagnostics
 	params := map[string]any{"prompt_fields": []any{}}
-	if p := m.Params; p != nil {
+	if p := m.params(); p != nil {
 		if !p.StrategyID.IsNull() {
 			params["strategy_id"] = p.StrategyID.ValueString()
 		}
@@ -150,6 +165,7 @@ func expandFlow(ctx context.Context, m *flowModel) (entity, diag.Diagnostics) {
 				"type":     f.Type.ValueString(),
 				"required": f.Required.ValueBool(),
 				"visible":  f.Visible.ValueBool(),
+				"prefetch": f.Prefetch.ValueBool(),
 			}
 			if !f.Label.IsNull() {
 				pf["label"] = f.Label.ValueString()
@@ -211,9 +227,10 @@ func flattenFlow(ctx context.Context, e entity, m *flowModel) diag.Diagnostics {
 			Default:       optionalWireString(pf, "default"),
 			Visible:       wireBool(pf, "visible", true),
 			AllowedValues: optionalWireList(ctx, pf, "allowed_values", &d),
+			Prefetch:      wireBool(pf, "prefetch", false),
 		})
 	}
-	m.Params = p
+	m.Params = []flowParamsModel{*p}
 	return d
 }
 
@@ -257,14 +274,14 @@ func optionalWireList(ctx context.Context, raw map[string]any, key string, d *di
 }
 
 func validateFlow(_ context.Context, m *flowModel, d *diag.Diagnostics) {
-	p := m.Params
+	p := m.params()
 	if p == nil {
 		return
 	}
 	if !p.AllowRevoke.IsUnknown() && !p.ScheduleDeescalation.IsUnknown() &&
 		!p.AllowRevoke.IsNull() && !p.ScheduleDeescalation.IsNull() &&
 		!p.AllowRevoke.ValueBool() && !p.ScheduleDeescalation.ValueBool() {
-		d.AddAttributeError(path.Root("params").AtName("allow_revoke"), "Access that never ends",
+		d.AddAttributeError(path.Root("params").AtListIndex(0).AtName("allow_revoke"), "Access that never ends",
 			"At least one of params.allow_revoke and params.schedule_deescalation must be true: with both false, granted access could neither be revoked nor expire.")
 	}
 	seen := map[string]bool{}
@@ -274,7 +291,7 @@ func validateFlow(_ context.Context, m *flowModel, d *diag.Diagnostics) {
 		}
 		n := f.Name.ValueString()
 		if seen[n] {
-			d.AddAttributeError(path.Root("params").AtName("prompt_field").AtListIndex(i).AtName("name"), "Duplicate prompt field",
+			d.AddAttributeError(path.Root("params").AtListIndex(0).AtName("prompt_field").AtListIndex(i).AtName("name"), "Duplicate prompt field",
 				fmt.Sprintf("Two prompt_field blocks are named %q; each field needs its own name.", n))
 		}
 		seen[n] = true

@@ -40,11 +40,11 @@ func TestFlowWire(t *testing.T) {
 	m := flowModel{
 		Name: types.StringValue("f"), Label: types.StringValue(""), EnvironmentID: types.StringValue("env"),
 		Implementation: types.StringValue("def x():\n  pass\n"), Vars: types.MapNull(types.StringType),
-		Params: &flowParamsModel{
+		Params: []flowParamsModel{{
 			StrategyID: types.StringNull(), AllowRevoke: types.BoolValue(true), ScheduleDeescalation: types.BoolValue(false),
 			IncludeDecisionMessage: types.BoolValue(true), AllowGuestInteraction: types.BoolValue(false),
 			AdditionalHeaderText: types.StringNull(), AllowedSources: types.ListValueMust(types.StringType, nil),
-		},
+		}},
 	}
 	body, d := expandFlow(ctx, &m)
 	if d.HasError() {

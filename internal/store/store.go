@@ -220,6 +220,10 @@ func nameOf(k *model.Kind, fields map[string]any) (typ, slug string) {
 	if k.Slug != "" {
 		slug, _ = fields[k.Slug].(string)
 	}
+	if k.Singleton {
+		// The unique index on (kind, type, slug) keeps it to one.
+		slug = k.Name
+	}
 	return typ, slug
 }
 

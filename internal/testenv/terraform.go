@@ -17,13 +17,29 @@ import (
 )
 
 // ProviderVersion is the version the sym provider is installed under in a
-// filesystem mirror.
+// filesystem mirror as opensym/sym.
 const ProviderVersion = "0.1.0"
+
+// OriginalProviderVersion is the version the same build is installed under
+// as symopsio/sym: a 3.x that satisfies the original's usual constraints
+// (">= 1.0.0", ">= 2.0", "~> 3.0"), 3.<our minor>.<our patch>, kept in step
+// with ProviderVersion and scripts/install-provider.sh
+// (docs/decisions/013-provider-versions-and-module-provider.md).
+const OriginalProviderVersion = "3.1.0"
 
 // ProviderNamespaces are the registry namespaces the provider is installed
 // under: ours, and the original's, so that configurations that say
 // `source = "symopsio/sym"` run unchanged.
 var ProviderNamespaces = []string{"opensym", "symopsio"}
+
+// ProviderVersionOf answers the version the provider is installed under in
+// a namespace.
+func ProviderVersionOf(namespace string) string {
+	if namespace == "symopsio" {
+		return OriginalProviderVersion
+	}
+	return ProviderVersion
+}
 
 // HashicorpMirror is the filesystem mirror of hashicorp/* providers:
 // $SYM_TF_PLUGIN_MIRROR, else /opt/tf-plugins (as scripts/check-tools.sh
@@ -51,8 +67,9 @@ func ModuleRoot() (string, error) {
 // ProviderBinaryPath answers where, under a mirror directory, Terraform looks
 // for the provider of the given namespace.
 func ProviderBinaryPath(mirror, namespace string) string {
-	return filepath.Join(mirror, "registry.terraform.io", namespace, "sym", ProviderVersion,
-		runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-sym_v"+ProviderVersion)
+	v := ProviderVersionOf(namespace)
+	return filepath.Join(mirror, "registry.terraform.io", namespace, "sym", v,
+		runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-sym_v"+v)
 }
 
 // BuildProviderMirror builds cmd/terraform-provider-sym into the filesystem
