@@ -268,9 +268,9 @@ func (s *Server) validateRefs(ctx context.Context, k *model.Kind, selfID string,
 		rowFields, _ := model.Kinds[ref[1]].Normalize(row.Body, false)
 		switch {
 		case k.Name == "access-strategies" && ref[0] == "targets":
-			want := model.StrategyTargetType[fields["type"].(string)]
-			if got, _ := rowFields["type"].(string); want != "" && got != want {
-				errs = append(errs, fieldErr("targets", "target %s is of type %s; a %s strategy takes %s targets", rowFields["slug"], got, fields["type"], want))
+			want := model.StrategyTargetTypes[fields["type"].(string)]
+			if got, _ := rowFields["type"].(string); len(want) > 0 && !slices.Contains(want, got) {
+				errs = append(errs, fieldErr("targets", "target %s is of type %s; a %s strategy takes %s targets", rowFields["slug"], got, fields["type"], strings.Join(want, " or ")))
 			}
 		case k.Name == "runtimes" && ref[0] == "context_id":
 			errs = append(errs, runtimeContextErrors(rowFields)...)

@@ -66,6 +66,7 @@ type Expectation struct {
 
 	IAMConnectors    []IAMConnector    `json:"iam_connectors,omitempty"`
 	LambdaConnectors []LambdaConnector `json:"lambda_connectors,omitempty"`
+	SSOConnectors    []SSOConnector    `json:"sso_connectors,omitempty"`
 }
 
 // IAMConnector is one iam-connector module's role.
@@ -103,6 +104,18 @@ var DefaultGroups = []Group{{Path: "/sym/", Name: "*"}}
 type LambdaConnector struct {
 	RoleARN      string   `json:"role_arn"`
 	FunctionARNs []string `json:"function_arns"`
+}
+
+// SSOConnector is one sso-connector module's role.
+type SSOConnector struct {
+	RoleARN string `json:"role_arn"`
+	// AccountAssignment is the module's sso_account_assignment_enabled:
+	// the SymSSO<Env>-Account policy is attached.
+	AccountAssignment bool `json:"account_assignment"`
+	// DetectAccountAssignment accepts the -Account policy present or not
+	// (each found policy must still be exactly the module's). The server
+	// uses it: it does not know the Terraform inputs.
+	DetectAccountAssignment bool `json:"detect_account_assignment,omitempty"`
 }
 
 // ExpectationFromSettings builds the runtime part of an expectation from a
@@ -250,6 +263,61 @@ func IAMConnectorPolicy(partition, account string, groups []Group) *policy.Docum
 		"Effect":   "Allow",
 		"Action":   []string{"iam:GetGroup", "iam:GetUser", "iam:ListGroups", "iam:ListGroupsForUser"},
 		"Resource": []string{"*"},
+	})
+}
+
+// SSOConnectorPolicy is the sso-connector's SymSSO<Env> policy: account
+// assignments, and finding the requester's identity-store user.
+func SSOConnectorPolicy() *policy.Document {
+	return doc(map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:Describe*", "sso:List*"},
+		"Resource": []string{"*"},
+	}, map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"identitystore:DescribeUser", "identitystore:GetUserId", "identitystore:ListUsers"},
+		"Resource": []string{"*"},
+	})
+}
+
+// SSOGroupPolicy is the sso-connector's SymSSOGroup<Env> policy: group
+// membership writes, identity-store group reads.
+func SSOGroupPolicy() *policy.Document {
+	return doc(map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"identitystore:CreateGroupMembership", "identitystore:DeleteGroupMembership"},
+		"Resource": []string{"*"},
+	}, map[string]any{
+		"Effect": "Allow",
+		"Action": []string{"identitystore:DescribeGroup", "identitystore:DescribeGroupMembership",
+			"identitystore:GetGroupMembershipId", "identitystore:IsMemberInGroups", "identitystore:ListGroupMemberships",
+			"identitystore:ListGroupMembershipsForMember", "identitystore:ListGroups"},
+		"Resource": []string{"*"},
+	})
+}
+
+// ListAccountsPolicy is the sso-connector's SymListAccounts<Env> policy.
+func ListAccountsPolicy() *policy.Document {
+	return doc(map[string]any{
+		"Effect": "Allow", "Action": []string{"organizations:ListAccounts", "organizations:ListAccountsForParent"},
+		"Resource": []string{"*"},
+	})
+}
+
+// SSOAccountPolicy is the sso-connector's SymSSO<Env>-Account policy (with
+// sso_account_assignment_enabled): the IAM changes Identity Center makes in
+// the caller's name when it provisions an account assignment.
+func SSOAccountPolicy(partition string) *policy.Document {
+	return doc(map[string]any{
+		"Effect": "Allow",
+		"Action": []string{"iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
+			"iam:DetachRolePolicy", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+			"iam:PutRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"},
+		"Resource": []string{fmt.Sprintf("arn:%s:iam::*:role/aws-reserved/sso.amazonaws.com/*", partition)},
+	}, map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"iam:CreateSAMLProvider", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider"},
+		"Resource": []string{fmt.Sprintf("arn:%s:iam::*:saml-provider/AWSSSO_*", partition)},
 	})
 }
 

@@ -78,6 +78,7 @@ func TestModules(t *testing.T) {
 	for _, m := range []string{
 		"iam-connector",
 		"lambda-connector",
+		"sso-connector",
 		"secretsmgr-addon",
 		"kinesis-firehose-addon",
 		"kinesis-data-stream-addon",

@@ -194,6 +194,17 @@ func Verify(ctx context.Context, api IAMAPI, e Expectation) (Report, error) {
 		}
 		rep.Roles = append(rep.Roles, rr)
 	}
+	for _, c := range e.SSOConnectors {
+		r, err := parseRoleARN(c.RoleARN)
+		if err != nil {
+			return Report{}, fmt.Errorf("SSO connector role: %w", err)
+		}
+		rr, err := v.sso(ctx, r, c)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Roles = append(rep.Roles, rr)
+	}
 	return rep, nil
 }
 
@@ -514,11 +525,48 @@ func describeAll(d *policy.Document) string {
 // strategy verifies a chained connector role (IAM, Lambda): trusted by the
 // runtime role only, one managed policy of the role's name.
 func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, want *policy.Document) (RoleReport, error) {
+	// The policy carries the role's own name (SymIamProd), whatever the
+	// environment flag says.
+	name := r.Name
+	if !strings.HasPrefix(name, prefix) {
+		name = prefix + TitleCase(v.env)
+	}
+	return v.chained(ctx, kind, prefix, r, map[string]expectedPolicy{
+		r.policyARN(name): {subject: "policy " + name, doc: want},
+	}, nil)
+}
+
+// sso verifies an sso-connector role: its policies are named after the
+// role (SymSSOProd, SymSSOGroupProd, SymListAccountsProd and, when
+// enabled, SymSSOProd-Account).
+func (v verifier) sso(ctx context.Context, r roleARN, c SSOConnector) (RoleReport, error) {
+	const prefix = "SymSSO"
+	envTitle := strings.TrimPrefix(r.Name, prefix)
+	if !strings.HasPrefix(r.Name, prefix) {
+		envTitle = TitleCase(v.env)
+	}
+	want := map[string]expectedPolicy{
+		r.policyARN(prefix + envTitle):            {subject: "policy " + prefix + envTitle, doc: SSOConnectorPolicy()},
+		r.policyARN("SymSSOGroup" + envTitle):     {subject: "policy SymSSOGroup" + envTitle, doc: SSOGroupPolicy()},
+		r.policyARN("SymListAccounts" + envTitle): {subject: "policy SymListAccounts" + envTitle, doc: ListAccountsPolicy()},
+	}
+	account := expectedPolicy{subject: "policy " + prefix + envTitle + "-Account", doc: SSOAccountPolicy(r.Partition)}
+	accountARN := r.policyARN(prefix + envTitle + "-Account")
+	return v.chained(ctx, "SSO connector", prefix, r, want, func(f roleFacts) {
+		if _, attached := f.attached[accountARN]; c.AccountAssignment || (c.DetectAccountAssignment && attached) {
+			want[accountARN] = account
+		}
+	})
+}
+
+// chained verifies a strategy connector role: trusted by the runtime role
+// only, exactly the managed policies in want. adjust, when set, may add
+// expected policies once the role's facts are read.
+func (v verifier) chained(ctx context.Context, kind, prefix string, r roleARN, want map[string]expectedPolicy, adjust func(roleFacts)) (RoleReport, error) {
 	rep := RoleReport{Connector: kind, RoleARN: r.ARN}
 	add := func(ok bool, subject, format string, args ...any) {
 		rep.Findings = append(rep.Findings, Finding{OK: ok, Subject: subject, Detail: fmt.Sprintf(format, args...)})
 	}
-	wantName := prefix + TitleCase(v.env)
 	add(r.Path == "/sym/" && strings.HasPrefix(r.Name, prefix), "name", "the role is %s%s (the module makes /sym/%s<Environment>)", r.Path, r.Name, prefix)
 	facts, err := v.read(ctx, r)
 	if err != nil {
@@ -541,15 +589,10 @@ func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, 
 	for _, s := range diff.Missing {
 		add(false, "trust policy", "lacks the module's statement: %s", s.Describe())
 	}
-	// The policy carries the role's own name (SymIamProd), whatever the
-	// environment flag says.
-	name := r.Name
-	if !strings.HasPrefix(name, prefix) {
-		name = wantName
+	if adjust != nil {
+		adjust(facts)
 	}
-	findings, err := v.checkAttached(ctx, facts, map[string]expectedPolicy{
-		r.policyARN(name): {subject: "policy " + name, doc: want},
-	}, nil)
+	findings, err := v.checkAttached(ctx, facts, want, nil)
 	if err != nil {
 		return rep, err
 	}

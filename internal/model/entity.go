@@ -75,7 +75,7 @@ func init() {
 			{Name: "context_id", Required: true, Ref: "integrations"},
 		}},
 		{Name: "access-targets", Typed: true, Slug: "slug",
-			Types: []string{"aws_iam_group", "aws_sso_permission_set", "aws_lambda_function", "custom"},
+			Types: []string{"aws_iam_group", "aws_sso_permission_set", "aws_sso_group", "aws_lambda_function", "custom"},
 			Fields: []Field{
 				{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
 				{Name: "settings", Type: StringMap}, {Name: "field_bindings", Type: StringList},
@@ -291,6 +291,8 @@ func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
 		if _, err := base64.StdEncoding.DecodeString(str("implementation")); err != nil {
 			errs = append(errs, FieldError{"implementation", "must be the base64-encoded code of a get_flows reducer"})
 		}
+	case "access-strategies":
+		more = StrategySettingsErrors(typ, DecodeStrategy("", f).Settings)
 	case "flows":
 		if impl := str("implementation"); impl != "" {
 			if _, err := base64.StdEncoding.DecodeString(impl); err != nil {
@@ -311,9 +313,62 @@ func ParamBool(params map[string]any, key string, def bool) bool {
 	return def
 }
 
-// StrategyTargetType is the target type each strategy type grants.
-var StrategyTargetType = map[string]string{
-	"aws_iam":    "aws_iam_group",
-	"aws_sso":    "aws_sso_permission_set",
-	"aws_lambda": "aws_lambda_function",
+// StrategyTargetTypes are the target types each strategy type grants.
+var StrategyTargetTypes = map[string][]string{
+	"aws_iam":    {"aws_iam_group"},
+	"aws_sso":    {"aws_sso_permission_set", "aws_sso_group"},
+	"aws_lambda": {"aws_lambda_function"},
+}
+
+var (
+	permissionSetARN = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::(permissionSet|instance)/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	ssoInstanceARN   = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
+	// An identity-store id: a UUID, optionally prefixed by a 10-character
+	// store id and a hyphen (Identity Center's own format).
+	identityStoreID = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
+	lambdaARN       = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	accountID       = regexp.MustCompile(`^\d{12}$`)
+)
+
+// TargetSettingsErrors checks the settings a target of type typ carries:
+// present, and in the form AWS gives them. The API and the Terraform
+// provider (at plan time) both apply it.
+func TargetSettingsErrors(typ string, settings map[string]string) []FieldError {
+	var errs []FieldError
+	need := func(key, what string, re *regexp.Regexp, example string) {
+		v := strings.TrimSpace(settings[key])
+		switch {
+		case v == "":
+			errs = append(errs, FieldError{"settings." + key, fmt.Sprintf("A target of type %s needs settings.%s (%s).", typ, key, what)})
+		case re != nil && !re.MatchString(v):
+			errs = append(errs, FieldError{"settings." + key, fmt.Sprintf("settings.%s %q is not %s, such as %s.", key, v, what, example)})
+		}
+	}
+	switch typ {
+	case "aws_iam_group":
+		need("iam_group", "the IAM group name", nil, "")
+	case "aws_sso_permission_set":
+		need("permission_set_arn", "a permission set ARN", permissionSetARN, "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1234567890abcdef")
+		need("account_id", "a 12-digit AWS account id", accountID, "123456789012")
+	case "aws_sso_group":
+		need("group_id", "an identity-store group id", identityStoreID, "90677c2b-c0e1-70a1-3a7e-5d9c8e4f0a11")
+	case "aws_lambda_function":
+		need("arn", "a Lambda function ARN", lambdaARN, "arn:aws:lambda:us-east-1:123456789012:function:sym-grant")
+	}
+	return errs
+}
+
+// StrategySettingsErrors checks the settings a strategy of type typ carries.
+func StrategySettingsErrors(typ string, settings map[string]string) []FieldError {
+	if typ != "aws_sso" {
+		return nil
+	}
+	v := strings.TrimSpace(settings["instance_arn"])
+	switch {
+	case v == "":
+		return []FieldError{{"settings.instance_arn", "An aws_sso strategy needs settings.instance_arn, the IAM Identity Center instance (the sso-connector module's settings.instance_arn)."}}
+	case !ssoInstanceARN.MatchString(v):
+		return []FieldError{{"settings.instance_arn", fmt.Sprintf("settings.instance_arn %q is not an IAM Identity Center instance ARN, such as arn:aws:sso:::instance/ssoins-1234567890abcdef.", v)}}
+	}
+	return nil
 }

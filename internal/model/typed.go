@@ -323,23 +323,12 @@ func DecodeIntegration(id string, body map[string]any) (*Integration, []FieldErr
 	return in, errs
 }
 
-// TargetSettingsNeeded are the settings each target type must carry.
-var TargetSettingsNeeded = map[string][]string{
-	"aws_iam_group":          {"iam_group"},
-	"aws_sso_permission_set": {"permission_set_arn", "account_id"},
-	"aws_lambda_function":    {"arn"},
-}
-
 // DecodeTarget reads a target body and checks its type's settings.
 func DecodeTarget(id string, body map[string]any) (*Target, []FieldError) {
 	var errs []FieldError
 	t := &Target{ID: id, Type: bodyString(body, "type"), Slug: bodyString(body, "slug"), Label: bodyString(body, "label"),
 		Settings: bodyStringMap(body["settings"]), FieldBindings: bodyStringList(body["field_bindings"])}
-	for _, n := range TargetSettingsNeeded[t.Type] {
-		if strings.TrimSpace(t.Settings[n]) == "" {
-			errs = append(errs, FieldError{"settings." + n, fmt.Sprintf("a target of type %s needs %s", t.Type, n)})
-		}
-	}
+	errs = append(errs, TargetSettingsErrors(t.Type, t.Settings)...)
 	return t, errs
 }
 

@@ -40,6 +40,24 @@ func TestAccBadValues(t *testing.T) {
   type = "aws_iam_group"
   name = "ro"
 }`, `A target of type aws_iam_group needs settings.iam_group`},
+		{`resource "sym_target" "x" {
+  type     = "aws_sso_permission_set"
+  name     = "ps"
+  settings = { permission_set_arn = "ps-1234", account_id = "1234" }
+}`, `(?s)settings.permission_set_arn "ps-1234" is not a permission set ARN.*settings.account_id\s+"1234" is not a 12-digit AWS account id`},
+		{`resource "sym_target" "x" {
+  type = "aws_sso_group"
+  name = "g"
+}`, `A target of type aws_sso_group needs settings.group_id`},
+		{`resource "sym_target" "x" {
+  type     = "aws_lambda_function"
+  name     = "fn"
+  settings = { arn = "sym-grant" }
+}`, `settings.arn "sym-grant" is not a Lambda function ARN`},
+		{`resource "sym_strategy" "x" {
+  type = "aws_sso"
+  name = "s"
+}`, `An aws_sso strategy needs settings.instance_arn`},
 		{`resource "sym_strategy" "x" {
   type = "aws_iam_groups"
   name = "s"

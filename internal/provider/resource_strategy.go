@@ -4,9 +4,12 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 // nullID is how the original client says "no integration".
@@ -38,10 +41,22 @@ var strategyKind = &entityKind[strategyModel]{
 			"label":          optionalString("A display name."),
 			"integration_id": optionalString("The id of the `permission_context` `sym_integration` whose role the strategy assumes. Absent for strategies that need none."),
 			"targets":        stringList("The ids of the `sym_target`s users may request through this strategy; their type must suit the strategy (`aws_iam_group` for `aws_iam`, ...)."),
-			"settings":       stringMap("Settings of the strategy (like `instance_arn` for `aws_sso`)."),
+			"settings":       stringMap("Settings of the strategy: `aws_sso` needs `instance_arn` (the IAM Identity Center instance, as the sso-connector module's `settings.instance_arn` gives it). Checked at plan time."),
 		},
 	},
 	id: func(m *strategyModel) types.String { return m.ID },
+	validate: func(_ context.Context, m *strategyModel, d *diag.Diagnostics) {
+		if m.Type.IsUnknown() {
+			return
+		}
+		settings, ok := knownMap(m.Settings)
+		if !ok {
+			return
+		}
+		for _, e := range model.StrategySettingsErrors(m.Type.ValueString(), settings) {
+			d.AddAttributeError(path.Root("settings"), "Invalid strategy setting", e.Message)
+		}
+	},
 	expand: func(ctx context.Context, m *strategyModel) (entity, diag.Diagnostics) {
 		var d diag.Diagnostics
 		integration := m.IntegrationID.ValueString()

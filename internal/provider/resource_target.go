@@ -2,13 +2,14 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 type targetModel struct {
@@ -18,14 +19,6 @@ type targetModel struct {
 	Label         types.String `tfsdk:"label"`
 	Settings      types.Map    `tfsdk:"settings"`
 	FieldBindings types.List   `tfsdk:"field_bindings"`
-}
-
-// targetSettings are the settings each target type needs.
-var targetSettings = map[string][]string{
-	"aws_iam_group":          {"iam_group"},
-	"aws_sso_permission_set": {"permission_set_arn", "account_id"},
-	"aws_lambda_function":    {"arn"},
-	"custom":                 nil,
 }
 
 var targetKind = &entityKind[targetModel]{
@@ -39,11 +32,12 @@ var targetKind = &entityKind[targetModel]{
 		Description: "An access target is one thing users may request: an IAM group, an SSO permission set in an account, a Lambda-run custom target.",
 		Attributes: map[string]schema.Attribute{
 			"id":    idAttribute("access target"),
-			"type":  typeAttribute("One of `aws_iam_group`, `aws_sso_permission_set`, `aws_lambda_function`, `custom`. Changing it replaces the target.", "aws_iam_group", "aws_sso_permission_set", "aws_lambda_function", "custom"),
+			"type":  typeAttribute("One of `aws_iam_group`, `aws_sso_permission_set`, `aws_sso_group`, `aws_lambda_function`, `custom`. Changing it replaces the target.", "aws_iam_group", "aws_sso_permission_set", "aws_sso_group", "aws_lambda_function", "custom"),
 			"name":  nameAttribute("access target"),
 			"label": optionalString("What requesters see."),
 			"settings": stringMap("Settings of the target: `iam_group` (the IAM group name) for `aws_iam_group`; " +
-				"`permission_set_arn` and `account_id` for `aws_sso_permission_set`; `arn` for `aws_lambda_function`."),
+				"`permission_set_arn` and `account_id` (12 digits) for `aws_sso_permission_set`; `group_id` (an identity-store group id) for `aws_sso_group`; " +
+				"`arn` (a Lambda function ARN) for `aws_lambda_function`. Checked at plan time."),
 			"field_bindings": stringList("Names of prompt fields whose values the requester supplies for this target."),
 		},
 	},
@@ -76,11 +70,8 @@ var targetKind = &entityKind[targetModel]{
 		if !ok {
 			return
 		}
-		for _, key := range targetSettings[m.Type.ValueString()] {
-			if settings[key] == "" {
-				d.AddAttributeError(path.Root("settings"), "Missing target setting",
-					fmt.Sprintf("A target of type %s needs settings.%s.", m.Type.ValueString(), key))
-			}
+		for _, e := range model.TargetSettingsErrors(m.Type.ValueString(), settings) {
+			d.AddAttributeError(path.Root("settings"), "Invalid target setting", e.Message)
 		}
 	},
 }
