@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/connector"
 	"github.com/opensym/sym/internal/server"
 	"github.com/opensym/sym/internal/store"
@@ -81,12 +83,17 @@ reloaded from the database at the next start.`,
 			if oidc.Issuer == "" && (oidc.ClientID != "" || oidc.AutoCreate) {
 				return usageError{fmt.Errorf("--oidc-client-id and --oidc-auto-create need --oidc-issuer")}
 			}
-			opt := server.Options{DB: db, Listen: listen, Org: org, AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc}
+			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc}
 			if verify {
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
 					reader := iam.NewFromConfig(own)
 					return func(ctx context.Context, settings map[string]string) error {
 						_, err := connector.VerifyRuntime(ctx, reader, settings, nil)
+						var ce *awsauth.CredentialsError
+						if awsauth.IsCredentialsError(err) && !errors.As(err, &ce) {
+							// Not a role that differs: the server cannot read it.
+							return &awsauth.CredentialsError{Err: err}
+						}
 						return err
 					}
 				}
@@ -95,7 +102,13 @@ reloaded from the database at the next start.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sym server listening on %s (database %s)\n", inst.URL, db)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "sym server %s listening on %s (org %s, database %s)\n", buildVersion(), inst.URL, org, db)
+			if inst.AWSError != nil {
+				fmt.Fprintf(out, "AWS identity: none usable (%v)\n", inst.AWSError)
+			} else {
+				fmt.Fprintf(out, "AWS identity: %s (the runtime connector role must trust %s)\n", inst.AWSIdentity.ARN, inst.AWSIdentity.PrincipalARN)
+			}
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 			select {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -28,11 +29,14 @@ type Config struct {
 	Store      *store.Store
 	Engine     *engine.Engine
 	Org        string
+	Version    string
 	AdminToken string // SYM_ADMIN_TOKEN; empty disables the admin bot
 	Log        *slog.Logger
 	Registry   *prometheus.Registry
 	// PublicURL is where browsers reach the web app (sign-in links).
 	PublicURL string
+	// WhoAmI tells the server's own AWS identity (GET /api/v1/server).
+	WhoAmI func(context.Context) (awsauth.Identity, error)
 }
 
 // Server is the HTTP handler.
@@ -65,6 +69,7 @@ func New(cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.route("GET /api/v1/org", any_, s.org)
+	s.route("GET /api/v1/server", any_, s.serverInfo)
 	s.route("GET /api/v1/entities/{kind}", any_, s.listEntities)
 	s.route("POST /api/v1/entities/{kind}", admin, s.createEntity)
 	s.route("GET /api/v1/entities/{kind}/{id}", any_, s.getEntity)
@@ -281,4 +286,35 @@ func constantTimeEqual(a, b string) bool {
 
 func (s *Server) org(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
 	writeJSON(w, 200, map[string]string{"slug": s.cfg.Org})
+}
+
+// ServerInfo is what GET /api/v1/server tells a caller about the server and
+// about the caller: what sym doctor checks.
+type ServerInfo struct {
+	Org     string `json:"org"`
+	Version string `json:"version"`
+	// AWSIdentity is the identity the server reaches AWS as, or AWSError
+	// why it has none (CredentialsError: no usable credentials).
+	AWSIdentity      *awsauth.Identity `json:"aws_identity,omitempty"`
+	AWSError         string            `json:"aws_error,omitempty"`
+	CredentialsError bool              `json:"credentials_error,omitempty"`
+	You              struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+		Bot   bool   `json:"bot,omitempty"`
+	} `json:"you"`
+}
+
+func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	info := ServerInfo{Org: s.cfg.Org, Version: s.cfg.Version}
+	info.You.Email, info.You.Role, info.You.Bot = a.Email, a.Role, a.Bot
+	if s.cfg.WhoAmI != nil {
+		id, err := s.cfg.WhoAmI(r.Context())
+		if err != nil {
+			info.AWSError, info.CredentialsError = err.Error(), awsauth.IsCredentialsError(err)
+		} else {
+			info.AWSIdentity = &id
+		}
+	}
+	writeJSON(w, 200, info)
 }

@@ -685,6 +685,10 @@ func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) e
 		return nil
 	}
 	if err := e.opt.VerifyRuntime(ctx, settings); err != nil {
+		var ce *awsauth.CredentialsError
+		if errors.As(err, &ce) {
+			return &awsauth.GuardError{Reason: "cannot check the runtime connector role " + settings["role_arn"] + ": " + err.Error()}
+		}
 		return &awsauth.GuardError{Reason: "the runtime connector role " + settings["role_arn"] + " is not what its module promises, so sym will not use it: " + err.Error()}
 	}
 	e.verified.Store(key.String(), e.opt.Now())

@@ -29,6 +29,7 @@ type Options struct {
 	DB         string // SQLite file
 	Listen     string // host:port; 127.0.0.1:0 picks a free port
 	Org        string
+	Version    string // sym's version, reported by GET /api/v1/server
 	AdminToken string
 	Log        *slog.Logger
 	// AWS overrides the default credential chain (tests, benchmarks).
@@ -53,8 +54,13 @@ type Instance struct {
 	Store     *store.Store
 	Engine    *engine.Engine
 	Chain     *awsauth.Chain
-	http      *http.Server
-	done      chan error
+	// AWSIdentity is who the server's own credentials were at start, or
+	// AWSError why that could not be told.
+	AWSIdentity awsauth.Identity
+	AWSError    error
+	lock        *dbLock
+	http        *http.Server
+	done        chan error
 }
 
 // Start opens the database, reloads open requests and serves the API.
@@ -65,10 +71,21 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	if opt.Listen == "" {
 		opt.Listen = "127.0.0.1:8420"
 	}
-	st, err := store.Open(ctx, opt.DB)
+	lock, err := lockDB(opt.DB)
 	if err != nil {
 		return nil, err
 	}
+	st, err := store.Open(ctx, opt.DB)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.release()
+		}
+	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	awsCalls := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -83,6 +100,8 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		st.Close()
 		return nil, err
 	}
+	// The SDK's own warnings go into our log, so that a JSON log stays JSON.
+	base.Logger = awsauth.SDKLogger(opt.Log)
 	chain := awsauth.NewChain(base, calls)
 	eopt := opt.Engine
 	eopt.Log = opt.Log
@@ -95,6 +114,11 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		st.Close()
 		return nil, err
 	}
+	whoAmI := func(ctx context.Context) (awsauth.Identity, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return awsauth.WhoAmI(ctx, base)
+	}
 	ln, err := net.Listen("tcp", opt.Listen)
 	if err != nil {
 		eng.Stop()
@@ -105,8 +129,8 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	if opt.PublicURL == "" {
 		opt.PublicURL = url
 	}
-	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, AdminToken: opt.AdminToken, Log: opt.Log, Registry: reg,
-		PublicURL: opt.PublicURL})
+	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, Version: opt.Version, AdminToken: opt.AdminToken, Log: opt.Log,
+		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI})
 	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
 	if err != nil {
 		ln.Close()
@@ -120,7 +144,8 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	for _, p := range web.Routes() {
 		mux.Handle(p, app)
 	}
-	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, done: make(chan error, 1),
+	started = true
+	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, done: make(chan error, 1), lock: lock,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
@@ -130,6 +155,19 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		inst.done <- err
 	}()
 	opt.Log.Info("sym server listening", "url", inst.URL, "db", opt.DB, "org", opt.Org)
+	// Say which AWS identity the server runs as: the runtime connector
+	// role must trust exactly that principal.
+	if id, err := whoAmI(ctx); err != nil {
+		inst.AWSError = err
+		if awsauth.IsCredentialsError(err) {
+			opt.Log.Warn("sym server has no usable AWS credentials: grants will fail until it has them; "+awsauth.CredentialsHelp, "err", err)
+		} else {
+			opt.Log.Warn("cannot tell which AWS identity sym server runs as (sts:GetCallerIdentity)", "err", err)
+		}
+	} else {
+		inst.AWSIdentity = id
+		opt.Log.Info("aws identity", "arn", id.ARN, "account", id.Account, "trusted_principal", id.PrincipalARN)
+	}
 	return inst, nil
 }
 
@@ -144,5 +182,6 @@ func (i *Instance) Shutdown(ctx context.Context) error {
 	if cerr := i.Store.Close(); err == nil {
 		err = cerr
 	}
+	i.lock.release()
 	return err
 }

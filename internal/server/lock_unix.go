@@ -1,0 +1,51 @@
+//go:build unix
+
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// dbLock is the single-writer lock of a SQLite database: one sym server per
+// file. Two would both fire de-escalations and both grant, each with a
+// timer of its own that the other cannot see.
+type dbLock struct{ f *os.File }
+
+// lockDB takes the lock file next to db (db + ".lock") or says who holds it.
+// The kernel releases it when the process ends, even on SIGKILL.
+func lockDB(db string) (*dbLock, error) {
+	path := db + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the database lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			who := strings.TrimSpace(string(holder))
+			if who == "" {
+				who = "another process"
+			}
+			return nil, fmt.Errorf("database %s is in use by another sym server (%s): stop that one first, or give this one its own --db; "+
+				"two servers on one SQLite file would both grant and both de-escalate", db, who)
+		}
+		return nil, fmt.Errorf("lock the database %s: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d, started %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0)
+	return &dbLock{f: f}, nil
+}
+
+func (l *dbLock) release() {
+	if l != nil && l.f != nil {
+		_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+		_ = l.f.Close()
+		l.f = nil
+	}
+}
