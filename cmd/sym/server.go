@@ -25,6 +25,8 @@ func init() {
 	var verify bool
 	var publicURL string
 	var oidc web.OIDCConfig
+	var awsTimeout time.Duration
+	var awsRate float64
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -74,6 +76,12 @@ reloaded from the database at the next start.`,
 			if token == "" {
 				log.Warn("SYM_ADMIN_TOKEN is not set: only tokens issued earlier work; set it to create the first users")
 			}
+			if awsTimeout <= 0 {
+				return usageError{fmt.Errorf("--aws-timeout must be positive (e.g. 10s)")}
+			}
+			if awsRate < 0 {
+				return usageError{fmt.Errorf("--aws-rate-limit must be 0 (off) or a positive number of calls per second")}
+			}
 			if oidc.ClientSecret == "" {
 				oidc.ClientSecret = os.Getenv("SYM_OIDC_CLIENT_SECRET")
 			}
@@ -83,7 +91,11 @@ reloaded from the database at the next start.`,
 			if oidc.Issuer == "" && (oidc.ClientID != "" || oidc.AutoCreate) {
 				return usageError{fmt.Errorf("--oidc-client-id and --oidc-auto-create need --oidc-issuer")}
 			}
-			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc}
+			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc,
+				AWSTimeout: awsTimeout, AWSRate: awsRate}
+			if awsRate == 0 {
+				opt.AWSRate = -1 // off
+			}
 			if verify {
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
 					reader := iam.NewFromConfig(own)
@@ -134,5 +146,7 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id registered at the issuer")
 	cmd.Flags().StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (prefer $SYM_OIDC_CLIENT_SECRET: flags show in ps)")
 	cmd.Flags().BoolVar(&oidc.AutoCreate, "oidc-auto-create", false, "create a member for a verified email that has no sym user yet")
+	cmd.Flags().DurationVar(&awsTimeout, "aws-timeout", awsauth.DefaultCallTimeout, "give up on any one attempt of an AWS call after this long (the SDK makes up to 5 attempts)")
+	cmd.Flags().Float64Var(&awsRate, "aws-rate-limit", awsauth.DefaultRate, "AWS calls per second per account made as connector roles (grants, removals, reconciler together); 0 turns pacing off")
 	root.AddCommand(cmd)
 }

@@ -171,6 +171,9 @@ type Chain struct {
 	Duration time.Duration
 	// Refresh is how long before expiry cached credentials are renewed.
 	Refresh time.Duration
+	// Pacer, when set, paces the calls made as connector roles by the
+	// connector role's account (pace.go).
+	Pacer *Pacer
 
 	mu    sync.Mutex
 	cache map[string]aws.CredentialsProvider
@@ -272,7 +275,12 @@ func (c *Chain) ConnectorConfig(rt Runtime, roleARN, region string) (aws.Config,
 			o.Duration = c.Duration
 		})
 	})
-	return c.withCreds(p, region), nil
+	cfg := c.withCreds(p, region)
+	if c.Pacer != nil {
+		acct, _, _, _ := model.ParseRoleARN(roleARN) // CheckConnector parsed it already
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), c.Pacer.middleware(acct))
+	}
+	return cfg, nil
 }
 
 // Forget drops cached credentials (after a connector changed, say).

@@ -13,12 +13,11 @@ import (
 	"github.com/opensym/sym/internal/testenv"
 )
 
-// TestRefusedRoleMakesNoCall: a grant through a role the guard rails
+// refusedRoleMakesNoCall: a grant through a role the guard rails
 // refuse reaches no AWS endpoint, while the same grant through an allowed
 // role does (moto assumes any role, so only our guard stands in the way).
 // It fails if the guard ran after the first call, or not at all.
-func TestRefusedRoleMakesNoCall(t *testing.T) {
-	m := testenv.StartMoto(t)
+func refusedRoleMakesNoCall(t *testing.T, m *testenv.Moto) {
 	ctx := context.Background()
 	c := iam.NewFromConfig(m.AWSConfig(t))
 	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
@@ -56,4 +55,11 @@ func TestRefusedRoleMakesNoCall(t *testing.T) {
 	if got["STS.AssumeRole"] != 2 || got["IAM.AddUserToGroup"] != 1 || !inGroup() {
 		t.Fatalf("allowed role: calls %v, alice in the group: %v", got, inGroup())
 	}
+}
+
+// TestConnectorCalls: what reaches AWS as a connector role, on one moto.
+func TestConnectorCalls(t *testing.T) {
+	m := testenv.StartMoto(t)
+	t.Run("refused role makes no call", func(t *testing.T) { refusedRoleMakesNoCall(t, m) })
+	t.Run("paced per account", func(t *testing.T) { connectorCallsArePaced(t, m) })
 }

@@ -46,7 +46,15 @@ func (a Actor) IsAdmin() bool { return a.Role == store.RoleAdmin }
 // Options tune the engine.
 type Options struct {
 	Log *slog.Logger
-	Now func() time.Time
+	// Now is the wall clock and Mono a monotonic one (time since any fixed
+	// origin); the engine reads time through both, so that a wall clock
+	// stepped back delays nothing (clock.go). Both default to the system's.
+	Now  func() time.Time
+	Mono func() time.Duration
+	// StopTimeout bounds how long Stop waits for the work in progress
+	// (default 15 s); what is left is resumed from the database at the next
+	// start.
+	StopTimeout time.Duration
 	// Workers run due de-escalations and expiries in parallel.
 	Workers int
 	// Sweep is how often the stored open requests are reloaded into the
@@ -88,6 +96,13 @@ func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Opt
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Mono == nil {
+		opt.Mono = monotonic()
+	}
+	opt.Now = newClock(opt.Now, opt.Mono).Now
+	if opt.StopTimeout <= 0 {
+		opt.StopTimeout = 15 * time.Second
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = 32
@@ -153,7 +168,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the timer and waits for the work in progress.
+// Stop ends the timer and waits for the work in progress, at most
+// StopTimeout: every AWS call has its own timeout, but a stop must not hang
+// on one. The database says what is unfinished; the next start resumes it.
 func (e *Engine) Stop() {
 	select {
 	case <-e.stop:
@@ -161,7 +178,16 @@ func (e *Engine) Stop() {
 	default:
 	}
 	close(e.stop)
-	e.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(e.opt.StopTimeout):
+		e.opt.Log.Warn("engine stopped with work still running; the next start resumes it from the database", "waited", e.opt.StopTimeout.String())
+	}
 }
 
 func (e *Engine) enqueue(r *model.Request) {

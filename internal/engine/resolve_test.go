@@ -16,6 +16,8 @@ import (
 type recorder struct {
 	mu        sync.Mutex
 	escalated []strategy.Grant
+	removed   chan strategy.Grant // told of each de-escalation, when set
+	hold      chan struct{}       // de-escalations wait for it to close, when set
 }
 
 func (r *recorder) IdentityKey() string { return "aws_iam" }
@@ -25,7 +27,15 @@ func (r *recorder) Escalate(_ context.Context, g strategy.Grant) error {
 	r.escalated = append(r.escalated, g)
 	return nil
 }
-func (r *recorder) Deescalate(context.Context, strategy.Grant) error { return nil }
+func (r *recorder) Deescalate(_ context.Context, g strategy.Grant) error {
+	if r.removed != nil {
+		r.removed <- g
+	}
+	if r.hold != nil {
+		<-r.hold
+	}
+	return nil
+}
 
 type world struct {
 	st                                *store.Store

@@ -33,8 +33,15 @@ type Options struct {
 	AdminToken string
 	Log        *slog.Logger
 	// AWS overrides the default credential chain (tests, benchmarks).
-	AWS    *aws.Config
-	Engine engine.Options
+	AWS *aws.Config
+	// AWSTimeout bounds each HTTP attempt of an AWS call (default
+	// awsauth.DefaultCallTimeout).
+	AWSTimeout time.Duration
+	// AWSRate paces the calls made as connector roles, per account and
+	// second, shared by grants, removals and the reconciler (0: the default
+	// awsauth.DefaultRate; negative: unpaced). Bursts of one second's worth.
+	AWSRate float64
+	Engine  engine.Options
 	// RuntimeVerifier, when set, is given the server's own AWS
 	// configuration and returns the check each runtime connector role must
 	// pass before the first grant through it (cmd/sym passes
@@ -102,7 +109,22 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	}
 	// The SDK's own warnings go into our log, so that a JSON log stays JSON.
 	base.Logger = awsauth.SDKLogger(opt.Log)
+	if opt.AWSTimeout <= 0 {
+		opt.AWSTimeout = awsauth.DefaultCallTimeout
+	}
+	base = awsauth.WithCallTimeout(base, opt.AWSTimeout)
 	chain := awsauth.NewChain(base, calls)
+	if opt.AWSRate == 0 {
+		opt.AWSRate = awsauth.DefaultRate
+	}
+	if opt.AWSRate > 0 {
+		throttled := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sym_aws_throttled_total", Help: "AWS call attempts answered with a throttling error, by account.",
+		}, []string{"account"})
+		reg.MustRegister(throttled)
+		chain.Pacer = awsauth.NewPacer(opt.AWSRate, max(1, int(opt.AWSRate)))
+		chain.Pacer.OnThrottle = func(acct string) { throttled.WithLabelValues(acct).Inc() }
+	}
 	eopt := opt.Engine
 	eopt.Log = opt.Log
 	eopt.Metrics = engine.NewMetrics(reg)

@@ -32,6 +32,8 @@ type ServerOptions struct {
 	Moto   *Moto
 	DB     string // default: a new file in the test's temp dir
 	Engine engine.Options
+	// AWSRate is server.Options.AWSRate (0: the server's default).
+	AWSRate float64
 	// AWSEndpoint, when set, replaces moto's URL as the server's AWS
 	// endpoint (a fault-injecting proxy in front of moto, say).
 	AWSEndpoint string
@@ -62,7 +64,8 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 		logOut = tbWriter{tb}
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
-		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC}
+		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
+		AWSRate: o.AWSRate}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {
