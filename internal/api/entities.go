@@ -236,6 +236,12 @@ func refsOf(k *model.Kind, fields map[string]any) [][3]string {
 		if cid := settingsOf(fields)["context_id"]; cid != "" {
 			out = append(out, [3]string{"settings.context_id", "integrations", cid})
 		}
+	case "log-destinations", "integrations":
+		// An http destination's (or integration's) Authorization header
+		// comes from a sym_secret.
+		if sid := settingsOf(fields)["secret_id"]; sid != "" {
+			out = append(out, [3]string{"settings.secret_id", "secrets", sid})
+		}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,8 @@ type Config struct {
 	PublicURL string
 	// WhoAmI tells the server's own AWS identity (GET /api/v1/server).
 	WhoAmI func(context.Context) (awsauth.Identity, error)
+	// Delivery answers GET /api/v1/log-destinations/status.
+	Delivery *logdest.Deliverer
 }
 
 // Server is the HTTP handler.
@@ -94,6 +97,7 @@ func New(cfg Config) *Server {
 	s.route("POST /api/v1/requests/{id}/revoke", any_, s.revoke)
 	s.route("POST /api/v1/requests/{id}/withdraw", any_, s.withdraw)
 	s.route("GET /api/v1/events", any_, s.events)
+	s.route("GET /api/v1/log-destinations/status", any_, s.logDestinationStatus)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -317,4 +321,22 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request, a engine.Act
 		}
 	}
 	writeJSON(w, 200, info)
+}
+
+// logDestinationStatus reports how far each log destination and error
+// logger is behind.
+func (s *Server) logDestinationStatus(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+	if s.cfg.Delivery == nil {
+		writeJSON(w, 200, []logdest.Status{})
+		return
+	}
+	st, err := s.cfg.Delivery.Status(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if st == nil {
+		st = []logdest.Status{}
+	}
+	writeJSON(w, 200, st)
 }

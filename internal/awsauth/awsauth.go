@@ -95,6 +95,33 @@ func CheckConnector(rt Runtime, roleARN string) error {
 	return nil
 }
 
+// CheckResource enforces the account guard rail on a resource the runtime
+// role acts on directly (a secret, a stream named by ARN): its account is
+// the runtime's own or in the runtime's safelist. A bare name is in the
+// runtime's account by construction.
+func CheckResource(rt Runtime, nameOrARN string) error {
+	if err := CheckRuntime(rt); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(nameOrARN, "arn:") {
+		return nil
+	}
+	parts := strings.SplitN(nameOrARN, ":", 6)
+	if len(parts) != 6 || !isAccount(parts[4]) {
+		return &GuardError{fmt.Sprintf("%q is not an ARN with an account id", nameOrARN)}
+	}
+	rtAcct, _, _, _ := model.ParseRoleARN(rt.RoleARN)
+	if parts[4] != rtAcct && !slices.Contains(rt.Safelist, parts[4]) {
+		return &GuardError{fmt.Sprintf("%s is in account %s, which is neither the runtime's account (%s) nor in its safelist", nameOrARN, parts[4], rtAcct)}
+	}
+	return nil
+}
+
+// RuntimeOf is the runtime connector of an AWS permission context.
+func RuntimeOf(a *model.AWSContext) Runtime {
+	return Runtime{RoleARN: a.RoleARN, ExternalID: a.ExternalID, Region: a.Region, Safelist: ParseSafelist(a.Safelist)}
+}
+
 func isAccount(s string) bool {
 	if len(s) != 12 {
 		return false

@@ -93,7 +93,7 @@ func init() {
 			{Name: "environment_id", Required: true, Ref: "environments"},
 			{Name: "implementation"}, {Name: "vars", Type: StringMap}, {Name: "params", Type: Object},
 		}},
-		{Name: "secret-sources", Typed: true, Slug: "slug", Fields: []Field{
+		{Name: "secret-sources", Typed: true, Slug: "slug", Types: []string{"aws_secrets_manager"}, Fields: []Field{
 			{Name: "type", Required: true}, {Name: "slug", Required: true}, {Name: "label"},
 			{Name: "settings", Type: StringMap},
 		}},
@@ -101,7 +101,7 @@ func init() {
 			{Name: "path", Required: true}, {Name: "source_id", Required: true, Ref: "secret-sources"},
 			{Name: "label"}, {Name: "settings", Type: StringMap},
 		}},
-		{Name: "log-destinations", Typed: true, Fields: []Field{
+		{Name: "log-destinations", Typed: true, Types: LogDestinationTypes, Fields: []Field{
 			{Name: "type", Required: true}, {Name: "integration_id", Ref: "integrations"},
 			{Name: "settings", Type: StringMap},
 		}},
@@ -285,6 +285,10 @@ func (k *Kind) ValidateTyped(f map[string]any) []FieldError {
 	switch k.Name {
 	case "integrations":
 		_, more = DecodeIntegration("", f)
+	case "secret-sources":
+		_, more = DecodeSecretSource("", f)
+	case "log-destinations":
+		_, more = DecodeLogDestination("", f)
 	case "access-targets":
 		_, more = DecodeTarget("", f)
 	case FlowsFilterKind:

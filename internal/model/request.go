@@ -74,6 +74,12 @@ const (
 	DeescalateFailed Event = "deescalate_failed" // a de-escalation attempt failed; it is retried
 )
 
+// IsFailureEvent reports the audit event types an environment's error
+// logger receives: a request errored, or a de-escalation attempt failed.
+func IsFailureEvent(typ string) bool {
+	return typ == string(EscalateFailed) || typ == string(DeescalateFailed)
+}
+
 // Effect is work a transition owes to the outside world.
 type Effect string
 

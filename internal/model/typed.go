@@ -104,6 +104,10 @@ func (f *Flow) IsApprover(email string) bool {
 // Environment is a typed environment.
 type Environment struct {
 	ID, Slug, RuntimeID string
+	// ErrorLoggerID and LogDestinationIDs say where the environment's audit
+	// events and failures are shipped.
+	ErrorLoggerID     string
+	LogDestinationIDs []string
 }
 
 // Runtime is a typed runtime: the permission context its connector uses.
@@ -293,7 +297,8 @@ func sortErrs(errs []FieldError) {
 
 // DecodeEnvironment reads an environment body.
 func DecodeEnvironment(id string, body map[string]any) *Environment {
-	return &Environment{ID: id, Slug: bodyString(body, "slug"), RuntimeID: bodyString(body, "runtime_id")}
+	return &Environment{ID: id, Slug: bodyString(body, "slug"), RuntimeID: bodyString(body, "runtime_id"),
+		ErrorLoggerID: bodyString(body, "error_logger_id"), LogDestinationIDs: bodyStringList(body["log_destination_ids"])}
 }
 
 // DecodeRuntime reads a runtime body.

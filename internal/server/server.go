@@ -16,6 +16,8 @@ import (
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/logdest"
+	"github.com/opensym/sym/internal/secrets"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
 	"github.com/opensym/sym/internal/strategy/awsiam"
@@ -52,6 +54,8 @@ type Options struct {
 	PublicURL string
 	// OIDC turns on single sign-on in the web app (Issuer empty: off).
 	OIDC web.OIDCConfig
+	// Delivery tunes the log destination and error logger workers.
+	Delivery logdest.Options
 }
 
 // Instance is a running server.
@@ -65,9 +69,13 @@ type Instance struct {
 	// AWSError why that could not be told.
 	AWSIdentity awsauth.Identity
 	AWSError    error
-	lock        *dbLock
-	http        *http.Server
-	done        chan error
+	// Secrets reads sym_secret values (for integrations that name one).
+	Secrets *secrets.Resolver
+	// Delivery ships the audit log to log destinations and error loggers.
+	Delivery *logdest.Deliverer
+	lock     *dbLock
+	http     *http.Server
+	done     chan error
 }
 
 // Start opens the database, reloads open requests and serves the API.
@@ -141,8 +149,14 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		defer cancel()
 		return awsauth.WhoAmI(ctx, base)
 	}
+	res := secrets.New(st, chain)
+	dopt := opt.Delivery
+	dopt.Log, dopt.Registry, dopt.Org = opt.Log, reg, opt.Org
+	delivery := logdest.New(st, chain, res, dopt)
+	delivery.Start()
 	ln, err := net.Listen("tcp", opt.Listen)
 	if err != nil {
+		delivery.Stop()
 		eng.Stop()
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", opt.Listen, err)
@@ -152,10 +166,11 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		opt.PublicURL = url
 	}
 	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, Version: opt.Version, AdminToken: opt.AdminToken, Log: opt.Log,
-		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI})
+		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery})
 	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
 	if err != nil {
 		ln.Close()
+		delivery.Stop()
 		eng.Stop()
 		st.Close()
 		return nil, err
@@ -167,7 +182,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		mux.Handle(p, app)
 	}
 	started = true
-	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, done: make(chan error, 1), lock: lock,
+	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
@@ -201,6 +216,8 @@ func (i *Instance) Done() <-chan error { return i.done }
 func (i *Instance) Shutdown(ctx context.Context) error {
 	err := i.http.Shutdown(ctx)
 	i.Engine.Stop()
+	// Undelivered events stay in the outbox for the next start.
+	i.Delivery.Stop()
 	if cerr := i.Store.Close(); err == nil {
 		err = cerr
 	}

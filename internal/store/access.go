@@ -283,7 +283,7 @@ func appendEvent(ctx context.Context, tx *sql.Tx, ev *model.AuditEvent, now time
 		return fmt.Errorf("append audit event: %w", err)
 	}
 	ev.Seq, _ = res.LastInsertId()
-	return nil
+	return enqueueDeliveries(ctx, tx, ev, now)
 }
 
 // AppendEvent appends one audit event on its own.

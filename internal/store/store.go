@@ -114,6 +114,31 @@ var migrations = []string{
 		name TEXT PRIMARY KEY,
 		seq INTEGER NOT NULL
 	);`,
+	// The outbox: one row per (audit event, destination), written in the
+	// event's own transaction, so that delivery is at least once.
+	`CREATE TABLE outbox (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		destination_id TEXT NOT NULL,
+		role TEXT NOT NULL,
+		event_seq INTEGER NOT NULL,
+		request_id TEXT NOT NULL DEFAULT '',
+		environment_id TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		delivered_at INTEGER
+	);
+	CREATE INDEX outbox_pending ON outbox(destination_id, id) WHERE delivered_at IS NULL;
+	CREATE INDEX outbox_delivered ON outbox(delivered_at) WHERE delivered_at IS NOT NULL;
+	CREATE TABLE outbox_destinations (
+		destination_id TEXT PRIMARY KEY,
+		role TEXT NOT NULL,
+		delivered_total INTEGER NOT NULL DEFAULT 0,
+		failures_total INTEGER NOT NULL DEFAULT 0,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		last_delivered_at INTEGER,
+		last_error TEXT NOT NULL DEFAULT '',
+		last_error_at INTEGER,
+		next_attempt_at INTEGER
+	);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the

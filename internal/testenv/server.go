@@ -13,6 +13,7 @@ import (
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/server"
 	"github.com/opensym/sym/internal/web"
 )
@@ -39,11 +40,15 @@ type ServerOptions struct {
 	AWSEndpoint string
 	// Verbose sends the server's log to the test log.
 	Verbose bool
+	// LogTo, when set, receives the server's log too (for scanning it).
+	LogTo io.Writer
 	// RuntimeVerifier turns on the runtime connector check (off by default
 	// here: the fixture's roles are not made by the modules).
 	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
 	// OIDC turns on the web app's single sign-on.
 	OIDC web.OIDCConfig
+	// Delivery tunes the log destination workers (quick back-off, say).
+	Delivery logdest.Options
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -63,9 +68,12 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	if o.Verbose || os.Getenv("SYM_TEST_VERBOSE") != "" {
 		logOut = tbWriter{tb}
 	}
+	if o.LogTo != nil {
+		logOut = io.MultiWriter(logOut, o.LogTo)
+	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
-		AWSRate: o.AWSRate}
+		AWSRate: o.AWSRate, Delivery: o.Delivery}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {
