@@ -11,14 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
@@ -61,15 +60,23 @@ type Options struct {
 	// timer (a safety net; the timer alone keeps time).
 	Sweep time.Duration
 	// GrantAttempts is how many times a failing grant is tried (on top of
-	// the AWS SDK's own retries) before the request is errored.
+	// the AWS SDK's own retries) before it is given up and whatever part of
+	// it may have landed is removed.
 	GrantAttempts int
-	// RetryBase is the first back-off of grant and de-escalation retries.
+	// RetryBase is the first back-off of grant retries.
 	RetryBase time.Duration
-	Metrics   *Metrics
+	// RemoveRetryBase is the first back-off of removal retries (default
+	// 1 s); they double, with jitter, up to RetryCap (default 1 min), and
+	// never stop while access may remain.
+	RemoveRetryBase time.Duration
+	RetryCap        time.Duration
+	Metrics         *Metrics
 	// VerifyRuntime, when set, checks a runtime connector role against what
 	// its module promises (connector.VerifyRuntime) before the first grant
-	// through it, and again every VerifyEvery. A failed check refuses the
-	// grant; de-escalations never wait for it.
+	// through it, and again every VerifyEvery. A check that finds a
+	// difference refuses the grant; a check that could not read the role
+	// (throttling, 5xx, network) is retried like any AWS error. Removals
+	// never wait for it: they go through the roles pinned in the ledger.
 	VerifyRuntime func(ctx context.Context, settings map[string]string) error
 	VerifyEvery   time.Duration
 }
@@ -77,14 +84,18 @@ type Options struct {
 // Engine runs flows.
 type Engine struct {
 	st         *store.Store
+	ledger     *ledger.Ledger
 	strategies map[string]strategy.AccessStrategy
 	opt        Options
 	sched      *scheduler
 	locks      sync.Map // request id -> *sync.Mutex
+	keyLocks   sync.Map // strategy.Key (identity, target) -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
 	cat        atomic.Pointer[catalogCache]
 	stop       chan struct{}
+	ctx        context.Context // cancelled when Stop gives up waiting
+	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	startOnce  sync.Once
 }
@@ -116,14 +127,30 @@ func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Opt
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = 250 * time.Millisecond
 	}
+	if opt.RemoveRetryBase <= 0 {
+		opt.RemoveRetryBase = time.Second
+	}
+	if opt.RetryCap <= 0 {
+		opt.RetryCap = time.Minute
+	}
+
 	if opt.Metrics == nil {
 		opt.Metrics = NewMetrics(nil)
 	}
 	if opt.VerifyEvery <= 0 {
 		opt.VerifyEvery = time.Hour
 	}
-	return &Engine{st: st, strategies: strategies, opt: opt, sched: newScheduler(4096), stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{st: st, ledger: ledger.New(st.DB(), opt.Now), strategies: strategies, opt: opt,
+		sched: newScheduler(4096), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
+
+// Ledger is the grant ledger the engine records every grant in (the
+// reconciler reads it).
+func (e *Engine) Ledger() *ledger.Ledger { return e.ledger }
+
+// Strategy is the strategy that serves a strategy type, or nil.
+func (e *Engine) Strategy(typ string) strategy.AccessStrategy { return e.strategies[typ] }
 
 func (e *Engine) lock(id string) func() {
 	m, _ := e.locks.LoadOrStore(id, &sync.Mutex{})
@@ -133,7 +160,8 @@ func (e *Engine) lock(id string) func() {
 }
 
 // Start reloads every open request from the store, finishes grants a crash
-// interrupted, de-escalates what is overdue, and starts the timer.
+// interrupted, retries removals, de-escalates what is overdue, and starts
+// the timer.
 func (e *Engine) Start(ctx context.Context) error {
 	open, err := e.st.OpenRequests(ctx)
 	if err != nil {
@@ -148,21 +176,15 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Add(1)
 		go e.sweeper()
 	})
+	now := e.opt.Now()
 	for _, r := range open {
-		e.enqueue(r)
-		if r.State == model.Approved && (r.Deadline == nil || r.Deadline.After(e.opt.Now())) {
-			// A crash came between approval and grant: finish the grant.
-			id := r.ID
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				unlock := e.lock(id)
-				defer unlock()
-				if r, err := e.st.GetRequest(context.Background(), id); err == nil && r.State == model.Approved {
-					e.grant(context.Background(), r)
-				}
-			}()
+		if r.State == model.Approved || r.State == model.Removing {
+			// A crash came during a grant or between removal attempts:
+			// finish it now (grant, or remove when the deadline passed).
+			e.sched.set(now, r.ID)
+			continue
 		}
+		e.enqueue(r)
 	}
 	e.opt.Log.Info("engine started", "open_requests", len(open))
 	return nil
@@ -170,7 +192,9 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Stop ends the timer and waits for the work in progress, at most
 // StopTimeout: every AWS call has its own timeout, but a stop must not hang
-// on one. The database says what is unfinished; the next start resumes it.
+// on one. Then it cancels the context of the work still running and
+// returns; every step is recorded before it is made, so the next start
+// resumes what is unfinished from the database.
 func (e *Engine) Stop() {
 	select {
 	case <-e.stop:
@@ -188,17 +212,35 @@ func (e *Engine) Stop() {
 	case <-time.After(e.opt.StopTimeout):
 		e.opt.Log.Warn("engine stopped with work still running; the next start resumes it from the database", "waited", e.opt.StopTimeout.String())
 	}
+	e.cancel()
 }
 
-func (e *Engine) enqueue(r *model.Request) {
+// wakeAt is when an open request next needs the engine, and whether it
+// does at all.
+func (e *Engine) wakeAt(r *model.Request) (time.Time, bool) {
 	switch {
 	case r.State == model.Pending:
-		e.sched.add(r.ExpiresAt, r.ID)
+		return r.ExpiresAt, true
+	case r.State == model.Removing:
+		return e.opt.Now(), true
 	case r.State.HoldsAccess() && r.Deadline != nil:
-		e.sched.add(*r.Deadline, r.ID)
+		return *r.Deadline, true
+	}
+	return time.Time{}, false
+}
+
+// enqueue makes the request's one wake-up match its stored times.
+func (e *Engine) enqueue(r *model.Request) {
+	if at, ok := e.wakeAt(r); ok {
+		e.sched.set(at, r.ID)
+	} else {
+		e.sched.cancel(r.ID)
 	}
 }
 
+// sweeper is the safety net under the timer: every open request must have
+// a wake-up. It adds one only where none is set and no worker is on the
+// request, so it never starts a second retry chain.
 func (e *Engine) sweeper() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.opt.Sweep)
@@ -208,17 +250,16 @@ func (e *Engine) sweeper() {
 		case <-e.stop:
 			return
 		case <-t.C:
-			open, err := e.st.OpenRequests(context.Background())
+			open, err := e.st.OpenRequests(e.ctx)
 			if err != nil {
 				e.opt.Log.Error("sweep open requests", "err", err)
 				continue
 			}
-			now := e.opt.Now()
 			for _, r := range open {
-				// Only what is overdue: the timer holds the rest already.
-				if (r.State == model.Pending && !r.ExpiresAt.After(now)) ||
-					(r.State.HoldsAccess() && r.Deadline != nil && !r.Deadline.After(now)) {
-					e.enqueue(r)
+				if at, ok := e.wakeAt(r); ok {
+					if e.sched.ensure(at, r.ID) {
+						e.opt.Metrics.SweepRearmed.Inc()
+					}
 				}
 			}
 		}
@@ -233,20 +274,24 @@ func (e *Engine) worker() {
 			return
 		case id := <-e.sched.due:
 			e.handleDue(id)
+			e.sched.finish(id)
 		}
 	}
 }
 
-// handleDue acts on a request whose time came: expire it, or take access
-// away. It re-reads the request, so a stale or duplicate wake-up does
-// nothing.
+// handleDue acts on a request whose time came: expire it, finish its grant,
+// or take access away. It re-reads the request, so a stale wake-up only
+// re-arms the timer.
 func (e *Engine) handleDue(id string) {
-	ctx := context.Background()
+	ctx := e.ctx
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.st.GetRequest(ctx, id)
 	if err != nil {
 		e.opt.Log.Error("load due request", "request_id", id, "err", err)
+		if !store.IsNotFound(err) {
+			e.sched.set(e.opt.Now().Add(e.opt.RemoveRetryBase), id)
+		}
 		return
 	}
 	now := e.opt.Now()
@@ -257,15 +302,22 @@ func (e *Engine) handleDue(id string) {
 		if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Expire, SystemActor, map[string]string{
 			"expired_at": r.ExpiresAt.UTC().Format(time.RFC3339)})); err != nil {
 			e.opt.Log.Error("expire request", "request_id", id, "err", err)
+			e.enqueue(r)
 			return
 		}
 		e.opt.Metrics.transition(string(model.Expire))
-	case r.State.HoldsAccess() && r.Deadline != nil && !r.Deadline.After(now):
+	case r.State == model.Removing || (r.State.HoldsAccess() && r.Deadline != nil && !r.Deadline.After(now)):
 		typ := r.DeescalateType
 		if typ == "" {
 			typ = "scheduled"
 		}
 		_ = e.deescalate(ctx, r, typ, SystemActor)
+	case r.State == model.Approved:
+		// A grant a crash (or a failed write) interrupted.
+		e.enqueue(r)
+		e.grant(ctx, r)
+	default:
+		e.enqueue(r)
 	}
 }
 
@@ -404,7 +456,7 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 		return nil, err
 	}
 	e.opt.Metrics.transition(string(model.Requested))
-	e.sched.add(r.ExpiresAt, r.ID)
+	e.sched.set(r.ExpiresAt, r.ID)
 	return r, nil
 }
 
@@ -500,18 +552,20 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 			r.Granted[k] = v
 		}
 	}
-	if flow.Params.ScheduleDeescalation {
-		// The deadline is stored before the grant is made.
-		dl := now.Add(r.Duration)
-		r.Deadline = &dl
-	}
+	// The deadline is stored before the grant is made, and there always is
+	// one: without scheduled de-escalation, access still ends at the flow's
+	// max_duration.
 	details := map[string]string{}
+	dl := now.Add(r.Duration)
+	if !flow.Params.ScheduleDeescalation {
+		dl = now.Add(flow.MaxDuration)
+		details["deadline_reason"] = "max_duration"
+	}
+	r.Deadline = &dl
 	if message != "" {
 		details["message"] = message
 	}
-	if r.Deadline != nil {
-		details["deadline"] = r.Deadline.Format(time.RFC3339Nano)
-	}
+	details["deadline"] = r.Deadline.Format(time.RFC3339Nano)
 	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Approve, actor.Email, details)); err != nil {
 		if errors.Is(err, store.ErrStale) {
 			return nil, conflict("request changed state meanwhile; read it again")
@@ -590,141 +644,4 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 		return r, &Error{Kind: Upstream, Message: "access could not be removed yet and will be retried: " + err.Error()}
 	}
 	return r, nil
-}
-
-// grant runs the strategy's escalation with retries, then records the
-// outcome. The caller holds the request's lock; r is Approved.
-func (e *Engine) grant(ctx context.Context, r *model.Request) {
-	start := e.opt.Now()
-	g, strat, p, err := e.grantFor(ctx, r)
-	if err == nil && strat != nil {
-		err = e.checkRuntime(ctx, p.rtContext.Settings)
-	}
-	if err == nil && strat != nil {
-		for attempt := 1; ; attempt++ {
-			err = strat.Escalate(ctx, g)
-			if err == nil || awsauth.IsGuard(err) || attempt >= e.opt.GrantAttempts {
-				break
-			}
-			e.opt.Log.Warn("grant failed; retrying", "request_id", r.ID, "attempt", attempt, "err", err)
-			time.Sleep(backoff(e.opt.RetryBase, attempt))
-		}
-	}
-	from := r.State
-	if err != nil {
-		// Nothing half-done: take away whatever part of the grant landed.
-		if strat != nil && !awsauth.IsGuard(err) {
-			if cerr := strat.Deescalate(ctx, g); cerr != nil {
-				e.opt.Log.Error("clean up failed grant", "request_id", r.ID, "err", cerr)
-			}
-		}
-		r.State, _, _ = model.Transition(r.State, model.EscalateFailed)
-		r.Error = err.Error()
-		r.Deadline = nil
-		if serr := e.st.SaveRequest(ctx, r, from, e.event(r, model.EscalateFailed, SystemActor, map[string]string{"error": err.Error()})); serr != nil {
-			e.opt.Log.Error("record failed grant", "request_id", r.ID, "err", serr)
-		}
-		e.opt.Metrics.transition(string(model.EscalateFailed))
-		e.opt.Log.Error("grant failed", "request_id", r.ID, "err", err)
-		return
-	}
-	r.State, _, _ = model.Transition(r.State, model.Escalated)
-	now := e.opt.Now().UTC()
-	r.GrantedAt = &now
-	details := map[string]string{"target": r.Target}
-	if strat != nil {
-		details["identity"] = g.Identity
-		details["connector_role"] = g.ConnectorRoleARN
-		for k, v := range g.TargetSettings {
-			details["target."+k] = v
-		}
-	}
-	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Escalated, SystemActor, details)); err != nil {
-		e.opt.Log.Error("record grant", "request_id", r.ID, "err", err)
-	}
-	e.opt.Metrics.transition(string(model.Escalated))
-	e.opt.Metrics.GrantSeconds.Observe(e.opt.Now().Sub(start).Seconds())
-}
-
-// deescalate takes access away and ends the request; on failure it records
-// the error, schedules a retry with back-off and returns the error. The
-// caller holds the request's lock.
-func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
-	g, strat, _, err := e.grantFor(ctx, r)
-	if err == nil && strat != nil {
-		err = strat.Deescalate(ctx, g)
-	}
-	from := r.State
-	if err != nil {
-		n := 1
-		if v, ok := e.failures.Load(r.ID); ok {
-			n = v.(int) + 1
-		}
-		e.failures.Store(r.ID, n)
-		r.DeescalateError = err.Error()
-		next := e.opt.Now().Add(backoff(time.Second, n))
-		if serr := e.st.SaveRequest(ctx, r, from, e.event(r, model.DeescalateFailed, actor, map[string]string{
-			"error": err.Error(), "attempt": fmt.Sprint(n), "retry_at": next.UTC().Format(time.RFC3339)})); serr != nil {
-			e.opt.Log.Error("record failed de-escalation", "request_id", r.ID, "err", serr)
-		}
-		e.opt.Metrics.DeescalateFailures.Inc()
-		e.opt.Log.Error("de-escalation failed; will retry", "request_id", r.ID, "attempt", n, "retry_at", next, "err", err)
-		e.sched.add(next, r.ID)
-		return err
-	}
-	e.failures.Delete(r.ID)
-	now := e.opt.Now().UTC()
-	r.State, _, _ = model.Transition(r.State, model.Deescalated)
-	r.EndedAt = &now
-	r.DeescalateType = typ
-	r.DeescalateError = ""
-	details := map[string]string{"deescalate_type": typ}
-	if strat != nil {
-		details["identity"] = g.Identity
-		for k, v := range g.TargetSettings {
-			details["target."+k] = v
-		}
-	}
-	if r.Deadline != nil && typ == "scheduled" {
-		late := now.Sub(*r.Deadline)
-		details["late_ms"] = fmt.Sprint(late.Milliseconds())
-		e.opt.Metrics.Lateness.Observe(late.Seconds())
-	}
-	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Deescalated, actor, details)); err != nil {
-		e.opt.Log.Error("record de-escalation", "request_id", r.ID, "err", err)
-		return err
-	}
-	e.opt.Metrics.transition(string(model.Deescalated))
-	return nil
-}
-
-// checkRuntime runs the runtime connector verification when it is due.
-func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) error {
-	if e.opt.VerifyRuntime == nil {
-		return nil
-	}
-	var key strings.Builder
-	for _, k := range []string{"role_arn", "external_id", "account_id_safelist", "trusted_principals", "policy_arns"} {
-		key.WriteString(settings[k] + "|")
-	}
-	if t, ok := e.verified.Load(key.String()); ok && e.opt.Now().Sub(t.(time.Time)) < e.opt.VerifyEvery {
-		return nil
-	}
-	if err := e.opt.VerifyRuntime(ctx, settings); err != nil {
-		var ce *awsauth.CredentialsError
-		if errors.As(err, &ce) {
-			return &awsauth.GuardError{Reason: "cannot check the runtime connector role " + settings["role_arn"] + ": " + err.Error()}
-		}
-		return &awsauth.GuardError{Reason: "the runtime connector role " + settings["role_arn"] + " is not what its module promises, so sym will not use it: " + err.Error()}
-	}
-	e.verified.Store(key.String(), e.opt.Now())
-	return nil
-}
-
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := base << min(attempt-1, 6)
-	if d > time.Minute {
-		d = time.Minute
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }

@@ -8,6 +8,11 @@ type Metrics struct {
 	GrantSeconds       prometheus.Histogram
 	Lateness           prometheus.Histogram
 	DeescalateFailures prometheus.Counter
+	// Attempts counts every AWS attempt the engine makes, by operation
+	// (grant, remove, read, verify) and outcome (ok, error).
+	Attempts *prometheus.CounterVec
+	// SweepRearmed counts open requests the sweeper found without a timer.
+	SweepRearmed prometheus.Counter
 }
 
 // NewMetrics makes the metrics and registers them when reg is not nil.
@@ -27,9 +32,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DeescalateFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sym_deescalation_failures_total", Help: "Failed attempts to remove access (each is retried).",
 		}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sym_access_attempts_total", Help: "AWS attempts by the engine, by operation (grant, remove, read, verify) and outcome.",
+		}, []string{"op", "outcome"}),
+		SweepRearmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sym_sweep_rearmed_total", Help: "Open requests the sweeper found without a scheduled wake-up.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Transitions, m.GrantSeconds, m.Lateness, m.DeescalateFailures)
+		reg.MustRegister(m.Transitions, m.GrantSeconds, m.Lateness, m.DeescalateFailures, m.Attempts, m.SweepRearmed)
 	}
 	return m
 }

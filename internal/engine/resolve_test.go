@@ -36,6 +36,11 @@ func (r *recorder) Deescalate(_ context.Context, g strategy.Grant) error {
 	}
 	return nil
 }
+func (r *recorder) Key(g strategy.Grant) (strategy.Key, error) {
+	return strategy.Key{Identity: g.Account + ":" + g.Identity, Target: g.Account + ":" + g.TargetSettings["iam_group"]}, nil
+}
+func (r *recorder) HasAccess(context.Context, strategy.Grant) (bool, error)   { return false, nil }
+func (r *recorder) Holders(context.Context, strategy.Grant) ([]string, error) { return nil, nil }
 
 type world struct {
 	st                                *store.Store

@@ -7,43 +7,123 @@ import (
 )
 
 // scheduler wakes the engine when a request is due: a pending request's
-// expiry or an access deadline. It is only a timer over the database, which
-// stays the truth: a restart rebuilds it from the stored times, and a due
-// item that finds nothing to do is harmless.
+// expiry, an access deadline, or the next try of a failed removal. It is
+// only a timer over the database, which stays the truth: a restart rebuilds
+// it from the stored times, and a due item that finds nothing to do is
+// harmless.
+//
+// A request has at most one wake-up: set replaces the one it has, and
+// ensure (the sweeper's) adds one only when the request has none and is not
+// being handled. So neither the sweeper nor a failing removal can start a
+// second chain of retries for the same request.
 type scheduler struct {
-	mu    sync.Mutex
-	items dueHeap
-	wake  chan struct{}
-	due   chan string
+	mu      sync.Mutex
+	items   dueHeap
+	byID    map[string]*dueItem
+	running map[string]bool // handed to a worker, not finished yet
+	wake    chan struct{}
+	due     chan string
 }
 
 type dueItem struct {
-	at time.Time
-	id string
+	at    time.Time
+	id    string
+	index int
 }
 
-type dueHeap []dueItem
+type dueHeap []*dueItem
 
 func (h dueHeap) Len() int           { return len(h) }
 func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueItem)) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *dueHeap) Push(x any) {
+	it := x.(*dueItem)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
 func (h *dueHeap) Pop() any {
 	old := *h
 	n := len(old)
 	it := old[n-1]
 	*h = old[:n-1]
+	it.index = -1
 	return it
 }
 
 func newScheduler(buffer int) *scheduler {
-	return &scheduler{wake: make(chan struct{}, 1), due: make(chan string, buffer)}
+	return &scheduler{byID: map[string]*dueItem{}, running: map[string]bool{},
+		wake: make(chan struct{}, 1), due: make(chan string, buffer)}
 }
 
-func (s *scheduler) add(at time.Time, id string) {
+// set makes at the request's one wake-up, replacing any it had.
+func (s *scheduler) set(at time.Time, id string) {
 	s.mu.Lock()
-	heap.Push(&s.items, dueItem{at, id})
+	if it, ok := s.byID[id]; ok {
+		it.at = at
+		heap.Fix(&s.items, it.index)
+	} else {
+		it := &dueItem{at: at, id: id}
+		heap.Push(&s.items, it)
+		s.byID[id] = it
+	}
 	s.mu.Unlock()
+	s.poke()
+}
+
+// ensure gives the request a wake-up at at unless it has one or a worker
+// is handling it now.
+func (s *scheduler) ensure(at time.Time, id string) bool {
+	s.mu.Lock()
+	if _, ok := s.byID[id]; ok || s.running[id] {
+		s.mu.Unlock()
+		return false
+	}
+	it := &dueItem{at: at, id: id}
+	heap.Push(&s.items, it)
+	s.byID[id] = it
+	s.mu.Unlock()
+	s.poke()
+	return true
+}
+
+// cancel drops the request's wake-up.
+func (s *scheduler) cancel(id string) {
+	s.mu.Lock()
+	if it, ok := s.byID[id]; ok {
+		heap.Remove(&s.items, it.index)
+		delete(s.byID, id)
+	}
+	s.mu.Unlock()
+}
+
+// finish says a worker is done with a request it was handed.
+func (s *scheduler) finish(id string) {
+	s.mu.Lock()
+	delete(s.running, id)
+	s.mu.Unlock()
+}
+
+// next is the request's wake-up, if it has one.
+func (s *scheduler) next(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.byID[id]; ok {
+		return it.at, true
+	}
+	return time.Time{}, false
+}
+
+// pending is how many wake-ups are scheduled.
+func (s *scheduler) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
+func (s *scheduler) poke() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -58,7 +138,10 @@ func (s *scheduler) run(stop <-chan struct{}, now func() time.Time) {
 		s.mu.Lock()
 		var ready []string
 		for s.items.Len() > 0 && !s.items[0].at.After(now()) {
-			ready = append(ready, heap.Pop(&s.items).(dueItem).id)
+			it := heap.Pop(&s.items).(*dueItem)
+			delete(s.byID, it.id)
+			s.running[it.id] = true
+			ready = append(ready, it.id)
 		}
 		wait := time.Hour
 		if s.items.Len() > 0 {

@@ -16,17 +16,21 @@ const (
 	Pending  State = "pending"  // asked, waiting for an approver
 	Approved State = "approved" // approved, the grant is being made
 	Active   State = "active"   // granted; de-escalation is scheduled
-	Ended    State = "ended"    // access taken away again
-	Denied   State = "denied"   // an approver said no
-	Expired  State = "expired"  // nobody answered in time
-	Errored  State = "errored"  // the grant failed after its retries
+	// Removing: access may remain (a removal failed, or a grant failed after
+	// part of it may have landed) and its removal is retried until AWS
+	// confirms it; error or deescalate_error says what went wrong.
+	Removing State = "removing"
+	Ended    State = "ended"   // access taken away again
+	Denied   State = "denied"  // an approver said no
+	Expired  State = "expired" // nobody answered in time
+	Errored  State = "errored" // the grant failed, and nothing of it remains
 	// Withdrawn: the requester (or an admin) took the request back before
 	// anyone answered it, or an entity it needed was deleted.
 	Withdrawn State = "withdrawn"
 )
 
 // States lists every state, in the order a request meets them.
-var States = []State{Pending, Approved, Active, Ended, Denied, Expired, Errored, Withdrawn}
+var States = []State{Pending, Approved, Active, Removing, Ended, Denied, Expired, Errored, Withdrawn}
 
 // StateNames is States as text, for messages that list them.
 func StateNames() []string {
@@ -54,7 +58,7 @@ func (s State) IsResolved() bool {
 
 // HoldsAccess reports whether the requester may be in the target in s, so
 // that a de-escalation is owed.
-func (s State) HoldsAccess() bool { return s == Approved || s == Active }
+func (s State) HoldsAccess() bool { return s == Approved || s == Active || s == Removing }
 
 // Event is something that moves a request.
 type Event string
@@ -68,10 +72,10 @@ const (
 	Withdraw         Event = "withdraw" // the requester or an admin takes a pending request back
 	Expire           Event = "expire"
 	Escalated        Event = "escalate"          // the strategy granted access
-	EscalateFailed   Event = "error"             // the strategy failed after its retries
+	EscalateFailed   Event = "error"             // the grant failed and nothing of it remains
 	Revoke           Event = "revoke"            // someone asked to end access early
 	Deescalated      Event = "deescalate"        // the strategy took access away
-	DeescalateFailed Event = "deescalate_failed" // a de-escalation attempt failed; it is retried
+	DeescalateFailed Event = "deescalate_failed" // taking access away failed; it is retried until it succeeds
 )
 
 // IsFailureEvent reports the audit event types an environment's error
@@ -101,13 +105,15 @@ func (e *TransitionError) Error() string {
 		return "request has already ended"
 	case e.From == Pending && e.Event == Revoke:
 		return "request is pending, so there is no access to revoke: withdraw it instead (sym withdraw ID), or an approver denies it"
+	case e.From == Removing && (e.Event == Revoke || e.Event == Withdraw):
+		return "access is already being removed; sym retries until AWS confirms it"
 	case e.Event == Withdraw && e.From.HoldsAccess():
 		return fmt.Sprintf("request is already %s: revoke it instead (sym revoke ID)", e.From)
 	case e.From == Approved && e.Event == Revoke:
 		return "access is being granted right now; revoke once it is active"
 	case e.From.IsResolved():
 		return fmt.Sprintf("request is %s; it cannot be %s", e.From, pastTense(e.Event))
-	case e.From == Active || e.From == Approved:
+	case e.From == Active || e.From == Approved || e.From == Removing:
 		return fmt.Sprintf("request is already %s; it cannot be %s", e.From, pastTense(e.Event))
 	}
 	return fmt.Sprintf("cannot %s a request that is %s", e.Event, e.From)
@@ -145,17 +151,29 @@ type outcome struct {
 
 // The whole machine. A Revoke in Active does not change the state: it owes
 // a de-escalation, and the Deescalated event that follows ends the request.
+// The engine sends EscalateFailed and Deescalated only once the grant ledger
+// holds no open entry for the request: a request that may hold access is
+// never errored or ended, it is removing.
 var machine = map[edge]outcome{
-	{Pending, Approve}:         {Approved, []Effect{EffectGrant}},
-	{Pending, Deny}:            {Denied, nil},
-	{Pending, Expire}:          {Expired, nil},
-	{Pending, Withdraw}:        {Withdrawn, nil},
-	{Approved, Escalated}:      {Active, nil},
-	{Approved, EscalateFailed}: {Errored, []Effect{EffectRevoke}},
+	{Pending, Approve}:    {Approved, []Effect{EffectGrant}},
+	{Pending, Deny}:       {Denied, nil},
+	{Pending, Expire}:     {Expired, nil},
+	{Pending, Withdraw}:   {Withdrawn, nil},
+	{Approved, Escalated}: {Active, nil},
+	// The grant failed and whatever part of it may have landed is gone.
+	{Approved, EscalateFailed}: {Errored, nil},
+	// The grant failed (or its deadline passed during a crash) and removing
+	// what may have landed failed too: retried.
+	{Approved, DeescalateFailed}: {Removing, []Effect{EffectRevoke}},
 	// A grant interrupted by a crash whose deadline has passed is undone.
-	{Approved, Deescalated}: {Ended, nil},
-	{Active, Revoke}:        {Active, []Effect{EffectRevoke}},
-	{Active, Deescalated}:   {Ended, nil},
+	{Approved, Deescalated}:      {Ended, nil},
+	{Active, Revoke}:             {Active, []Effect{EffectRevoke}},
+	{Active, Deescalated}:        {Ended, nil},
+	{Active, DeescalateFailed}:   {Removing, []Effect{EffectRevoke}},
+	{Removing, DeescalateFailed}: {Removing, []Effect{EffectRevoke}},
+	{Removing, Deescalated}:      {Ended, nil},
+	// A failed grant's leftovers are removed: the request ends as errored.
+	{Removing, EscalateFailed}: {Errored, nil},
 }
 
 // Transition is the request's state machine: the state an event leads to

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var allEvents = []Event{Approve, Deny, Expire, Withdraw, Escalated, EscalateFailed, Revoke, Deescalated}
+var allEvents = []Event{Approve, Deny, Expire, Withdraw, Escalated, EscalateFailed, Revoke, Deescalated, DeescalateFailed}
 
 // TestTransitions walks every (state, event) pair: the legal ones lead where
 // the flow says, every other one is refused and leaves the state alone.
@@ -16,15 +16,23 @@ func TestTransitions(t *testing.T) {
 		to      State
 		effects []Effect
 	}{
-		{Pending, Approve}:         {Approved, []Effect{EffectGrant}},
-		{Pending, Deny}:            {Denied, nil},
-		{Pending, Expire}:          {Expired, nil},
-		{Pending, Withdraw}:        {Withdrawn, nil},
-		{Approved, Escalated}:      {Active, nil},
-		{Approved, EscalateFailed}: {Errored, []Effect{EffectRevoke}},
-		{Approved, Deescalated}:    {Ended, nil},
-		{Active, Revoke}:           {Active, []Effect{EffectRevoke}},
-		{Active, Deescalated}:      {Ended, nil},
+		{Pending, Approve}:           {Approved, []Effect{EffectGrant}},
+		{Pending, Deny}:              {Denied, nil},
+		{Pending, Expire}:            {Expired, nil},
+		{Pending, Withdraw}:          {Withdrawn, nil},
+		{Approved, Escalated}:        {Active, nil},
+		{Approved, EscalateFailed}:   {Errored, nil},
+		{Approved, DeescalateFailed}: {Removing, []Effect{EffectRevoke}},
+		{Approved, Deescalated}:      {Ended, nil},
+		{Active, Revoke}:             {Active, []Effect{EffectRevoke}},
+		{Active, Deescalated}:        {Ended, nil},
+		{Active, DeescalateFailed}:   {Removing, []Effect{EffectRevoke}},
+		{Removing, DeescalateFailed}: {Removing, []Effect{EffectRevoke}},
+		{Removing, Deescalated}:      {Ended, nil},
+		{Removing, EscalateFailed}:   {Errored, nil},
+	}
+	if len(legal) != len(machine) {
+		t.Errorf("the test knows %d transitions, the machine has %d", len(legal), len(machine))
 	}
 	for _, s := range States {
 		for _, ev := range allEvents {
@@ -58,22 +66,35 @@ func TestResolvedStatesAreFinal(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []State{Pending, Approved, Active} {
+	for _, s := range []State{Pending, Approved, Active, Removing} {
 		if s.IsResolved() {
 			t.Errorf("%s should not be resolved", s)
 		}
+	}
+	// Every state that may hold access is unresolved: a request whose
+	// access may remain is never final.
+	for _, s := range States {
+		if s.HoldsAccess() && s.IsResolved() {
+			t.Errorf("%s holds access and is resolved", s)
+		}
+	}
+	if !Removing.HoldsAccess() || Pending.HoldsAccess() || Errored.HoldsAccess() {
+		t.Error("HoldsAccess: removing holds access; pending and errored do not")
 	}
 }
 
 func TestRefusalMessages(t *testing.T) {
 	cases := map[edge]string{
-		{Ended, Revoke}:    "request has already ended",
-		{Pending, Revoke}:  "request is pending, so there is no access to revoke: withdraw it instead (sym withdraw ID), or an approver denies it",
-		{Active, Withdraw}: "request is already active: revoke it instead (sym revoke ID)",
-		{Ended, Withdraw}:  "request is ended; it cannot be withdrawn",
-		{Active, Approve}:  "request is already active; it cannot be approved",
-		{Denied, Approve}:  "request is denied; it cannot be approved",
-		{Expired, Deny}:    "request is expired; it cannot be denied",
+		{Ended, Revoke}:      "request has already ended",
+		{Pending, Revoke}:    "request is pending, so there is no access to revoke: withdraw it instead (sym withdraw ID), or an approver denies it",
+		{Active, Withdraw}:   "request is already active: revoke it instead (sym revoke ID)",
+		{Ended, Withdraw}:    "request is ended; it cannot be withdrawn",
+		{Active, Approve}:    "request is already active; it cannot be approved",
+		{Denied, Approve}:    "request is denied; it cannot be approved",
+		{Expired, Deny}:      "request is expired; it cannot be denied",
+		{Removing, Revoke}:   "access is already being removed; sym retries until AWS confirms it",
+		{Removing, Withdraw}: "access is already being removed; sym retries until AWS confirms it",
+		{Removing, Approve}:  "request is already removing; it cannot be approved",
 	}
 	for e, want := range cases {
 		_, _, err := Transition(e.from, e.ev)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/testenv"
@@ -84,8 +85,11 @@ func TestFlowRules(t *testing.T) {
 	flow("revoke-only", map[string]any{"schedule_deescalation": false}, nil)
 	r, err = request("revoke-only", map[string]any{"reason": "x"})
 	must(err)
-	if a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200); a.Deadline != nil {
-		t.Fatalf("schedule_deescalation = false must set no deadline, got %v", a.Deadline)
+	// No scheduled de-escalation still ends access at max_duration (12h by
+	// default), never "forever".
+	if a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200); a.Deadline == nil ||
+		a.Deadline.Sub(time.Now()) < 11*time.Hour || a.Deadline.Sub(time.Now()) > 12*time.Hour {
+		t.Fatalf("schedule_deescalation = false must set the deadline to max_duration (12h), got %v", a.Deadline)
 	}
 	if v := do(t, bob, "POST", "/requests/"+r.ID+"/revoke", nil, 200); v.State != "ended" {
 		t.Fatalf("revoke by an approver: %s", v.State)

@@ -11,10 +11,14 @@ import (
 
 // TestGuardRailsHoldEndToEnd points the IAM connector context at roles the
 // runtime must never assume and expects the platform to refuse before any
-// AWS call (moto itself would happily assume anything).
+// AWS call (moto itself would happily assume anything). Calls are counted
+// where they would reach AWS (a proxy in front of moto), and the same path
+// with an allowed role is counted too: a count that stays at zero proves
+// something only if the path does call AWS when allowed.
 func TestGuardRailsHoldEndToEnd(t *testing.T) {
 	m := testenv.StartMoto(t)
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m})
+	fp := testenv.StartFaultProxy(t, m.URL)
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL})
 	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	ctx := context.Background()
 	alice, bob := f.Users["alice@example.com"], f.Users["bob@example.com"]
@@ -31,35 +35,47 @@ func TestGuardRailsHoldEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, c := range []struct{ role, says string }{
+	refused := []struct{ role, says string }{
 		{"arn:aws:iam::123456789012:role/Administrator", "not under the path /sym/"},
 		{"arn:aws:iam::999999999999:role/sym/SymIamProd", "neither the runtime's account"},
-	} {
+	}
+	for _, c := range refused {
 		setRole(c.role)
-		before := srv.Chain.Calls().Total()
+		before := fp.Seen("*")
 		err := alice.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
 			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "x"}}, nil)
 		if api.StatusOf(err) != 409 || !strings.Contains(err.Error(), c.says) {
 			t.Fatalf("request through %s: %v, want 409 saying %q", c.role, err, c.says)
 		}
-		if n := srv.Chain.Calls().Total() - before; n != 0 {
-			t.Fatalf("%d AWS calls made for a refused role", n)
+		if n := fp.Seen("*") - before; n != 0 {
+			t.Fatalf("%d AWS calls made for a refused role: %v", n, fp.Counts())
 		}
 	}
 
-	// A role changed between request and approval is refused at grant time.
-	setRole(f.IAMRole)
-	r := ask(t, alice, f.Flow, f.Targets[0], "1h")
-	setRole("arn:aws:iam::123456789012:role/Administrator")
-	before := srv.Chain.Calls().Total()
-	a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
-	if a.State != "errored" || !strings.Contains(a.Error, "guard rail") {
-		t.Fatalf("approve through a non-/sym/ role: state %s error %q", a.State, a.Error)
-	}
-	if n := srv.Chain.Calls().Total() - before; n != 0 {
-		t.Fatalf("%d AWS calls made for a refused role", n)
-	}
-	if got := testenv.GroupMembers(t, m, f.Groups[0]); len(got) != 0 {
-		t.Fatalf("group has %v", got)
+	// Roles changed between request and approval are refused at grant
+	// time, before any call; the allowed role, on the same path, calls AWS.
+	for _, c := range append(refused, struct{ role, says string }{f.IAMRole, ""}) {
+		setRole(f.IAMRole)
+		r := ask(t, alice, f.Flow, f.Targets[0], "1h")
+		setRole(c.role)
+		before := fp.Seen("*")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		n := fp.Seen("*") - before
+		if c.says == "" {
+			if a.State != "active" || n == 0 {
+				t.Fatalf("approve through the allowed role: state %s after %d AWS calls", a.State, n)
+			}
+			do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+			continue
+		}
+		if a.State != "errored" || !strings.Contains(a.Error, c.says) {
+			t.Fatalf("approve through %s: state %s error %q", c.role, a.State, a.Error)
+		}
+		if n != 0 {
+			t.Fatalf("%d AWS calls made for refused role %s: %v", n, c.role, fp.Counts())
+		}
+		if got := testenv.GroupMembers(t, m, f.Groups[0]); len(got) != 0 {
+			t.Fatalf("group has %v", got)
+		}
 	}
 }

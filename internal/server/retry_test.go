@@ -1,15 +1,8 @@
 package server_test
 
 import (
-	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,57 +10,21 @@ import (
 	"github.com/opensym/sym/internal/testenv"
 )
 
-// faultProxy forwards to moto and answers the first n calls of one IAM
-// action with a throttling error, as AWS does under load.
-type faultProxy struct {
-	mu       sync.Mutex
-	action   string
-	failures int
-	seen     map[string]int
-	proxy    *httputil.ReverseProxy
-}
-
-func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
-	action := form.Get("Action")
-	p.mu.Lock()
-	p.seen[action]++
-	fail := action == p.action && p.failures > 0
-	if fail {
-		p.failures--
-	}
-	p.mu.Unlock()
-	if fail {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>`)
-		return
-	}
-	p.proxy.ServeHTTP(w, r)
-}
-
 // TestThrottledGrantIsRetried throttles AddUserToGroup twice: the grant
 // must still land, through the server's own retry policy.
 func TestThrottledGrantIsRetried(t *testing.T) {
 	m := testenv.StartMoto(t)
-	target, _ := url.Parse(m.URL)
-	fp := &faultProxy{action: "AddUserToGroup", failures: 2, seen: map[string]int{}, proxy: httputil.NewSingleHostReverseProxy(target)}
-	proxy := httptest.NewServer(fp)
-	defer proxy.Close()
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: proxy.URL})
+	fp := testenv.StartFaultProxy(t, m.URL)
+	fp.Add(testenv.Fault{Action: "AddUserToGroup", Status: 400, Code: "Throttling", Times: 2})
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL})
 	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	r := ask(t, f.Users["alice@example.com"], f.Flow, f.Targets[0], "1h")
 	a := do(t, f.Users["bob@example.com"], "POST", "/requests/"+r.ID+"/approve", nil, 200)
 	if a.State != "active" {
 		t.Fatalf("throttled grant: state %s error %q, want active after retries", a.State, a.Error)
 	}
-	fp.mu.Lock()
-	attempts := fp.seen["AddUserToGroup"]
-	fp.mu.Unlock()
-	if attempts != 3 {
-		t.Fatalf("AddUserToGroup reached AWS %d times, want 3 (two throttled, one through); seen %v", attempts, fp.seen)
+	if attempts := fp.Seen("AddUserToGroup"); attempts != 3 {
+		t.Fatalf("AddUserToGroup reached AWS %d times, want 3 (two throttled, one through); seen %v", attempts, fp.Counts())
 	}
 	if got := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
 		t.Fatalf("group members: %v", got)
@@ -84,40 +41,33 @@ func TestThrottledGrantIsRetried(t *testing.T) {
 }
 
 // TestFailedRevocationIsVisibleAndRetried makes RemoveUserFromGroup fail
-// twice: the revoke says so (502), the request shows the error and a
-// deescalate_failed audit event, and the server keeps trying until the user
+// twice: the revoke says so (502), the request is removing with the error
+// and a deescalate_failed audit event, and the server keeps trying until the user
 // is out of the group. A removal never fails silently.
 func TestFailedRevocationIsVisibleAndRetried(t *testing.T) {
 	m := testenv.StartMoto(t)
-	target, _ := url.Parse(m.URL)
-	fp := &faultProxy{action: "RemoveUserFromGroup", seen: map[string]int{}, proxy: httputil.NewSingleHostReverseProxy(target)}
-	proxy := httptest.NewServer(fp)
-	defer proxy.Close()
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: proxy.URL})
+	fp := testenv.StartFaultProxy(t, m.URL)
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL})
 	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	alice := f.Users["alice@example.com"]
 	r := ask(t, alice, f.Flow, f.Targets[0], "1h")
 	do(t, f.Users["bob@example.com"], "POST", "/requests/"+r.ID+"/approve", nil, 200)
 
 	// Each failure outlasts the SDK's own 5 attempts.
-	fp.mu.Lock()
-	fp.failures = 10
-	fp.mu.Unlock()
+	fp.Add(testenv.Fault{Action: "RemoveUserFromGroup", Status: 400, Code: "Throttling", Times: 10})
 	err := alice.Do(t.Context(), "POST", "/requests/"+r.ID+"/revoke", nil, nil)
 	if api.StatusOf(err) != 502 || !strings.Contains(err.Error(), "will be retried") {
 		t.Fatalf("revoke while AWS fails: %v, want 502 saying it will be retried", err)
 	}
 	got := do(t, alice, "GET", "/requests/"+r.ID, nil, 200)
-	if got.State != "active" || !strings.Contains(got.DeescalateError, "Throttling") {
+	if got.State != "removing" || !strings.Contains(got.DeescalateError, "Throttling") {
 		t.Fatalf("after a failed removal: state %s, deescalate_error %q", got.State, got.DeescalateError)
 	}
 	if members := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(members, []string{"alice"}) {
 		t.Fatalf("group members while removal fails: %v", members)
 	}
 	// AWS recovers; the retry finishes the job without anyone asking again.
-	fp.mu.Lock()
-	fp.failures = 0
-	fp.mu.Unlock()
+	fp.Clear()
 	ended := waitState(t, alice, r.ID, "ended", 90*time.Second)
 	if ended.DeescalateError != "" || ended.DeescalateType != "revoke" {
 		t.Fatalf("ended with deescalate_error %q type %q", ended.DeescalateError, ended.DeescalateType)

@@ -241,9 +241,9 @@ func (s *Store) ListRequests(ctx context.Context, state, requester string, limit
 }
 
 // OpenRequests lists the requests that still owe work: pending ones (they
-// expire) and approved or active ones (they de-escalate).
+// expire) and approved, active or removing ones (they de-escalate).
 func (s *Store) OpenRequests(ctx context.Context) ([]*model.Request, error) {
-	return s.queryRequests(ctx, `WHERE state IN ('pending','approved','active')`)
+	return s.queryRequests(ctx, `WHERE state IN ('pending','approved','active','removing')`)
 }
 
 func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([]*model.Request, error) {

@@ -139,6 +139,27 @@ var migrations = []string{
 		last_error_at INTEGER,
 		next_attempt_at INTEGER
 	);`,
+	// The grant ledger (package ledger owns the table and its queries):
+	// one row per grant sym made or was about to make, with the roles,
+	// identity and target it was pinned to.
+	`CREATE TABLE grants (
+		id TEXT PRIMARY KEY,
+		request_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		strategy_type TEXT NOT NULL,
+		identity_key TEXT NOT NULL,
+		target_key TEXT NOT NULL,
+		standing INTEGER NOT NULL DEFAULT 0,
+		pinned TEXT NOT NULL,
+		note TEXT NOT NULL DEFAULT '',
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		granted_at TEXT NOT NULL DEFAULT '',
+		closed_at TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX grants_status ON grants(status);
+	CREATE INDEX grants_holder ON grants(target_key, identity_key);
+	CREATE INDEX grants_request ON grants(request_id);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the
@@ -179,6 +200,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// DB is the database, for the packages that own a table in it (ledger).
+// Their tables are created by this store's migrations, so that the schema
+// has one ordered history.
+func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -1,34 +1,87 @@
 // Package strategy defines how the engine grants and takes away access: one
-// AccessStrategy per strategy type, each in its own package. A strategy must
-// be idempotent: escalating twice, or de-escalating something already gone,
-// succeeds and changes nothing.
+// AccessStrategy per strategy type, each in its own package (awsiam/ today;
+// SSO account assignments, SSO group memberships and Lambda next).
+//
+// The engine hands a strategy a Grant: everything the strategy needs to act,
+// resolved and pinned once before the grant is made (package ledger stores
+// it). The strategy never looks anything up in sym's entities: a removal goes
+// through exactly the roles, External ID, account, identity and target the
+// grant used, whatever the entities say today.
+//
+// What a strategy must do:
+//
+//   - Key canonicalises who (the identity) and what (the target) a grant is
+//     about, account included, so that the ledger can count overlapping
+//     grants: sym removes access only when the last open grant for the same
+//     Key ends, and never removes what the identity held before sym granted.
+//   - HasAccess reads, and never writes, whether the identity holds the
+//     target's access now; the engine asks before it grants, to record a
+//     standing member.
+//   - Escalate and Deescalate are idempotent: escalating twice, or
+//     de-escalating something already gone, succeeds and changes nothing.
+//   - Holders lists every identity that holds the target's access now (the
+//     reconciler compares it with the ledger); Grant.Identity is ignored.
+//   - An error that retrying cannot fix and that proves nothing was granted
+//     (the IAM user or group does not exist) is a *NotGrantedError; every
+//     other error may be transient, and the engine retries it.
 package strategy
 
 import (
 	"context"
+	"errors"
 
 	"github.com/opensym/sym/internal/awsauth"
 )
 
-// Grant is everything a strategy needs to act for one request.
+// Grant is everything a strategy needs to act for one request, pinned when
+// the grant is made.
 type Grant struct {
-	RequestID string
-	Requester string // email
+	RequestID string `json:"request_id"`
+	Requester string `json:"requester"` // email
+	// StrategyType is the strategy's type ("aws_iam").
+	StrategyType string `json:"strategy_type"`
 	// Identity is the requester's user name in the target system (an IAM
 	// user name for aws_iam).
-	Identity string
-	Runtime  awsauth.Runtime
+	Identity string `json:"identity"`
+	// Runtime is the runtime connector role, External ID included.
+	Runtime awsauth.Runtime `json:"runtime"`
 	// ConnectorRoleARN is the strategy's permission context role.
-	ConnectorRoleARN string
-	Region           string
-	TargetType       string
-	TargetSettings   map[string]string
+	ConnectorRoleARN string `json:"connector_role_arn"`
+	// Account is the account the connector role acts in.
+	Account        string            `json:"account"`
+	Region         string            `json:"region"`
+	TargetType     string            `json:"target_type"`
+	TargetSettings map[string]string `json:"target_settings"`
 }
 
-// AccessStrategy grants and removes access.
+// Key names who and what a grant is about, canonically (case folded where
+// the target system ignores case), account included.
+type Key struct {
+	Identity string
+	Target   string
+}
+
+// AccessStrategy grants and removes access. See the package comment for
+// what each method must do.
 type AccessStrategy interface {
 	// IdentityKey names the user identity the strategy needs ("aws_iam").
 	IdentityKey() string
+	Key(g Grant) (Key, error)
+	HasAccess(ctx context.Context, g Grant) (bool, error)
 	Escalate(ctx context.Context, g Grant) error
 	Deescalate(ctx context.Context, g Grant) error
+	Holders(ctx context.Context, g Grant) ([]string, error)
+}
+
+// NotGrantedError says that AWS refused a grant in a way retrying cannot
+// change, and that nothing was granted.
+type NotGrantedError struct{ Err error }
+
+func (e *NotGrantedError) Error() string { return e.Err.Error() }
+func (e *NotGrantedError) Unwrap() error { return e.Err }
+
+// IsNotGranted reports a *NotGrantedError.
+func IsNotGranted(err error) bool {
+	var n *NotGrantedError
+	return errors.As(err, &n)
 }

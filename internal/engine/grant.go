@@ -1,0 +1,415 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/ledger"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/strategy"
+)
+
+// How a grant and its removal go (docs/requests.md, decision 007):
+//
+//  1. grant resolves the request's plan into a strategy.Grant, checks the
+//     runtime role, reads whether the identity already holds the access
+//     (standing), and records all of it in the ledger (status intended)
+//     before the AWS call that grants.
+//  2. The grant call is retried; AWS's answer marks the entry granted. An
+//     unknown outcome leaves it intended: counted as landed.
+//  3. A grant that fails for good removes through the ledger entry; the
+//     request is errored only once the entry is closed, and removing (with
+//     the error, retried) until then.
+//  4. Removal acts on the ledger entry alone (its pinned roles), leaves the
+//     access alone when another open entry of the same (identity, target)
+//     or a standing membership holds it, and is retried with capped, jittered
+//     back-off for as long as it fails.
+
+// lockKey serialises grants and removals of one (identity, target), so that
+// reference counting sees a consistent ledger. Taken after a request's lock.
+func (e *Engine) lockKey(k strategy.Key) func() {
+	m, _ := e.keyLocks.LoadOrStore(k.Identity+"\x00"+k.Target, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// attempt counts one AWS attempt of an operation.
+func (e *Engine) attempt(op string, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	e.opt.Metrics.Attempts.WithLabelValues(op, outcome).Inc()
+}
+
+// intentFor resolves what a new grant of r would pin.
+func (e *Engine) intentFor(ctx context.Context, r *model.Request) (ledger.Intent, map[string]string, error) {
+	g, strat, p, err := e.grantFor(ctx, r)
+	if err != nil {
+		return ledger.Intent{}, nil, err
+	}
+	g.StrategyType, g.Account = p.strategy.Type, p.connectorAccount
+	if g.Account == "" {
+		g.Account, _, _, _ = model.ParseRoleARN(g.ConnectorRoleARN)
+	}
+	k, err := strat.Key(g)
+	if err != nil {
+		return ledger.Intent{}, nil, err
+	}
+	return ledger.Intent{Grant: g, Key: k}, p.rtContext.Settings, nil
+}
+
+// grant makes the request's grant and records the outcome. The caller
+// holds the request's lock; r is Approved.
+func (e *Engine) grant(ctx context.Context, r *model.Request) {
+	start := e.opt.Now()
+	if r.StrategyID == "" {
+		e.granted(ctx, r, nil, start) // an approval-only flow
+		return
+	}
+	entry, err := e.ledger.OpenForRequest(ctx, r.ID)
+	if err != nil {
+		e.opt.Log.Error("read the grant ledger; will retry", "request_id", r.ID, "err", err)
+		e.sched.set(e.opt.Now().Add(e.opt.RemoveRetryBase), r.ID)
+		return
+	}
+	var in ledger.Intent
+	var rtSettings map[string]string
+	if entry != nil {
+		// A crash came after the intent was recorded: grant exactly what it
+		// pinned.
+		in = entry.Intent
+		rtSettings = runtimeSettings(in.Grant.Runtime)
+		if _, cur, err := e.intentFor(ctx, r); err == nil && cur["role_arn"] == in.Grant.Runtime.RoleARN {
+			rtSettings = cur
+		}
+	} else if in, rtSettings, err = e.intentFor(ctx, r); err != nil {
+		e.grantFailed(ctx, r, nil, err)
+		return
+	}
+	strat := e.strategies[in.Grant.StrategyType]
+	if strat == nil {
+		e.grantFailed(ctx, r, entry, fmt.Errorf("strategy type %s cannot grant access in this server", in.Grant.StrategyType))
+		return
+	}
+	unlockKey := e.lockKey(in.Key)
+	for attempt := 1; ; attempt++ {
+		err = e.checkRuntime(ctx, rtSettings)
+		if err == nil && entry == nil {
+			if in.Standing, err = e.standing(ctx, strat, in); err == nil {
+				// The intent is durable before the call that grants.
+				entry, err = e.ledger.Open(ctx, in)
+			}
+		}
+		if err == nil {
+			err = strat.Escalate(ctx, in.Grant)
+			e.attempt("grant", err)
+		}
+		if err == nil || awsauth.IsGuard(err) || strategy.IsNotGranted(err) || attempt >= e.opt.GrantAttempts || ctx.Err() != nil {
+			break
+		}
+		e.opt.Log.Warn("grant failed; retrying", "request_id", r.ID, "attempt", attempt, "err", err)
+		time.Sleep(backoff(e.opt.RetryBase, attempt, e.opt.RetryCap))
+	}
+	unlockKey()
+	if err != nil {
+		e.grantFailed(ctx, r, entry, err)
+		return
+	}
+	if merr := e.ledger.MarkGranted(ctx, entry.ID); merr != nil {
+		// The entry stays intended, which counts as granted: nothing lost.
+		e.opt.Log.Error("record confirmed grant in the ledger", "request_id", r.ID, "err", merr)
+	}
+	e.granted(ctx, r, &in, start)
+}
+
+// standing reads whether the identity already holds the access sym is about
+// to grant. When open ledger entries of the same key exist, the access (if
+// any) is theirs, and so is the answer.
+func (e *Engine) standing(ctx context.Context, strat strategy.AccessStrategy, in ledger.Intent) (bool, error) {
+	others, err := e.ledger.OpenFor(ctx, in.Key)
+	if err != nil {
+		return false, err
+	}
+	if len(others) > 0 {
+		for _, o := range others {
+			if o.Standing {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	has, err := strat.HasAccess(ctx, in.Grant)
+	e.attempt("read", err)
+	return has, err
+}
+
+func runtimeSettings(rt awsauth.Runtime) map[string]string {
+	return map[string]string{"role_arn": rt.RoleARN, "external_id": rt.ExternalID, "region": rt.Region,
+		"account_id_safelist": strings.Join(rt.Safelist, ",")}
+}
+
+// granted records a confirmed grant: the request is active.
+func (e *Engine) granted(ctx context.Context, r *model.Request, in *ledger.Intent, start time.Time) {
+	from := r.State
+	r.State, _, _ = model.Transition(r.State, model.Escalated)
+	now := e.opt.Now().UTC()
+	r.GrantedAt = &now
+	details := map[string]string{"target": r.Target}
+	if in != nil {
+		g := in.Grant
+		details["identity"] = g.Identity
+		details["connector_role"] = g.ConnectorRoleARN
+		details["runtime_role"] = g.Runtime.RoleARN
+		if in.Standing {
+			details["standing"] = "true" // sym will not remove access the identity had before
+		}
+		for k, v := range g.TargetSettings {
+			details["target."+k] = v
+		}
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Escalated, SystemActor, details)); err != nil {
+		e.opt.Log.Error("record grant", "request_id", r.ID, "err", err)
+	}
+	e.enqueue(r)
+	e.opt.Metrics.transition(string(model.Escalated))
+	e.opt.Metrics.GrantSeconds.Observe(e.opt.Now().Sub(start).Seconds())
+}
+
+// grantFailed ends a grant that failed for good. With no open ledger entry
+// nothing was granted and the request is errored at once; otherwise what
+// may have landed is removed first, and until that is confirmed the
+// request is removing, with the error, and the removal is retried.
+func (e *Engine) grantFailed(ctx context.Context, r *model.Request, entry *ledger.Entry, err error) {
+	e.opt.Log.Error("grant failed", "request_id", r.ID, "err", err)
+	r.Error = err.Error()
+	if entry != nil {
+		if strategy.IsNotGranted(err) {
+			if cerr := e.ledger.Close(ctx, entry.ID, ledger.NotGranted, err.Error()); cerr != nil {
+				e.opt.Log.Error("close refused grant in the ledger", "request_id", r.ID, "err", cerr)
+			}
+		}
+		// Removal attempts on a failed grant are audited as its cleanup.
+		if e.deescalate(ctx, r, "cleanup", SystemActor) != nil {
+			return // removing; retried
+		}
+		return // errored by deescalate, once nothing remains
+	}
+	from := r.State
+	r.State, _, _ = model.Transition(r.State, model.EscalateFailed)
+	r.Deadline = nil
+	if serr := e.st.SaveRequest(ctx, r, from, e.event(r, model.EscalateFailed, SystemActor, map[string]string{"error": err.Error()})); serr != nil {
+		e.opt.Log.Error("record failed grant", "request_id", r.ID, "err", serr)
+	}
+	e.sched.cancel(r.ID)
+	e.opt.Metrics.transition(string(model.EscalateFailed))
+}
+
+// removeEntry takes away what one ledger entry granted, unless another
+// open entry of the same (identity, target) or a standing membership keeps
+// it, and closes the entry. It acts only through the entry's pinned roles.
+func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry) error {
+	strat := e.strategies[entry.Grant.StrategyType]
+	if strat == nil {
+		return fmt.Errorf("strategy type %s is not served by this server, so its grant cannot be removed", entry.Grant.StrategyType)
+	}
+	unlock := e.lockKey(entry.Key)
+	defer unlock()
+	others, err := e.ledger.OpenFor(ctx, entry.Key)
+	if err != nil {
+		return err
+	}
+	var holder *ledger.Entry
+	for _, o := range others {
+		if o.ID != entry.ID {
+			holder = o
+			break
+		}
+	}
+	switch {
+	case entry.Standing:
+		return e.ledger.Close(ctx, entry.ID, ledger.Released, "the identity held this access before sym granted it; sym leaves it")
+	case holder != nil:
+		return e.ledger.Close(ctx, entry.ID, ledger.Released, "request "+holder.RequestID()+" still holds this access")
+	}
+	err = strat.Deescalate(ctx, entry.Grant)
+	e.attempt("remove", err)
+	if err != nil {
+		return err
+	}
+	return e.ledger.Close(ctx, entry.ID, ledger.Removed, "")
+}
+
+// removeFor takes away everything the request may hold: its open ledger
+// entry. A request granted before the ledger existed (active, no ledger
+// history) is removed through its plan, as it was granted.
+func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry, error) {
+	if r.StrategyID == "" {
+		return nil, nil
+	}
+	hist, err := e.ledger.ForRequest(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var open *ledger.Entry
+	for _, en := range hist {
+		if en.Status.Open() {
+			open = en
+		}
+	}
+	if open != nil {
+		return open, e.removeEntry(ctx, open)
+	}
+	if len(hist) == 0 && r.GrantedAt != nil {
+		g, strat, _, err := e.grantFor(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		err = strat.Deescalate(ctx, g)
+		e.attempt("remove", err)
+		return nil, err
+	}
+	return nil, nil
+}
+
+// deescalate takes access away and ends the request; on failure it keeps
+// the request removing with the error, sets its one timer to the next try
+// (capped, jittered back-off, without end) and returns the error. A
+// retried failure is audited once, when the state changes. The caller
+// holds the request's lock.
+func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
+	entry, err := e.removeFor(ctx, r)
+	from := r.State
+	if err != nil {
+		n := 1
+		if v, ok := e.failures.Load(r.ID); ok {
+			n = v.(int) + 1
+		}
+		e.failures.Store(r.ID, n)
+		r.DeescalateError = err.Error()
+		if r.DeescalateType == "" {
+			r.DeescalateType = typ
+		}
+		next := e.opt.Now().Add(backoff(e.opt.RemoveRetryBase, n, e.opt.RetryCap))
+		r.State, _, _ = model.Transition(r.State, model.DeescalateFailed)
+		var ev *model.AuditEvent
+		if r.State != from {
+			details := map[string]string{"error": err.Error(), "attempt": fmt.Sprint(n), "retry_at": next.UTC().Format(time.RFC3339)}
+			if r.Error != "" {
+				details["grant_error"] = r.Error
+			}
+			ev = e.event(r, model.DeescalateFailed, actor, details)
+		}
+		if serr := e.st.SaveRequest(ctx, r, from, ev); serr != nil {
+			e.opt.Log.Error("record failed removal", "request_id", r.ID, "err", serr)
+		} else if ev != nil {
+			e.opt.Metrics.transition(string(model.DeescalateFailed))
+		}
+		e.opt.Metrics.DeescalateFailures.Inc()
+		e.opt.Log.Error("removing access failed; will retry", "request_id", r.ID, "attempt", n, "retry_at", next, "err", err)
+		e.sched.set(next, r.ID)
+		return err
+	}
+	e.failures.Delete(r.ID)
+	e.sched.cancel(r.ID)
+	now := e.opt.Now().UTC()
+	ev := model.Deescalated
+	if r.GrantedAt == nil && r.Error != "" {
+		ev = model.EscalateFailed // a failed grant, now without leftovers
+	}
+	r.State, _, _ = model.Transition(r.State, ev)
+	if ev == model.Deescalated {
+		r.EndedAt = &now
+		r.DeescalateType = typ
+	} else {
+		r.Deadline = nil
+	}
+	r.DeescalateError = ""
+	details := map[string]string{}
+	if ev == model.Deescalated {
+		details["deescalate_type"] = typ
+	} else {
+		details["error"] = r.Error
+	}
+	if entry != nil {
+		g := entry.Grant
+		details["identity"] = g.Identity
+		for k, v := range g.TargetSettings {
+			details["target."+k] = v
+		}
+		if cur, err := e.ledger.Get(ctx, entry.ID); err == nil && cur.Status == ledger.Released {
+			details["left_in_place"] = cur.Note
+		}
+	}
+	if ev == model.Deescalated && r.Deadline != nil && typ == "scheduled" {
+		late := now.Sub(*r.Deadline)
+		details["late_ms"] = fmt.Sprint(late.Milliseconds())
+		e.opt.Metrics.Lateness.Observe(late.Seconds())
+	}
+	if err := e.st.SaveRequest(ctx, r, from, e.event(r, ev, actor, details)); err != nil {
+		e.opt.Log.Error("record de-escalation", "request_id", r.ID, "err", err)
+		return err
+	}
+	e.opt.Metrics.transition(string(ev))
+	return nil
+}
+
+// checkRuntime runs the runtime connector verification when it is due. A
+// difference from the module is a guard refusal; a check that could not
+// read the role (throttling, 5xx, network, timeout) is a transient error.
+func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) error {
+	if e.opt.VerifyRuntime == nil {
+		return nil
+	}
+	var key strings.Builder
+	for _, k := range []string{"role_arn", "external_id", "account_id_safelist", "trusted_principals", "policy_arns"} {
+		key.WriteString(settings[k] + "|")
+	}
+	if t, ok := e.verified.Load(key.String()); ok && e.opt.Now().Sub(t.(time.Time)) < e.opt.VerifyEvery {
+		return nil
+	}
+	err := e.opt.VerifyRuntime(ctx, settings)
+	e.attempt("verify", err)
+	if err != nil {
+		var ce *awsauth.CredentialsError
+		switch {
+		case errors.As(err, &ce):
+			// The server's own credentials, not the role: say so.
+			return &awsauth.GuardError{Reason: "cannot check the runtime connector role " + settings["role_arn"] + ": " + err.Error()}
+		case transient(err) && !awsauth.IsGuard(err):
+			return fmt.Errorf("could not verify the runtime connector role %s: %w", settings["role_arn"], err)
+		}
+		return &awsauth.GuardError{Reason: "the runtime connector role " + settings["role_arn"] + " is not what its module promises, so sym will not use it: " + err.Error()}
+	}
+	e.verified.Store(key.String(), e.opt.Now())
+	return nil
+}
+
+// transient reports an error that says nothing about the role itself:
+// what the AWS SDK would retry (throttling, 5xx, connection errors), or a
+// timeout.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// backoff is the wait before try attempt+1: base doubled per attempt, at
+// most limit, jittered over its upper half.
+func backoff(base time.Duration, attempt int, limit time.Duration) time.Duration {
+	d := base << min(attempt-1, 20)
+	if d > limit || d <= 0 {
+		d = limit
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
