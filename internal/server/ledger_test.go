@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +29,17 @@ import (
 // tries in a few seconds.
 var fastRetries = engine.Options{GrantAttempts: 1, RetryBase: 20 * time.Millisecond,
 	RemoveRetryBase: 200 * time.Millisecond, RetryCap: time.Second}
+
+func metrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
 
 func members(t *testing.T, m *testenv.Moto, group string) []string {
 	t.Helper()
@@ -228,6 +242,20 @@ func TestOneRetryChainPerRequest(t *testing.T) {
 	}
 	if got := do(t, alice, "GET", "/requests/"+r.ID, nil, 200); got.State != "removing" || got.DeescalateError == "" {
 		t.Fatalf("while removal fails the request is %s (deescalate_error %q), want removing with the error", got.State, got.DeescalateError)
+	}
+	// Every attempt is a metric (AccessDenied is not retried by the SDK, so
+	// one attempt is one call). The chain goes on meanwhile: bracket it.
+	lo := fp.Seen("RemoveUserFromGroup")
+	text := metrics(t, srv.URL)
+	hi := fp.Seen("RemoveUserFromGroup")
+	var n int
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, `sym_access_attempts_total{op="remove",outcome="error"} `) {
+			fmt.Sscan(strings.Fields(line)[1], &n)
+		}
+	}
+	if n < lo || n > hi {
+		t.Fatalf("sym_access_attempts_total{op=remove,outcome=error} = %d; RemoveUserFromGroup calls %d..%d", n, lo, hi)
 	}
 	if got := members(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
 		t.Fatalf("group while removal fails: %v", got)
