@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -34,6 +35,8 @@ func newConnectorVerifyCmd() *cobra.Command {
 		trusted        []string
 		safelist       []string
 		declaredExtras []string
+		destinations   []string
+		fromServer     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -51,6 +54,14 @@ exactly what its Terraform module promises:
                      RemoveUserFromGroup on the configured groups only
   Lambda connector   trusted only by the runtime role; InvokeFunction on the
                      listed functions only
+
+With --log-destination, --secret or --from-server it also evaluates the
+runtime role's policies against what the server will do with them: write each
+Kinesis stream (the kinesis-data-stream addon's stream_arns) and Firehose
+delivery stream (tagged SymEnv=<environment>), read each secret once tagged
+SymEnv=<environment>, and read no secret tagged otherwise or untagged.
+--from-server takes the log destinations and secrets that the sym server at
+$SYM_API_URL runs through this runtime role.
 
 Policies attached beyond these are listed with what they allow; those not
 declared with --extra-policy are differences. The exit status is 1 when any
@@ -93,10 +104,28 @@ difference is found. AWS is reached through the SDK's default configuration
 			if e.RuntimeRoleARN == "" || e.ExternalID == "" {
 				return usageError{fmt.Errorf("--runtime-role-arn and --external-id are required")}
 			}
+			for _, d := range destinations {
+				parsed, err := connector.ParseDestination(d)
+				if err != nil {
+					return usageError{err}
+				}
+				e.Destinations = append(e.Destinations, parsed)
+			}
+			if fromServer {
+				dests, secrets, err := addonUsesFromServer(e.RuntimeRoleARN)
+				if err != nil {
+					return err
+				}
+				e.Destinations = append(e.Destinations, dests...)
+				e.Secrets = append(e.Secrets, secrets...)
+			}
 
 			cfg, err := config.LoadDefaultConfig(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("load the AWS configuration: %w", err)
+			}
+			if e.Region == "" {
+				e.Region = cfg.Region
 			}
 			rep, err := connector.Verify(cmd.Context(), iam.NewFromConfig(cfg), e)
 			if err != nil {
@@ -132,6 +161,10 @@ difference is found. AWS is reached through the SDK's default configuration
 	f.StringArrayVar(&e.Addons, "addon", nil, "an addon expected on the runtime role: aws/secretsmgr, aws/kinesis-firehose, aws/kinesis-data-stream (repeat)")
 	f.StringVar(&e.SecretsTagName, "secrets-tag-name", "SymEnv", "the aws/secretsmgr addon's tag_name")
 	f.StringArrayVar(&e.StreamARNs, "stream-arn", nil, "a stream ARN given to the aws/kinesis-data-stream addon (repeat)")
+	f.StringArrayVar(&destinations, "log-destination", nil, "a log destination the runtime role must write: kinesis_data_stream:<stream name or ARN> or kinesis_firehose:<delivery stream> (repeat)")
+	f.StringArrayVar(&e.Secrets, "secret", nil, "a secret path or ARN the runtime role must read once tagged for the environment (repeat)")
+	f.StringVar(&e.Region, "region", "", "region of streams and secrets given by name (default: the AWS configuration's region)")
+	f.BoolVar(&fromServer, "from-server", false, "also check the Kinesis/Firehose log destinations and secrets the sym server ($SYM_API_URL, $SYM_JWT) uses through this runtime role")
 	f.StringArrayVar(&declaredExtras, "extra-policy", nil, "a policy ARN attached on purpose through policy_arns (repeat): listed, not a difference")
 	f.StringArrayVar(&iamRoles, "iam-connector-role-arn", nil, "ARN of an IAM connector role to verify (repeat)")
 	f.StringArrayVar(&groups, "group", nil, "a group_config entry of the IAM connector as PATH:NAME, e.g. /sym/:* (repeat; default /sym/:*)")
@@ -158,4 +191,81 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// addonUsesFromServer lists the AWS log destinations and the secrets that
+// the sym server reaches through the runtime role: those of the permission
+// contexts whose role_arn is it, and of the environments running on them.
+func addonUsesFromServer(runtimeRoleARN string) ([]connector.Destination, []string, error) {
+	c, err := client()
+	if err != nil {
+		return nil, nil, err
+	}
+	type entity struct {
+		ID                string            `json:"id"`
+		Type              string            `json:"type"`
+		Path              string            `json:"path"`
+		SourceID          string            `json:"source_id"`
+		ContextID         string            `json:"context_id"`
+		RuntimeID         string            `json:"runtime_id"`
+		IntegrationID     string            `json:"integration_id"`
+		LogDestinationIDs []string          `json:"log_destination_ids"`
+		Settings          map[string]string `json:"settings"`
+	}
+	list := func(kind string) ([]entity, error) {
+		var out []entity
+		if err := c.Do(ctx(), "GET", "/entities/"+kind, nil, &out); err != nil {
+			return nil, fmt.Errorf("read %s from the sym server: %w", kind, err)
+		}
+		return out, nil
+	}
+	kinds := map[string][]entity{}
+	for _, k := range []string{"integrations", "runtimes", "environments", "log-destinations", "secret-sources", "secrets"} {
+		if kinds[k], err = list(k); err != nil {
+			return nil, nil, err
+		}
+	}
+	contexts := map[string]bool{}
+	for _, i := range kinds["integrations"] {
+		if i.Type == "permission_context" && i.Settings["role_arn"] == runtimeRoleARN {
+			contexts[i.ID] = true
+		}
+	}
+	if len(contexts) == 0 {
+		return nil, nil, fmt.Errorf("the sym server has no permission context with role_arn %s", runtimeRoleARN)
+	}
+	runtimes := map[string]bool{}
+	for _, r := range kinds["runtimes"] {
+		if contexts[r.ContextID] {
+			runtimes[r.ID] = true
+		}
+	}
+	envDests := map[string]bool{}
+	for _, e := range kinds["environments"] {
+		if runtimes[e.RuntimeID] {
+			for _, id := range e.LogDestinationIDs {
+				envDests[id] = true
+			}
+		}
+	}
+	var dests []connector.Destination
+	for _, d := range kinds["log-destinations"] {
+		if (d.Type == "kinesis_data_stream" || d.Type == "kinesis_firehose") &&
+			(contexts[d.IntegrationID] || (d.IntegrationID == "" && envDests[d.ID])) {
+			dests = append(dests, connector.Destination{Type: d.Type, Stream: d.Settings["stream_name"]})
+		}
+	}
+	sources := map[string]bool{}
+	for _, s := range kinds["secret-sources"] {
+		if contexts[s.Settings["context_id"]] {
+			sources[s.ID] = true
+		}
+	}
+	var secrets []string
+	for _, s := range kinds["secrets"] {
+		if sources[s.SourceID] && !slices.Contains(secrets, s.Path) {
+			secrets = append(secrets, s.Path)
+		}
+	}
+	return dests, secrets, nil
 }

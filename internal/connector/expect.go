@@ -60,6 +60,16 @@ type Expectation struct {
 	SecretsTagName string `json:"secrets_tag_name,omitempty"`
 	// StreamARNs are the kinesis-data-stream addon's stream_arns.
 	StreamARNs []string `json:"stream_arns,omitempty"`
+	// Destinations are log destinations the runtime role must be able to
+	// write (stream ARNs through the kinesis-data-stream addon, delivery
+	// streams through the kinesis-firehose addon).
+	Destinations []Destination `json:"destinations,omitempty"`
+	// Secrets are sym_secret paths (or ARNs) the runtime role must be able
+	// to read once tagged for the environment.
+	Secrets []string `json:"secrets,omitempty"`
+	// Region is where bare stream and secret names live (default
+	// us-east-1).
+	Region string `json:"region,omitempty"`
 	// DeclaredPolicyARNs are the runtime-connector's policy_arns: attached
 	// on purpose, listed with what they allow but not a difference.
 	DeclaredPolicyARNs []string `json:"declared_policy_arns,omitempty"`

@@ -344,6 +344,13 @@ func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
 	}
 	rep.Findings = append(rep.Findings, findings...)
 	rep.Findings = append(rep.Findings, checkInline(facts)...)
+	if len(v.e.Destinations) > 0 || len(v.e.Secrets) > 0 || len(v.e.Addons) > 0 {
+		docs, err := v.attachedDocuments(ctx, facts)
+		if err != nil {
+			return rep, err
+		}
+		rep.Findings = append(rep.Findings, v.checkCoverage(r, docs)...)
+	}
 	return rep, nil
 }
 

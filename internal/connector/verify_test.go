@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -273,6 +276,77 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		mustPass(t)
 	})
 
+	t.Run("addons cover the configured log destinations and secrets", func(t *testing.T) {
+		covered := exp
+		covered.Destinations = []Destination{{Type: "kinesis_firehose", Stream: "sym-audit-fh"}}
+		covered.Secrets = []string{"sym/prod/okta"}
+		rep := verify2(t, ctx, client, covered)
+		text := rep.Text()
+		for _, want := range []string{
+			"log destination kinesis_firehose sym-audit-fh: the role may write records to arn:aws:firehose:us-east-1:123456789012:deliverystream/sym-audit-fh once it is tagged SymEnv=prod",
+			"secret sym/prod/okta: the role may read it when it is tagged SymEnv=prod",
+		} {
+			if !rep.OK() || !strings.Contains(text, want) {
+				t.Errorf("report does not say %q (or differs):\n%s", want, text)
+			}
+		}
+		// A stream the kinesis-data-stream addon was never given.
+		uncovered := covered
+		uncovered.Destinations = append(slices.Clone(covered.Destinations), Destination{Type: "kinesis_data_stream", Stream: "sym-audit"})
+		rep = verify2(t, ctx, client, uncovered)
+		if diffs := rep.Differences(); len(diffs) != 1 || !strings.Contains(diffs[0],
+			"the role may not kinesis:PutRecord, kinesis:PutRecords on arn:aws:kinesis:us-east-1:123456789012:stream/sym-audit") {
+			t.Errorf("want the uncovered stream named, got:\n%s", rep.Text())
+		}
+		// The secrets addon without its tag condition reads every secret.
+		undo := newDefaultVersion(t, client, "arn:aws:iam::123456789012:policy/sym/SymSecretsManagerProd", func(doc map[string]any) {
+			delete(doc["Statement"].([]any)[0].(map[string]any), "Condition")
+		})
+		rep = verify2(t, ctx, client, covered)
+		all := strings.Join(rep.Differences(), "\n")
+		for _, want := range []string{"secrets scope: the role may read secrets tagged for another environment", "secrets scope: the role may read untagged secrets"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("want %q among the differences:\n%s", want, rep.Text())
+			}
+		}
+		undo()
+		mustPass(t)
+
+		// sym connector verify --from-server finds them in the server.
+		admin := api.NewClient(d.Server.URL, d.Server.AdminToken)
+		var e struct{ ID string }
+		mk := func(kind string, body map[string]any) string {
+			t.Helper()
+			if err := admin.Do(ctx, "POST", "/entities/"+kind, body, &e); err != nil {
+				t.Fatalf("create %s: %v", kind, err)
+			}
+			return e.ID
+		}
+		var ctxs []struct{ ID string }
+		if err := admin.Do(ctx, "GET", "/entities/integrations?slug=prod-runtime-context", nil, &ctxs); err != nil || len(ctxs) != 1 {
+			t.Fatalf("the module's runtime context: %v %v", ctxs, err)
+		}
+		src := mk("secret-sources", map[string]any{"type": "aws_secrets_manager", "slug": "verify-secrets",
+			"settings": map[string]string{"context_id": ctxs[0].ID}})
+		mk("secrets", map[string]any{"path": "sym/prod/slack", "source_id": src})
+		mk("log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": ctxs[0].ID,
+			"settings": map[string]string{"stream_name": "sym-audit-fh"}})
+		cmd := exec.Command(testenv.SymBinary(t), "connector", "verify", "--runtime-role-arn", d.RuntimeRole,
+			"--external-id", d.ExternalID, "--account-safelist", "111122223333",
+			"--addon", AddonSecretsManager, "--addon", AddonKinesisFirehose, "--from-server")
+		cmd.Env = append(append(os.Environ(), moto.Env()...), "SYM_API_URL="+d.Server.URL, "SYM_JWT="+d.Server.AdminToken)
+		out, err := cmd.CombinedOutput()
+		for _, want := range []string{
+			"ok   log destination kinesis_firehose sym-audit-fh: the role may write records",
+			"ok   secret sym/prod/slack: the role may read it when it is tagged SymEnv=prod",
+			"verified: every connector role is exactly as narrow as its module promises",
+		} {
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Errorf("sym connector verify --from-server (err %v) does not say %q:\n%s", err, want, out)
+			}
+		}
+	})
+
 	t.Run("escalation through the module-made roles", func(t *testing.T) {
 		escalateThroughModules(t, moto, d)
 	})
@@ -329,6 +403,15 @@ func newDefaultVersion(t *testing.T, client *iam.Client, arn string, change func
 			t.Fatal(err)
 		}
 	}
+}
+
+func verify2(t *testing.T, ctx context.Context, client *iam.Client, e Expectation) Report {
+	t.Helper()
+	rep, err := Verify(ctx, client, e)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return rep
 }
 
 func roleName(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
