@@ -297,9 +297,15 @@ without access (denied, expired, errored, withdrawn).`,
 				At        time.Time         `json:"at"`
 				Details   map[string]string `json:"details"`
 			}
-			q := api.Query("/events", "request_id", requestID, "last", fmt.Sprint(last))
+			// The whole log is for admins and auditors; one request's
+			// events are for whoever may read the request.
+			path := "/events"
+			if requestID != "" {
+				path = "/requests/" + url.PathEscape(requestID) + "/events"
+			}
+			q := api.Query(path, "last", fmt.Sprint(last))
 			if all {
-				q = api.Query("/events", "request_id", requestID, "limit", fmt.Sprint(limit))
+				q = api.Query(path, "limit", fmt.Sprint(limit))
 			}
 			if err := c.Do(ctx(), "GET", q, nil, &evs); err != nil {
 				return err
@@ -319,8 +325,8 @@ without access (denied, expired, errored, withdrawn).`,
 		},
 	}
 	audit.Flags().StringVar(&requestID, "request", "", "only the events of this request")
-	audit.Flags().IntVar(&last, "last", 100, "the newest this many events")
+	audit.Flags().IntVar(&last, "last", 100, "the newest this many events (at most 500)")
 	audit.Flags().BoolVar(&all, "all", false, "from the oldest event on (with --limit) instead of the newest --last")
-	audit.Flags().IntVar(&limit, "limit", 1000, "with --all: at most this many events")
+	audit.Flags().IntVar(&limit, "limit", 500, "with --all: at most this many events (the server caps it at 500)")
 	root.AddCommand(clientFlags(audit, true))
 }

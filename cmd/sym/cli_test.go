@@ -17,7 +17,8 @@ import (
 func TestCLI(t *testing.T) {
 	m := testenv.StartMoto(t)
 	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m})
-	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{Users: []string{"bob@example.com"}})
+	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{Users: []string{"bob@example.com"},
+		Vars: map[string]string{"approvers": "bob@example.com, carol@example.com"}})
 	bin := testenv.SymBinary(t)
 	run := func(token string, wantOK bool, args ...string) string {
 		t.Helper()
@@ -49,18 +50,24 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("token %q", bobToken)
 	}
 	run(bobToken, false, "tokens", "issue", "bob@example.com") // members cannot
+	carolToken := strings.TrimSpace(run(admin, true, "tokens", "issue", "carol@example.com"))
 
-	// bob asks with --json; the admin bot approves (self-approval is off).
+	// bob asks with --json; carol, an approver, approves (self-approval is
+	// off, and no automation token decides).
 	out = run(bobToken, true, "request", f.Flow, "--target", f.Targets[0], "--reason", "debug prod", "--duration", "1h", "--json")
 	var r struct{ ID, State, Requester string }
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.State != "pending" || r.Requester != "bob@example.com" {
 		t.Fatalf("request --json: %v %s", err, out)
 	}
 	out = run(bobToken, false, "approve", r.ID)
-	if !strings.Contains(out, "cannot approve or deny your own request") {
+	if !strings.Contains(out, "never their own") || !strings.Contains(out, "requests.approve") {
 		t.Fatalf("self-approval said: %s", out)
 	}
-	out = run(admin, true, "approve", r.ID, "-m", "go ahead")
+	out = run(admin, false, "approve", r.ID)
+	if !strings.Contains(out, "automation token") || !strings.Contains(out, "403") {
+		t.Fatalf("the admin bot approving said: %s", out)
+	}
+	out = run(carolToken, true, "approve", r.ID, "-m", "go ahead")
 	if !strings.Contains(out, "active") || !strings.Contains(out, "access ends at") {
 		t.Fatalf("approve said: %s", out)
 	}
@@ -108,7 +115,7 @@ func TestCLI(t *testing.T) {
 	if len(pending) != 1 {
 		t.Fatalf("the waiting request never showed up as pending")
 	}
-	run(admin, true, "approve", pending[0].ID)
+	run(carolToken, true, "approve", pending[0].ID)
 	if err := wait.Wait(); err != nil {
 		t.Fatalf("request --wait: %v\n%s", err, waitOut.String())
 	}

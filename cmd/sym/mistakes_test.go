@@ -34,6 +34,11 @@ func TestCLIMistakes(t *testing.T) {
 	admin := srv.AdminToken
 	bob := tokenFor(t, bin, srv.URL, admin, "bob@example.com")
 	carol := tokenFor(t, bin, srv.URL, admin, "carol@example.com")
+	// The whole audit log is for admins and auditors (not automation tokens).
+	if out, code := symRun(bin, srv.URL, admin, "users", "create", "audrey@example.com", "--role", "auditor"); code != 0 {
+		t.Fatalf("users create audrey (%d): %s", code, out)
+	}
+	auditor := tokenFor(t, bin, srv.URL, admin, "audrey@example.com")
 
 	// Another HTTP server, that is not sym, and a port nobody listens on.
 	other := httptest.NewServer(http.NotFoundHandler())
@@ -102,15 +107,15 @@ func TestCLIMistakes(t *testing.T) {
 		{"pending says who approves", "", bob, []string{"requests", pending.ID}, 0,
 			[]string{"for 1h,", "ticket: OPS-7", "waiting for an approver: carol@example.com", "sym withdraw " + pending.ID}},
 		{"revoke of a pending request", "", bob, []string{"revoke", pending.ID}, 1, []string{"withdraw it instead (sym withdraw ID)", "HTTP 409"}},
-		{"deny of one's own request", "", bob, []string{"deny", pending.ID}, 1, []string{"cannot approve or deny your own request"}},
-		{"withdraw by someone else", "", carol, []string{"withdraw", pending.ID}, 1, []string{"only the requester (bob@example.com) or an admin may withdraw"}},
+		{"deny of one's own request", "", bob, []string{"deny", pending.ID}, 1, []string{"forbidden by rule requests.deny", "never their own"}},
+		{"withdraw by someone else", "", carol, []string{"withdraw", pending.ID}, 1, []string{"forbidden by rule requests.withdraw", "an approver denies it instead"}},
 		{"withdraw", "", bob, []string{"withdraw", pending.ID, "-m", "not needed after all"}, 0,
 			[]string{"request " + pending.ID + ": withdrawn", "withdrawn by bob@example.com: not needed after all"}},
 		{"withdraw twice", "", bob, []string{"withdraw", pending.ID}, 1, []string{"request is withdrawn; it cannot be withdrawn"}},
 		{"approve whose grant fails", "", carol, []string{"approve", doomed.ID}, 3,
 			[]string{": errored", "the grant failed", "request again"}},
 		{"deny", "", carol, []string{"deny", denied.ID, "-m", "use the runbook"}, 0, []string{"denied by carol@example.com: use the runbook"}},
-		{"audit shows the newest", "", admin, []string{"audit", "--last", "2"}, 0, []string{"deny", "carol@example.com", "message=use the runbook"}},
+		{"audit shows the newest", "", auditor, []string{"audit", "--last", "2"}, 0, []string{"deny", "carol@example.com", "message=use the runbook"}},
 		{"audit of a request shows the prompt fields", "", admin, []string{"audit", "--request", pending.ID}, 0,
 			[]string{"field.ticket=OPS-7", "duration=1h ", "withdraw"}},
 	}
@@ -136,7 +141,7 @@ func TestCLIMistakes(t *testing.T) {
 		}
 	}
 	// The audit log's newest events come last, and --last 2 shows only two.
-	out, _ = symRun(bin, srv.URL, admin, "audit", "--last", "2")
+	out, _ = symRun(bin, srv.URL, auditor, "audit", "--last", "2")
 	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 3 {
 		t.Errorf("audit --last 2: %d lines, want a header and 2 events:\n%s", n, out)
 	}

@@ -76,7 +76,7 @@ func init() {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&role, "role", "member", "admin or member")
+	create.Flags().StringVar(&role, "role", "member", "admin, member, auditor (reads everything, writes nothing) or automation (tokens for CI and bots: request on behalf of people, never approve)")
 	create.Flags().StringArrayVar(&identities, "identity", nil, "an identity, KIND=VALUE: aws_iam=<IAM user name>, aws_sso=<Identity Center user>; KIND:ACCOUNT_ID=VALUE for one account; repeatable")
 	users.AddCommand(clientFlags(create, true))
 

@@ -3,11 +3,13 @@ package api
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"strconv"
 	"strings"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -21,7 +23,9 @@ type userInput struct {
 	Identities map[string]string `json:"identities"`
 }
 
-func validRole(role string) bool { return role == store.RoleAdmin || role == store.RoleMember }
+func validRole(role string) bool { return authz.ValidRole(role) }
+
+const rolesText = "admin, member, auditor or automation"
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
 	var in userInput
@@ -36,7 +40,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 		in.Role = store.RoleMember
 	}
 	if !validRole(in.Role) {
-		errs = append(errs, fieldErr("role", "must be admin or member, not %q", in.Role))
+		errs = append(errs, fieldErr("role", "must be %s, not %q", rolesText, in.Role))
 	}
 	for k, v := range in.Identities {
 		if strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
@@ -78,8 +82,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, a engine.Actor)
 			return
 		}
 	}
-	if !a.IsAdmin() && !strings.EqualFold(email, a.Email) {
-		writeErrors(w, r, 403, fieldErr("", "admin role required to read other users"))
+	if !s.allowed(w, r, authz.ReadUser, a, authz.Resource{Owner: email}) {
 		return
 	}
 	u, err := s.cfg.Store.GetUser(r.Context(), email)
@@ -93,7 +96,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, a engine.Actor)
 	writeJSON(w, 200, u)
 }
 
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	var in struct {
 		Role       *string           `json:"role"`
 		Identities map[string]string `json:"identities"`
@@ -111,8 +114,16 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 	}
 	if in.Role != nil {
 		if !validRole(*in.Role) {
-			writeErrors(w, r, 400, fieldErr("role", "must be admin or member, not %q", *in.Role))
+			writeErrors(w, r, 400, fieldErr("role", "must be %s, not %q", rolesText, *in.Role))
 			return
+		}
+		if *in.Role != u.Role && *in.Role != store.RoleAdmin {
+			// A demotion, or a move to a role that holds no access:
+			// what the user holds ends first.
+			if _, err := s.cfg.Engine.EndAccessOf(r.Context(), a, u.Email, fmt.Sprintf("role changed from %s to %s", u.Role, *in.Role)); err != nil {
+				s.writeErr(w, r, err)
+				return
+			}
 		}
 		u.Role = *in.Role
 	}
@@ -140,7 +151,20 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 	writeJSON(w, 200, u)
 }
 
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	email := r.PathValue("email")
+	if _, err := s.cfg.Store.GetUser(r.Context(), email); store.IsNotFound(err) {
+		writeErrors(w, r, 404, fieldErr("", "no user %s", email))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	// Their access ends before they do.
+	if _, err := s.cfg.Engine.EndAccessOf(r.Context(), a, email, "user deleted"); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	if err := s.cfg.Store.DeleteUser(r.Context(), r.PathValue("email")); store.IsNotFound(err) {
 		writeErrors(w, r, 404, fieldErr("", "no user %s", r.PathValue("email")))
 		return
@@ -192,7 +216,7 @@ type RequestView struct {
 	*model.Request
 	Duration string `json:"duration"`
 	// Approvers (of a pending request) are who may approve or deny it; empty
-	// means any user but the requester. SelfApproval says the requester may
+	// means admins only (docs/authz.md). SelfApproval says the requester may
 	// approve it too.
 	Approvers    []string `json:"approvers,omitempty"`
 	SelfApproval bool     `json:"self_approval,omitempty"`
@@ -232,8 +256,8 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.
 	writeJSON(w, 201, s.pendingView(r, req))
 }
 
-func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
-	req, err := s.cfg.Engine.Get(r.Context(), r.PathValue("id"))
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	req, err := s.cfg.Engine.GetFor(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -241,14 +265,17 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, _ engine.Act
 	writeJSON(w, 200, s.pendingView(r, req))
 }
 
-func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	q := r.URL.Query()
 	if st := q.Get("state"); st != "" && !model.State(st).Valid() {
 		writeErrors(w, r, 400, fieldErr("state", "unknown state %q: use one of %s", st, strings.Join(model.StateNames(), ", ")))
 		return
 	}
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	reqs, err := s.cfg.Store.ListRequests(r.Context(), q.Get("state"), q.Get("user"), limit)
+	limit, ok := listLimit(w, r)
+	if !ok {
+		return
+	}
+	reqs, err := s.cfg.Engine.ListFor(r.Context(), a, q.Get("state"), q.Get("user"), limit)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -303,16 +330,71 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, a engine.Actor
 	})
 }
 
+// listLimit reads ?limit=: absent means the default, more than
+// store.MaxList is capped to it, anything else not a positive number is a 400.
+func listLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return store.MaxList, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		writeErrors(w, r, 400, fieldErr("limit", "must be a positive number (at most %d), not %q", store.MaxList, capText(v)))
+		return 0, false
+	}
+	return min(n, store.MaxList), true
+}
+
+// capText shortens caller-supplied text before it is echoed.
+func capText(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
 	q := r.URL.Query()
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit, ok := listLimit(w, r)
+	if !ok {
+		return
+	}
 	var evs []model.AuditEvent
 	var err error
 	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
-		evs, err = s.cfg.Store.NewestEvents(r.Context(), q.Get("request_id"), last)
+		evs, err = s.cfg.Store.NewestEvents(r.Context(), q.Get("request_id"), min(last, store.MaxList))
 	} else {
 		evs, err = s.cfg.Store.Events(r.Context(), q.Get("request_id"), after, limit)
+	}
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, evs)
+}
+
+// requestEvents serves the events of one request the caller may read.
+func (s *Server) requestEvents(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	req, err := s.cfg.Engine.Get(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = s.cfg.Engine.Authorize(r.Context(), a, authz.ReadRequestEvents, req)
+	}
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	limit, ok := listLimit(w, r)
+	if !ok {
+		return
+	}
+	var evs []model.AuditEvent
+	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
+		evs, err = s.cfg.Store.NewestEvents(r.Context(), req.ID, min(last, store.MaxList))
+	} else {
+		evs, err = s.cfg.Store.Events(r.Context(), req.ID, after, limit)
 	}
 	if err != nil {
 		s.writeErr(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -37,8 +38,50 @@ func present(k *model.Kind, row *store.EntityRow) map[string]any {
 	return out
 }
 
-func (s *Server) listEntities(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+// requestable kinds are what members may list and read, by name and label.
+var requestable = map[string]bool{"flows": true, "access-targets": true}
+
+// mayRead checks the caller may read entities of kind k and says whether
+// they see every field (admins, auditors, automation) or only the names
+// and labels of what can be requested (members).
+func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, k *model.Kind, a engine.Actor) (full, ok bool) {
+	if authz.Allowed(authz.ReadEntities, a.Caller(), authz.Resource{}) {
+		return true, true
+	}
+	action := authz.ReadEntities
+	if requestable[k.Name] {
+		action = authz.ListRequestable
+	}
+	return false, s.allowed(w, r, action, a, authz.Resource{})
+}
+
+// presentFor renders an entity for a caller: everything, or for a member
+// the names and labels of a flow or target (a flow's prompt fields too, so
+// that a request form can be drawn).
+func presentFor(k *model.Kind, row *store.EntityRow, full bool) map[string]any {
+	all := present(k, row)
+	if full {
+		return all
+	}
+	out := map[string]any{"id": all["id"], "slug": all["slug"], "label": all["label"]}
+	switch k.Name {
+	case "access-targets":
+		out["type"] = all["type"]
+	case "flows":
+		params, _ := all["params"].(map[string]any)
+		if pf, ok := params["prompt_fields"]; ok {
+			out["params"] = map[string]any{"prompt_fields": pf}
+		}
+	}
+	return out
+}
+
+func (s *Server) listEntities(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	k, ok := s.kind(w, r)
+	if !ok {
+		return
+	}
+	full, ok := s.mayRead(w, r, k, a)
 	if !ok {
 		return
 	}
@@ -50,13 +93,17 @@ func (s *Server) listEntities(w http.ResponseWriter, r *http.Request, _ engine.A
 	}
 	out := []map[string]any{}
 	for i := range rows {
-		out = append(out, present(k, &rows[i]))
+		out = append(out, presentFor(k, &rows[i], full))
 	}
 	writeJSON(w, 200, out)
 }
 
-func (s *Server) getEntity(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) getEntity(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	k, ok := s.kind(w, r)
+	if !ok {
+		return
+	}
+	full, ok := s.mayRead(w, r, k, a)
 	if !ok {
 		return
 	}
@@ -68,7 +115,7 @@ func (s *Server) getEntity(w http.ResponseWriter, r *http.Request, _ engine.Acto
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, 200, present(k, row))
+	writeJSON(w, 200, presentFor(k, row, full))
 }
 
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/model"
@@ -71,33 +72,38 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.route("GET /api/v1/org", any_, s.org)
-	s.route("GET /api/v1/server", any_, s.serverInfo)
-	s.route("GET /api/v1/entities/{kind}", any_, s.listEntities)
-	s.route("POST /api/v1/entities/{kind}", admin, s.createEntity)
-	s.route("GET /api/v1/entities/{kind}/{id}", any_, s.getEntity)
-	s.route("PATCH /api/v1/entities/{kind}/{id}", admin, s.updateEntity)
-	s.route("DELETE /api/v1/entities/{kind}/{id}", admin, s.deleteEntity)
-	s.route("POST /api/v1/entities/flows-filter", admin, s.singleton(model.FlowsFilterKind, s.createEntity))
-	s.route("GET /api/v1/entities/flows-filter", any_, s.singleton(model.FlowsFilterKind, s.getEntity))
-	s.route("PATCH /api/v1/entities/flows-filter", admin, s.singleton(model.FlowsFilterKind, s.updateEntity))
-	s.route("DELETE /api/v1/entities/flows-filter", admin, s.singleton(model.FlowsFilterKind, s.deleteEntity))
-	s.route("POST /api/v1/users", admin, s.createUser)
-	s.route("GET /api/v1/users", admin, s.listUsers)
-	s.route("GET /api/v1/users/{email}", any_, s.getUser)
-	s.route("PATCH /api/v1/users/{email}", admin, s.updateUser)
-	s.route("DELETE /api/v1/users/{email}", admin, s.deleteUser)
-	s.route("POST /api/v1/tokens", admin, s.issueToken)
-	s.route("POST /api/v1/login-links", admin, s.issueLoginLink)
-	s.route("POST /api/v1/events/request", any_, s.createRequest)
-	s.route("GET /api/v1/requests", any_, s.listRequests)
-	s.route("GET /api/v1/requests/{id}", any_, s.getRequest)
-	s.route("POST /api/v1/requests/{id}/approve", any_, s.approve)
-	s.route("POST /api/v1/requests/{id}/deny", any_, s.deny)
-	s.route("POST /api/v1/requests/{id}/revoke", any_, s.revoke)
-	s.route("POST /api/v1/requests/{id}/withdraw", any_, s.withdraw)
-	s.route("GET /api/v1/events", any_, s.events)
-	s.route("GET /api/v1/log-destinations/status", any_, s.logDestinationStatus)
+	// Each route names its authz rule; "" means the handler checks with
+	// the resource in hand (ownership, visibility).
+	s.route("GET /api/v1/org", authz.ReadOrg, s.org)
+	s.route("GET /api/v1/server", authz.ReadOrg, s.serverInfo)
+	s.route("GET /api/v1/entities/{kind}", "", s.listEntities)
+	s.route("POST /api/v1/entities/{kind}", authz.WriteEntities, s.createEntity)
+	s.route("GET /api/v1/entities/{kind}/{id}", "", s.getEntity)
+	s.route("PATCH /api/v1/entities/{kind}/{id}", authz.WriteEntities, s.updateEntity)
+	s.route("DELETE /api/v1/entities/{kind}/{id}", authz.WriteEntities, s.deleteEntity)
+	s.route("POST /api/v1/entities/flows-filter", authz.WriteEntities, s.singleton(model.FlowsFilterKind, s.createEntity))
+	s.route("GET /api/v1/entities/flows-filter", "", s.singleton(model.FlowsFilterKind, s.getEntity))
+	s.route("PATCH /api/v1/entities/flows-filter", authz.WriteEntities, s.singleton(model.FlowsFilterKind, s.updateEntity))
+	s.route("DELETE /api/v1/entities/flows-filter", authz.WriteEntities, s.singleton(model.FlowsFilterKind, s.deleteEntity))
+	s.route("POST /api/v1/users", authz.WriteUsers, s.createUser)
+	s.route("GET /api/v1/users", authz.ListUsers, s.listUsers)
+	s.route("GET /api/v1/users/{email}", "", s.getUser)
+	s.route("PATCH /api/v1/users/{email}", authz.WriteUsers, s.updateUser)
+	s.route("DELETE /api/v1/users/{email}", authz.WriteUsers, s.deleteUser)
+	s.route("POST /api/v1/tokens", authz.IssueToken, s.issueToken)
+	// A one-time sign-in link is a credential like a token: same rule.
+	s.route("POST /api/v1/login-links", authz.IssueToken, s.issueLoginLink)
+	s.route("POST /api/v1/events/request", "", s.createRequest)
+	s.route("GET /api/v1/requests", authz.ListRequests, s.listRequests)
+	s.route("GET /api/v1/requests/{id}", "", s.getRequest)
+	s.route("GET /api/v1/requests/{id}/events", "", s.requestEvents)
+	s.route("POST /api/v1/requests/{id}/approve", "", s.approve)
+	s.route("POST /api/v1/requests/{id}/deny", "", s.deny)
+	s.route("POST /api/v1/requests/{id}/revoke", "", s.revoke)
+	s.route("POST /api/v1/requests/{id}/withdraw", "", s.withdraw)
+	s.route("GET /api/v1/events", authz.ReadEvents, s.events)
+	// Log destinations are entities' configuration: the entities.read rule.
+	s.route("GET /api/v1/log-destinations/status", authz.ReadEntities, s.logDestinationStatus)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -135,25 +141,26 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-type access int
-
-const (
-	any_ access = iota
-	admin
-)
-
-func (s *Server) route(pattern string, need access, h func(http.ResponseWriter, *http.Request, engine.Actor)) {
+func (s *Server) route(pattern string, action authz.Action, h func(http.ResponseWriter, *http.Request, engine.Actor)) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.authenticate(w, r)
 		if !ok {
 			return
 		}
-		if need == admin && !actor.IsAdmin() {
-			writeErrors(w, r, http.StatusForbidden, fieldErr("", "admin role required (you are %s, a %s)", actor.Email, actor.Role))
+		if action != "" && !s.allowed(w, r, action, actor, authz.Resource{}) {
 			return
 		}
 		h(w, r, actor)
 	})
+}
+
+// allowed asks authz and answers the refusal when there is one.
+func (s *Server) allowed(w http.ResponseWriter, r *http.Request, action authz.Action, a engine.Actor, res authz.Resource) bool {
+	if err := authz.Check(action, a.Caller(), res); err != nil {
+		s.writeErr(w, r, err)
+		return false
+	}
+	return true
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (engine.Actor, bool) {
@@ -205,6 +212,11 @@ func writeErrors(w http.ResponseWriter, r *http.Request, status int, errs ...mod
 // writeErr maps an error to its status code; an unexpected one is a 500
 // whose details stay in the log.
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var denied *authz.Denied
+	if errors.As(err, &denied) {
+		writeErrors(w, r, denied.Status, fieldErr("", "%s", denied.Error()))
+		return
+	}
 	var ee *engine.Error
 	if errors.As(err, &ee) {
 		status := map[engine.Kind]int{engine.Invalid: 400, engine.Forbidden: 403, engine.NotFound: 404,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -88,7 +89,7 @@ type Engine struct {
 	strategies map[string]strategy.AccessStrategy
 	opt        Options
 	sched      *scheduler
-	locks      sync.Map // request id -> *sync.Mutex
+	locks      lockMap  // request id -> its mutex, while in use
 	keyLocks   sync.Map // strategy.Key (identity, target) -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
@@ -152,12 +153,7 @@ func (e *Engine) Ledger() *ledger.Ledger { return e.ledger }
 // Strategy is the strategy that serves a strategy type, or nil.
 func (e *Engine) Strategy(typ string) strategy.AccessStrategy { return e.strategies[typ] }
 
-func (e *Engine) lock(id string) func() {
-	m, _ := e.locks.LoadOrStore(id, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
-}
+func (e *Engine) lock(id string) func() { return e.locks.lock(id) }
 
 // Start reloads every open request from the store, finishes grants a crash
 // interrupted, retries removals, de-escalates what is overdue, and starts
@@ -361,8 +357,11 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	if email == "" {
 		email = strings.ToLower(actor.Email)
 	}
-	if email != strings.ToLower(actor.Email) && !actor.Bot {
-		return nil, forbidden("only the admin bot may request access on behalf of someone else")
+	if actor.Automation() && email == strings.ToLower(actor.Email) {
+		return nil, invalid("user_email", "is required: an automation token requests on behalf of a user and never holds access itself")
+	}
+	if err := authz.Check(authz.CreateRequest, actor.Caller(), authz.Resource{Owner: email}); err != nil {
+		return nil, asEngineError(err, "")
 	}
 	requester, err := e.st.GetUser(ctx, email)
 	if store.IsNotFound(err) {
@@ -444,13 +443,15 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	now := e.opt.Now().UTC()
 	r.CreatedAt, r.UpdatedAt = now, now
 	r.ExpiresAt = now.Add(flow.RequestTimeout)
-	ev := e.event(r, model.Requested, requester.Email, map[string]string{
+	// The actor is who called: a bot requesting for someone is recorded
+	// as itself, with the person in on_behalf_of.
+	ev := e.event(r, model.Requested, strings.ToLower(actor.Email), map[string]string{
 		"flow": r.Flow, "target": r.Target, "reason": r.Reason, "duration": model.FormatDuration(r.Duration)})
 	for name, v := range r.Fields {
 		ev.Details["field."+name] = v
 	}
-	if actor.Email != requester.Email {
-		ev.Details["on_behalf_of_by"] = actor.Email
+	if !strings.EqualFold(actor.Email, requester.Email) {
+		ev.Details["on_behalf_of"] = requester.Email
 	}
 	if err := e.st.CreateRequest(ctx, r, ev); err != nil {
 		return nil, err
@@ -505,33 +506,32 @@ func (e *Engine) Get(ctx context.Context, id string) (*model.Request, error) {
 	return r, err
 }
 
-// mayApprove applies the flow's approver rules.
-func (e *Engine) mayApprove(ctx context.Context, actor Actor, r *model.Request) error {
-	flow, err := e.flowOf(ctx, r)
+// lockFor looks a request up, checks that the actor may do action on it,
+// and only then takes its lock and reads it again: an unknown or hidden id
+// never enters the lock map.
+func (e *Engine) lockFor(ctx context.Context, actor Actor, action authz.Action, id string) (*model.Request, func(), error) {
+	r, err := e.Get(ctx, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	email := strings.ToLower(actor.Email)
-	if email == r.Requester && !flow.AllowSelfApproval {
-		return forbidden("you cannot approve or deny your own request (the flow does not set allow_self_approval)")
+	if err := e.Authorize(ctx, actor, action, r); err != nil {
+		return nil, nil, err
 	}
-	if len(flow.Approvers) > 0 && !flow.IsApprover(email) && !actor.Bot {
-		return forbidden("%s is not an approver of flow %s (approvers: %s)", actor.Email, flow.Slug, flow.Vars["approvers"])
+	unlock := e.lock(r.ID)
+	if r, err = e.Get(ctx, id); err != nil {
+		unlock()
+		return nil, nil, err
 	}
-	return nil
+	return r, unlock, nil
 }
 
 // Approve approves a pending request and grants access.
 func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
-	unlock := e.lock(id)
-	defer unlock()
-	r, err := e.Get(ctx, id)
+	r, unlock, err := e.lockFor(ctx, actor, authz.Approve, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.mayApprove(ctx, actor, r); err != nil {
-		return nil, err
-	}
+	defer unlock()
 	if r.State == model.Pending && !r.ExpiresAt.After(e.opt.Now()) {
 		return nil, conflict("request expired at %s before anyone answered", r.ExpiresAt.Format(time.RFC3339))
 	}
@@ -581,15 +581,11 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 
 // Deny denies a pending request.
 func (e *Engine) Deny(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
-	unlock := e.lock(id)
-	defer unlock()
-	r, err := e.Get(ctx, id)
+	r, unlock, err := e.lockFor(ctx, actor, authz.Deny, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.mayApprove(ctx, actor, r); err != nil {
-		return nil, err
-	}
+	defer unlock()
 	next, _, err := model.Transition(r.State, model.Deny)
 	if err != nil {
 		return nil, conflict("%s", err)
@@ -610,18 +606,21 @@ func (e *Engine) Deny(ctx context.Context, actor Actor, id, message string) (*mo
 	return r, nil
 }
 
-// Revoke ends active access now. The requester, an approver of the flow or
-// an admin may revoke, when the flow allows it.
+// Revoke ends active access now. Who may revoke is authz's rule
+// requests.revoke: the requester, an approver of the flow, an admin (even
+// when the flow sets allow_revoke = false) or an automation token.
 func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
-	unlock := e.lock(id)
-	defer unlock()
-	r, err := e.Get(ctx, id)
+	r, unlock, err := e.lockFor(ctx, actor, authz.Revoke, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.MayRevoke(ctx, actor, r); err != nil {
-		return nil, err
-	}
+	defer unlock()
+	return e.revokeLocked(ctx, actor, r, message)
+}
+
+// revokeLocked revokes r, whose lock the caller holds, once the caller has
+// been authorized.
+func (e *Engine) revokeLocked(ctx context.Context, actor Actor, r *model.Request, message string) (*model.Request, error) {
 	if _, _, err := model.Transition(r.State, model.Revoke); err != nil {
 		return nil, conflict("%s", err)
 	}
@@ -637,6 +636,9 @@ func (e *Engine) Revoke(ctx context.Context, actor Actor, id, message string) (*
 		details["message"] = message
 	}
 	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Revoke, actor.Email, details)); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			return nil, conflict("request changed state meanwhile; read it again")
+		}
 		return nil, err
 	}
 	e.opt.Metrics.transition(string(model.Revoke))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/model"
 )
 
@@ -13,25 +14,22 @@ import (
 // button or a form: the same rules the actions themselves apply, exported,
 // so that no front end keeps a copy of them.
 
-// MayDecide says whether actor may approve or deny r: nil when yes, else a
-// Forbidden error naming the rule (the check Approve and Deny make).
+// MayDecide says whether actor may approve or deny r: authz's rules
+// requests.approve and requests.deny, the check Approve and Deny make.
 func (e *Engine) MayDecide(ctx context.Context, actor Actor, r *model.Request) error {
-	return e.mayApprove(ctx, actor, r)
+	return e.Authorize(ctx, actor, authz.Approve, r)
 }
 
-// MayRevoke says whether actor may revoke r (the check Revoke makes): the
-// flow must allow revoking, and the actor must be the requester, an
-// approver of the flow or an admin.
+// MayRevoke says whether actor may revoke r (authz's rule requests.revoke,
+// the check Revoke makes).
 func (e *Engine) MayRevoke(ctx context.Context, actor Actor, r *model.Request) error {
-	if flow, err := e.flowOf(ctx, r); err == nil && !flow.Params.AllowRevoke {
-		return forbidden("flow %s does not allow revoking (allow_revoke = false); access ends at its deadline", flow.Slug)
-	}
-	if !actor.IsAdmin() && !actor.Bot && strings.ToLower(actor.Email) != r.Requester {
-		if err := e.mayApprove(ctx, actor, r); err != nil {
-			return forbidden("only the requester, an approver of the flow or an admin may revoke")
-		}
-	}
-	return nil
+	return e.Authorize(ctx, actor, authz.Revoke, r)
+}
+
+// MaySee says whether actor may read r and its events (authz's rule
+// requests.read).
+func (e *Engine) MaySee(ctx context.Context, actor Actor, r *model.Request) error {
+	return e.Authorize(ctx, actor, authz.ReadRequest, r)
 }
 
 // FlowForm is what a requester fills in for one flow.

@@ -81,7 +81,7 @@ func newWorld(t *testing.T) *world {
 	w.target = create("access-targets", map[string]any{"type": "aws_iam_group", "slug": "admins", "settings": map[string]any{"iam_group": "Admins"}})
 	w.str = create("access-strategies", map[string]any{"type": "aws_iam", "slug": "iam", "integration_id": w.connCtx, "targets": []any{w.target}})
 	w.flow = create("flows", map[string]any{"slug": "prod-access", "environment_id": env,
-		"params": map[string]any{"strategy_id": w.str}, "vars": map[string]any{"allow_self_approval": "true"}})
+		"params": map[string]any{"strategy_id": w.str}, "vars": map[string]any{"allow_self_approval": "true", "approvers": "alice@example.com, bob@example.com"}})
 	return w
 }
 

@@ -6,23 +6,20 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
 )
 
-// Withdraw takes a pending request back before anyone answered it. The
-// requester or an admin may withdraw; nothing was granted, so nothing is
-// owed to AWS.
+// Withdraw takes a pending request back before anyone answered it. Who
+// may is authz's rule requests.withdraw (the requester, an admin or an
+// automation token); nothing was granted, so nothing is owed to AWS.
 func (e *Engine) Withdraw(ctx context.Context, actor Actor, id, message string) (*model.Request, error) {
-	unlock := e.lock(id)
-	defer unlock()
-	r, err := e.Get(ctx, id)
+	r, unlock, err := e.lockFor(ctx, actor, authz.Withdraw, id)
 	if err != nil {
 		return nil, err
 	}
-	if !actor.IsAdmin() && !strings.EqualFold(actor.Email, r.Requester) {
-		return nil, forbidden("only the requester (%s) or an admin may withdraw a request; an approver denies it instead", r.Requester)
-	}
+	defer unlock()
 	return e.withdraw(ctx, actor, r, message)
 }
 
@@ -85,8 +82,8 @@ func (e *Engine) Release(ctx context.Context, actor Actor, id, message string) (
 	return withdrawn, nil
 }
 
-// Approvers says who may decide r: the flow's approvers (empty: any user
-// but the requester) and whether the requester may approve it too.
+// Approvers says who may decide r: the flow's approvers (empty: admins
+// only, see package authz) and whether the requester may approve it too.
 func (e *Engine) Approvers(ctx context.Context, r *model.Request) (approvers []string, self bool) {
 	f, err := e.flowOf(ctx, r)
 	if err != nil {

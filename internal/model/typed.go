@@ -90,7 +90,7 @@ type Flow struct {
 	// Vars are the flow's vars as sent; the ones the platform reads are
 	// decoded below.
 	Vars              map[string]string
-	Approvers         []string // lower-cased; empty: any admin or member
+	Approvers         []string // lower-cased; empty: admins decide (package authz)
 	AllowSelfApproval bool
 	MaxDuration       time.Duration
 	RequestTimeout    time.Duration

@@ -63,7 +63,7 @@ func waitState(t *testing.T, c *api.Client, id, state string, limit time.Duratio
 func eventTypes(t *testing.T, c *api.Client, requestID string) []string {
 	t.Helper()
 	var evs []event
-	if err := c.Do(context.Background(), "GET", "/events?request_id="+requestID, nil, &evs); err != nil {
+	if err := c.Do(context.Background(), "GET", "/requests/"+requestID+"/events", nil, &evs); err != nil {
 		t.Fatal(err)
 	}
 	var types []string
@@ -197,10 +197,12 @@ func TestAccessFlowEndToEnd(t *testing.T) {
 	})
 
 	t.Run("only listed approvers", func(t *testing.T) {
-		// bob asks; alice is not in the flow's approvers.
+		// bob asks; alice is not in the flow's approvers, so she does not
+		// even see the request (404, as if it did not exist).
 		r := ask(t, bob, f.Flow, f.Targets[0], "1h")
-		do(t, alice, "POST", "/requests/"+r.ID+"/approve", nil, 403)
-		do(t, alice, "POST", "/requests/"+r.ID+"/deny", nil, 403)
+		do(t, alice, "POST", "/requests/"+r.ID+"/approve", nil, 404)
+		do(t, alice, "POST", "/requests/"+r.ID+"/deny", nil, 404)
+		do(t, alice, "GET", "/requests/"+r.ID, nil, 404)
 		if got := do(t, bob, "GET", "/requests/"+r.ID, nil, 200); got.State != "pending" {
 			t.Fatalf("state %s after refused approvals, want pending", got.State)
 		}

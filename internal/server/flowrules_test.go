@@ -56,7 +56,7 @@ func TestFlowRules(t *testing.T) {
 		{"name": "duration", "type": "duration", "allowed_values": []string{"1h", "30m"}},
 		{"name": "ticket", "type": "string", "required": true},
 		{"name": "note", "type": "string", "required": false},
-	}}, map[string]string{"allow_self_approval": "true"})
+	}}, map[string]string{"allow_self_approval": "true", "approvers": "alice@example.com, bob@example.com"})
 	_, err := request("approval-only", map[string]any{"reason": "x", "duration": "2h", "ticket": "T-1"})
 	wantRefusal(err, 400, "not one of the flow's allowed durations (1h, 30m)")
 	_, err = request("approval-only", map[string]any{"reason": "x", "duration": "1h"})
@@ -72,7 +72,7 @@ func TestFlowRules(t *testing.T) {
 		t.Fatalf("approval-only revoke: %s", v.State)
 	}
 
-	flow("no-revoke", map[string]any{"allow_revoke": false}, map[string]string{"max_duration": "2h"})
+	flow("no-revoke", map[string]any{"allow_revoke": false}, map[string]string{"max_duration": "2h", "approvers": "bob@example.com"})
 	_, err = request("no-revoke", map[string]any{"reason": "x", "duration": "3h"})
 	wantRefusal(err, 400, "longer than the flow's maximum of 2h0m0s")
 	r, err = request("no-revoke", map[string]any{"reason": "x", "duration": "90m"})
@@ -82,7 +82,7 @@ func TestFlowRules(t *testing.T) {
 	err = alice.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, nil)
 	wantRefusal(err, 403, "does not allow revoking")
 
-	flow("revoke-only", map[string]any{"schedule_deescalation": false}, nil)
+	flow("revoke-only", map[string]any{"schedule_deescalation": false}, map[string]string{"approvers": "bob@example.com"})
 	r, err = request("revoke-only", map[string]any{"reason": "x"})
 	must(err)
 	// No scheduled de-escalation still ends access at max_duration (12h by

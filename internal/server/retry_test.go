@@ -30,7 +30,7 @@ func TestThrottledGrantIsRetried(t *testing.T) {
 		t.Fatalf("group members: %v", got)
 	}
 	var evs []event
-	if err := f.Admin.Do(t.Context(), "GET", "/events?request_id="+r.ID, nil, &evs); err != nil {
+	if err := f.Admin.Do(t.Context(), "GET", "/requests/"+r.ID+"/events", nil, &evs); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range evs {

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +31,7 @@ type IAMFlow struct {
 type IAMFlowOptions struct {
 	Groups int               // IAM groups / targets (default 1)
 	Users  []string          // emails (default alice@example.com, bob@example.com)
-	Vars   map[string]string // flow vars
+	Vars   map[string]string // flow vars (approvers default to every user)
 	Params map[string]any    // extra flow params
 }
 
@@ -101,9 +102,14 @@ func SetupIAMFlow(tb testing.TB, m *Moto, baseURL, adminToken string, o IAMFlowO
 	for k, v := range o.Params {
 		params[k] = v
 	}
-	vars := o.Vars
-	if vars == nil {
-		vars = map[string]string{}
+	vars := map[string]string{}
+	for k, v := range o.Vars {
+		vars[k] = v
+	}
+	if _, ok := vars["approvers"]; !ok {
+		// Every fixture user approves the others' requests (never their
+		// own): a flow without approvers is for admins only.
+		vars["approvers"] = strings.Join(o.Users, ", ")
 	}
 	f.FlowID = post("flows", map[string]any{"slug": "aws-access", "environment_id": env, "params": params, "vars": vars})
 	f.Flow = "aws-access"

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -23,23 +24,22 @@ func (a *App) mayRevoke(ctx context.Context, actor engine.Actor, r *model.Reques
 	return r.State == model.Active && a.cfg.Engine.MayRevoke(ctx, actor, r) == nil
 }
 
-// maySee: read r and its timeline — its requester, whoever may decide or
-// revoke it, admins and auditors.
+// maySee: read r and its timeline (authz's rule requests.read: its
+// requester, the flow's approvers, admins and auditors).
 func (a *App) maySee(ctx context.Context, actor engine.Actor, r *model.Request) bool {
-	return actor.Email == r.Requester || mayAudit(actor) == nil ||
-		a.cfg.Engine.MayDecide(ctx, actor, r) == nil || a.cfg.Engine.MayRevoke(ctx, actor, r) == nil
+	return a.cfg.Engine.MaySee(ctx, actor, r) == nil
 }
 
 type permitError string
 
 func (e permitError) Error() string { return string(e) }
 
-// mayAudit: the audit page (admins and auditors).
+// mayAudit: the audit page (authz's rule events.read: admins and auditors).
 func mayAudit(actor engine.Actor) error {
-	if actor.IsAdmin() || actor.Role == "auditor" {
-		return nil
+	if err := authz.Check(authz.ReadEvents, actor.Caller(), authz.Resource{}); err != nil {
+		return permitError("the audit log is for admins and auditors; you are a " + actor.Role)
 	}
-	return permitError("the audit log is for admins and auditors; you are a " + actor.Role)
+	return nil
 }
 
 // mayListActive: everything active now (admins).
