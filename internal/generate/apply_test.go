@@ -260,7 +260,15 @@ func TestGeneratedProjectAppliesAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
-	if err := c.Do(ctx, "POST", "/requests/"+req.ID+"/approve", map[string]string{}, &req); err != nil {
+	// The flow's approver decides (the admin bot, an automation token, may not).
+	if err := c.Do(ctx, "POST", "/users", map[string]any{"email": "approver@example.com"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	if err := c.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "approver@example.com"}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.NewClient(srv.URL, tok.Token).Do(ctx, "POST", "/requests/"+req.ID+"/approve", map[string]string{}, &req); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 	waitFor(t, "dana in "+env+"-s3-readonly", func() bool { return slices.Contains(groupsOf(t, ic, "dana"), env+"-s3-readonly") })
