@@ -25,6 +25,9 @@ type IAMFlow struct {
 	// Users maps an email to its API client; each has an IAM user of the
 	// same name before the @.
 	Users map[string]*api.Client
+	// Auditor is a user with role auditor (auditor@example.com): it reads
+	// the whole audit log, which automation tokens may not.
+	Auditor *api.Client
 }
 
 // IAMFlowOptions shape SetupIAMFlow.
@@ -76,6 +79,10 @@ func SetupIAMFlow(tb testing.TB, m *Moto, baseURL, adminToken string, o IAMFlowO
 		must(f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": email}, &tok), "issue token")
 		f.Users[email] = api.NewClient(baseURL, tok.Token)
 	}
+	must(f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "auditor@example.com", "role": "auditor"}, nil), "create the auditor")
+	var audTok struct{ Token string }
+	must(f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "auditor@example.com"}, &audTok), "issue the auditor's token")
+	f.Auditor = api.NewClient(baseURL, audTok.Token)
 	var e struct{ ID string }
 	post := func(kind string, body map[string]any) string {
 		tb.Helper()
