@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/authz"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/model"
