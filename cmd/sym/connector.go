@@ -171,7 +171,8 @@ difference is found. AWS is reached through the SDK's default configuration
 	f.StringArrayVar(&lambdaRoles, "lambda-connector-role-arn", nil, "ARN of a Lambda connector role to verify (repeat)")
 	f.StringArrayVar(&lambdaFuncs, "lambda-arn", nil, "a function ARN the Lambda connector may invoke (repeat)")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
-	return cmd
+	// --api-url: the server --from-server reads.
+	return clientFlags(cmd, false)
 }
 
 func splitCommas(values []string) []string {

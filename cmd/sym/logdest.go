@@ -79,6 +79,6 @@ destination is further behind than that (for a monitoring check).`,
 		},
 	}
 	status.Flags().Duration("max-lag", 0, "exit with status 1 when any destination is further behind than this (0: never)")
-	cmd.AddCommand(status)
+	cmd.AddCommand(clientFlags(status, true))
 	root.AddCommand(cmd)
 }

@@ -195,6 +195,7 @@ func (d *Deliverer) loop() {
 			return
 		case <-t.C:
 		case <-d.kick:
+		case <-d.st.Appended():
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -533,6 +535,15 @@ func TestSecretsAndLogDestinations(t *testing.T) {
 	})
 }
 
+// symCLI runs the sym binary against a server.
+func symCLI(t *testing.T, url, token string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(testenv.SymBinary(t), args...)
+	cmd.Env = append(os.Environ(), "SYM_API_URL="+url, "SYM_JWT="+token)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 func metricsText(t *testing.T, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
@@ -566,15 +577,30 @@ func TestDeliverySurvivesACrash(t *testing.T) {
 	do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
 	want := auditOf(t, alice, r.ID)
 	waitFor(t, "a refused attempt", 10*time.Second, func() bool { return hook.refusals.Load() >= 1 })
+	// The CLI shows the backlog, and fails a monitoring check on it.
+	out, err := symCLI(t, p.URL, p.AdminToken, "log-destinations", "status", "--max-lag", "1ms")
+	if err == nil || !strings.Contains(out, "retrying") || !strings.Contains(out, "the receiver answered 503") ||
+		!strings.Contains(out, "log destination "+dest+" is") {
+		t.Fatalf("sym log-destinations status --max-lag 1ms on a failing destination (err %v):\n%s", err, out)
+	}
 	p.Kill()
 	if n := len(hook.records("/audit")); n != 0 {
 		t.Fatalf("the receiver got %d events while down", n)
 	}
 
 	hook.down.Store(false)
-	testenv.StartSymProcess(t, db, port, m.Env(), "--verify-connectors=false")
+	p2 := testenv.StartSymProcess(t, db, port, m.Env(), "--verify-connectors=false")
 	waitFor(t, "the restarted server to deliver the backlog", 15*time.Second, func() bool {
 		return len(firstSeen(hook.records("/audit"), r.ID)) == len(want)
 	})
 	sameEvents(t, "the HTTP receiver after the crash", firstSeen(hook.records("/audit"), r.ID), want)
+	waitFor(t, "the status to show the destination caught up", 10*time.Second, func() bool {
+		out, err := symCLI(t, p2.URL, p2.AdminToken, "log-destinations", "status", "--json", "--max-lag", "1m")
+		var sts []logdest.Status
+		if err != nil || json.Unmarshal([]byte(out), &sts) != nil || len(sts) != 1 {
+			t.Logf("status: %v\n%s", err, out)
+			return false
+		}
+		return sts[0].State == "ok" && sts[0].Pending == 0 && sts[0].DeliveredTotal >= int64(len(want))
+	})
 }

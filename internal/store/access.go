@@ -173,7 +173,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *model.Request, ev *model.A
 	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitEvents(tx)
 }
 
 // SaveRequest writes r if its stored state is still from, with the audit
@@ -206,7 +206,7 @@ func (s *Store) SaveRequest(ctx context.Context, r *model.Request, from model.St
 			return err
 		}
 	}
-	return tx.Commit()
+	return s.commitEvents(tx)
 }
 
 // GetRequest reads one request.
@@ -296,7 +296,7 @@ func (s *Store) AppendEvent(ctx context.Context, ev *model.AuditEvent) error {
 	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitEvents(tx)
 }
 
 // Events reads the audit log oldest first; requestID narrows it, afterSeq

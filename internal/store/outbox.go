@@ -105,6 +105,23 @@ func eventEnvironments(ctx context.Context, tx *sql.Tx, requestID string) ([]env
 	return out, rows.Err()
 }
 
+// commitEvents commits a transaction that appended audit events, and tells
+// the delivery loop (Appended) that the outbox may have new rows.
+func (s *Store) commitEvents(tx *sql.Tx) error {
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	select {
+	case s.appended <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Appended receives a value after audit events were committed (at most one
+// waits), so that delivery need not wait for its next poll.
+func (s *Store) Appended() <-chan struct{} { return s.appended }
+
 // OutboxItem is one event owed to one destination.
 type OutboxItem struct {
 	ID            int64

@@ -37,6 +37,8 @@ type Store struct {
 	// gen counts entity writes, so that readers can cache what they derive
 	// from entities and know when it went stale.
 	gen atomic.Int64
+	// appended signals committed audit events to the delivery loop.
+	appended chan struct{}
 }
 
 // EntityGeneration changes whenever an entity is created, updated or
@@ -193,7 +195,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps every
 	// transaction free of SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, appended: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
