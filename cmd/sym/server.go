@@ -27,6 +27,7 @@ func init() {
 	var oidc web.OIDCConfig
 	var awsTimeout time.Duration
 	var awsRate float64
+	var slackOpt server.SlackOptions
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -54,6 +55,13 @@ names the sym user (unknown emails are refused, or created as members with
 URI at the identity provider; the client secret is read from
 $SYM_OIDC_CLIENT_SECRET unless --oidc-client-secret is given. Behind TLS,
 set --public-url to the https address so cookies are Secure.
+
+The Slack app runs when $SYM_SLACK_BOT_TOKEN and $SYM_SLACK_SIGNING_SECRET
+(or the flags) are set: point the app's slash command /sym at
+<public-url>/slack/commands and its interactivity at
+<public-url>/slack/interactions, and declare the workspace with a
+sym_integration of type slack (external_id = the team id). docs/web.md has
+the steps.
 
 SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
@@ -91,7 +99,16 @@ reloaded from the database at the next start.`,
 			if oidc.Issuer == "" && (oidc.ClientID != "" || oidc.AutoCreate) {
 				return usageError{fmt.Errorf("--oidc-client-id and --oidc-auto-create need --oidc-issuer")}
 			}
-			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc,
+			if slackOpt.BotToken == "" {
+				slackOpt.BotToken = os.Getenv("SYM_SLACK_BOT_TOKEN")
+			}
+			if slackOpt.SigningSecret == "" {
+				slackOpt.SigningSecret = os.Getenv("SYM_SLACK_SIGNING_SECRET")
+			}
+			if (slackOpt.BotToken == "") != (slackOpt.SigningSecret == "") {
+				return usageError{fmt.Errorf("Slack needs both the bot token ($SYM_SLACK_BOT_TOKEN) and the signing secret ($SYM_SLACK_SIGNING_SECRET)")}
+			}
+			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc, Slack: slackOpt,
 				AWSTimeout: awsTimeout, AWSRate: awsRate}
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
@@ -148,5 +165,8 @@ reloaded from the database at the next start.`,
 	cmd.Flags().BoolVar(&oidc.AutoCreate, "oidc-auto-create", false, "create a member for a verified email that has no sym user yet")
 	cmd.Flags().DurationVar(&awsTimeout, "aws-timeout", awsauth.DefaultCallTimeout, "give up on any one attempt of an AWS call after this long (the SDK makes up to 5 attempts)")
 	cmd.Flags().Float64Var(&awsRate, "aws-rate-limit", awsauth.DefaultRate, "AWS calls per second per account made as connector roles (grants, removals, reconciler together); 0 turns pacing off")
+	cmd.Flags().StringVar(&slackOpt.BotToken, "slack-bot-token", "", "Slack bot token xoxb-... (prefer $SYM_SLACK_BOT_TOKEN: flags show in ps)")
+	cmd.Flags().StringVar(&slackOpt.SigningSecret, "slack-signing-secret", "", "Slack signing secret (prefer $SYM_SLACK_SIGNING_SECRET)")
+	cmd.Flags().StringVar(&slackOpt.APIURL, "slack-api-url", "", "Slack Web API base URL (default https://slack.com/api/)")
 	root.AddCommand(cmd)
 }

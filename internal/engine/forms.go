@@ -32,6 +32,12 @@ func (e *Engine) MaySee(ctx context.Context, actor Actor, r *model.Request) erro
 	return e.Authorize(ctx, actor, authz.ReadRequest, r)
 }
 
+// MayWithdraw says whether actor may take r back (authz's rule
+// requests.withdraw, the check Withdraw makes).
+func (e *Engine) MayWithdraw(ctx context.Context, actor Actor, r *model.Request) error {
+	return e.Authorize(ctx, actor, authz.Withdraw, r)
+}
+
 // FlowForm is what a requester fills in for one flow.
 type FlowForm struct {
 	ID, Name, Label string

@@ -18,6 +18,7 @@ import (
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/secrets"
+	"github.com/opensym/sym/internal/slack"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
 	"github.com/opensym/sym/internal/strategy/awsiam"
@@ -56,12 +57,23 @@ type Options struct {
 	OIDC web.OIDCConfig
 	// Delivery tunes the log destination and error logger workers.
 	Delivery logdest.Options
+	// Slack turns on the Slack app when its bot token is set.
+	Slack SlackOptions
+}
+
+// SlackOptions configure the Slack app (docs/web.md).
+type SlackOptions struct {
+	BotToken      string
+	SigningSecret string
+	APIURL        string        // Slack's Web API base; default https://slack.com/api/
+	Poll          time.Duration // how often the audit log is read for news (default 1s)
 }
 
 // Instance is a running server.
 type Instance struct {
 	URL       string
-	PublicURL string // where browsers reach it (the web app)
+	PublicURL string     // where browsers reach it (the web app)
+	Slack     *slack.App // nil when Slack is not configured
 	Store     *store.Store
 	Engine    *engine.Engine
 	Chain     *awsauth.Chain
@@ -175,14 +187,28 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		st.Close()
 		return nil, err
 	}
-	// The API keeps /api/, /healthz and /metrics; the web app has its pages.
+	// The API keeps /api/, /healthz and /metrics; the web app has its pages;
+	// Slack posts to /slack/.
 	mux := http.NewServeMux()
 	mux.Handle("/", apiHandler)
 	for _, p := range web.Routes() {
 		mux.Handle(p, app)
 	}
+	var slackApp *slack.App
+	if opt.Slack.BotToken != "" || opt.Slack.SigningSecret != "" {
+		slackApp, err = slack.New(slack.Config{Store: st, Engine: eng, Log: opt.Log, BotToken: opt.Slack.BotToken,
+			SigningSecret: opt.Slack.SigningSecret, APIURL: opt.Slack.APIURL, PublicURL: opt.PublicURL, Poll: opt.Slack.Poll})
+		if err != nil {
+			ln.Close()
+			eng.Stop()
+			st.Close()
+			return nil, err
+		}
+		mux.Handle("/slack/", slackApp)
+		slackApp.Start()
+	}
 	started = true
-	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
+	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
@@ -215,6 +241,9 @@ func (i *Instance) Done() <-chan error { return i.done }
 // engine and closes the database.
 func (i *Instance) Shutdown(ctx context.Context) error {
 	err := i.http.Shutdown(ctx)
+	if i.Slack != nil {
+		i.Slack.Stop()
+	}
 	i.Engine.Stop()
 	// Undelivered events stay in the outbox for the next start.
 	i.Delivery.Stop()

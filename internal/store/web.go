@@ -104,15 +104,14 @@ func (s *Store) SlackMessages(ctx context.Context, requestID string) ([]SlackMes
 	return out, rows.Err()
 }
 
-// EventCursor is how far a reader of the audit log (a notifier) got; 0
-// when it never read.
-func (s *Store) EventCursor(ctx context.Context, name string) (int64, error) {
-	var seq int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq FROM event_cursors WHERE name=?`, name).Scan(&seq)
+// EventCursor is how far a reader of the audit log (a notifier) got;
+// found is false when it never read.
+func (s *Store) EventCursor(ctx context.Context, name string) (seq int64, found bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT seq FROM event_cursors WHERE name=?`, name).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return 0, false, nil
 	}
-	return seq, err
+	return seq, err == nil, err
 }
 
 // SetEventCursor records how far a reader got.

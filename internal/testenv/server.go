@@ -49,6 +49,8 @@ type ServerOptions struct {
 	OIDC web.OIDCConfig
 	// Delivery tunes the log destination workers (quick back-off, say).
 	Delivery logdest.Options
+	// Slack turns on the Slack app.
+	Slack server.SlackOptions
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -73,7 +75,7 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
-		AWSRate: o.AWSRate, Delivery: o.Delivery}
+		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {

@@ -277,6 +277,17 @@ func TestWebAppInBrowser(t *testing.T) {
 		t.Fatalf("after the forged posts request %s is %v (%v), want pending", id2, r.State, err)
 	}
 
+	// Alice takes her second request back; approvers see no such button.
+	bob.open("/requests/" + id2)
+	if bob.count("#withdraw") != 0 || bob.count("#approve") != 1 {
+		t.Fatal("bob, an approver, should see Approve and no Withdraw on alice's pending request")
+	}
+	alice.open("/requests/" + id2)
+	alice.do(chromedp.Click(chromedp.ID("withdraw")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := alice.text("#state"); got != "withdrawn" {
+		t.Fatalf("after withdrawing the page shows %q, want withdrawn", got)
+	}
+
 	// Dana, an admin, signs in with a token; she sees all active access.
 	dana.open("/login")
 	dana.do(chromedp.SendKeys(chromedp.ID("token"), danaTok.Token), chromedp.Click(chromedp.ID("token-submit")),

@@ -15,14 +15,16 @@ import (
 // row is a request with the buttons its viewer may press.
 type row struct {
 	*model.Request
-	CanDecide bool
-	CanRevoke bool
+	CanDecide   bool
+	CanRevoke   bool
+	CanWithdraw bool
 }
 
 func (a *App) rows(ctx context.Context, actor engine.Actor, reqs []*model.Request) []row {
 	out := make([]row, 0, len(reqs))
 	for _, r := range reqs {
-		out = append(out, row{Request: r, CanDecide: a.mayDecide(ctx, actor, r), CanRevoke: a.mayRevoke(ctx, actor, r)})
+		out = append(out, row{Request: r, CanDecide: a.mayDecide(ctx, actor, r), CanRevoke: a.mayRevoke(ctx, actor, r),
+			CanWithdraw: a.mayWithdraw(ctx, actor, r)})
 	}
 	return out
 }
@@ -187,8 +189,11 @@ func (a *App) act(w http.ResponseWriter, r *http.Request, s *session) {
 	case "revoke":
 		_, err = a.cfg.Engine.Revoke(r.Context(), s.actor, id, msg)
 		done = "Revoked: access is removed."
+	case "withdraw":
+		_, err = a.cfg.Engine.Withdraw(r.Context(), s.actor, id, msg)
+		done = "Withdrawn: the request is closed."
 	default:
-		a.fail(w, r, s, http.StatusNotFound, "There is no action "+r.PathValue("action")+"; use approve, deny or revoke.")
+		a.fail(w, r, s, http.StatusNotFound, "There is no action "+r.PathValue("action")+"; use approve, deny, revoke or withdraw.")
 		return
 	}
 	if err != nil {

@@ -24,6 +24,11 @@ func (a *App) mayRevoke(ctx context.Context, actor engine.Actor, r *model.Reques
 	return r.State == model.Active && a.cfg.Engine.MayRevoke(ctx, actor, r) == nil
 }
 
+// mayWithdraw: take a pending r back.
+func (a *App) mayWithdraw(ctx context.Context, actor engine.Actor, r *model.Request) bool {
+	return r.State == model.Pending && a.cfg.Engine.MayWithdraw(ctx, actor, r) == nil
+}
+
 // maySee: read r and its timeline (authz's rule requests.read: its
 // requester, the flow's approvers, admins and auditors).
 func (a *App) maySee(ctx context.Context, actor engine.Actor, r *model.Request) bool {

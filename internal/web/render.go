@@ -197,6 +197,8 @@ func eventWords(e model.AuditEvent) string {
 		return "grant failed: " + d["error"]
 	case string(model.Revoke):
 		return withMessage("revoked", d["message"])
+	case string(model.Withdraw):
+		return withMessage("withdrew the request", d["message"])
 	case string(model.Deescalated):
 		if d["deescalate_type"] == "scheduled" {
 			return "access ended at its deadline"

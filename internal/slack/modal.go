@@ -1,0 +1,318 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
+	slackgo "github.com/slack-go/slack"
+)
+
+// Block and action ids of the request modal and message.
+const (
+	requestCallback = "sym_request"
+	actionApprove   = "sym_approve"
+	actionDeny      = "sym_deny"
+	valueAction     = "value"
+)
+
+// ephemeral answers a slash command privately.
+func ephemeral(w http.ResponseWriter, text string) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": text})
+}
+
+// command answers /sym [flow]: it opens the flow's request form.
+func (a *App) command(w http.ResponseWriter, r *http.Request, _ []byte) {
+	cmd, err := slackgo.SlashCommandParse(r)
+	if err != nil {
+		http.Error(w, "not a slash command", http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	if err := a.workspaceAllowed(ctx, cmd.TeamID); err != nil {
+		ephemeral(w, err.Error())
+		return
+	}
+	if _, err := a.actor(ctx, cmd.UserID); err != nil {
+		ephemeral(w, "sym does not know you: "+err.Error())
+		return
+	}
+	forms, err := a.cfg.Engine.Forms(ctx, Source)
+	if err != nil {
+		a.cfg.Log.Error("slack: list flows", "err", err)
+		ephemeral(w, words(err))
+		return
+	}
+	var names []string
+	for _, f := range forms {
+		names = append(names, f.Name)
+	}
+	want := strings.TrimSpace(cmd.Text)
+	var form *engine.FlowForm
+	switch {
+	case len(forms) == 0:
+		ephemeral(w, "No flow can be requested from Slack: an admin declares flows in Terraform (sym_flow).")
+		return
+	case want == "" && len(forms) == 1:
+		form = &forms[0]
+	case want == "":
+		ephemeral(w, "Which flow? Use `/sym <flow>` with one of: "+strings.Join(names, ", "))
+		return
+	default:
+		for i := range forms {
+			if strings.EqualFold(forms[i].Name, want) {
+				form = &forms[i]
+			}
+		}
+		if form == nil {
+			ephemeral(w, fmt.Sprintf("There is no flow %q you can request from Slack. Flows: %s", want, strings.Join(names, ", ")))
+			return
+		}
+	}
+	if form.Problem != "" {
+		ephemeral(w, "Flow "+form.Name+" cannot be requested now: "+form.Problem)
+		return
+	}
+	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, requestModal(form)); err != nil {
+		a.cfg.Log.Error("slack: open the request form", "err", err)
+		ephemeral(w, "The request form could not be opened: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func plain(s string) *slackgo.TextBlockObject {
+	return slackgo.NewTextBlockObject(slackgo.PlainTextType, s, false, false)
+}
+
+func markdown(s string) *slackgo.TextBlockObject {
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, s, false, false)
+}
+
+func options(values []string) []*slackgo.OptionBlockObject {
+	var out []*slackgo.OptionBlockObject
+	for _, v := range values {
+		out = append(out, slackgo.NewOptionBlockObject(v, plain(v), nil))
+	}
+	return out
+}
+
+func input(blockID, label string, optional bool, el slackgo.BlockElement) *slackgo.InputBlock {
+	b := slackgo.NewInputBlock(blockID, plain(label), nil, el)
+	b.Optional = optional
+	return b
+}
+
+// requestModal is the flow's form: target, reason, duration and the flow's
+// prompt fields, each by its type.
+func requestModal(f *engine.FlowForm) slackgo.ModalViewRequest {
+	var blocks []slackgo.Block
+	if len(f.Targets) > 0 {
+		var opts []*slackgo.OptionBlockObject
+		for _, t := range f.Targets {
+			opts = append(opts, slackgo.NewOptionBlockObject(t.Name, plain(t.Label), nil))
+		}
+		sel := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("Choose a target"), valueAction, opts...)
+		if len(opts) == 1 {
+			sel.InitialOption = opts[0]
+		}
+		blocks = append(blocks, input("target_id", "Target", false, sel))
+	}
+	reason := slackgo.NewPlainTextInputBlockElement(plain("Why do you need access?"), valueAction)
+	reason.Multiline = true
+	blocks = append(blocks, input("reason", "Reason", !f.ReasonRequired, reason))
+	if len(f.Durations) > 0 {
+		sel := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("How long?"), valueAction, options(f.Durations)...)
+		for _, o := range sel.Options {
+			if o.Value == f.DefaultDuration {
+				sel.InitialOption = o
+			}
+		}
+		blocks = append(blocks, input("duration", "Duration", false, sel))
+	} else {
+		d := slackgo.NewPlainTextInputBlockElement(plain("30m, 1h, 1h30m"), valueAction)
+		d.InitialValue = f.DefaultDuration
+		blocks = append(blocks, input("duration", "Duration", false, d))
+	}
+	for _, pf := range f.Fields {
+		blocks = append(blocks, fieldBlock(pf))
+	}
+	if ap := f.Vars["approvers"]; ap != "" {
+		blocks = append(blocks, slackgo.NewContextBlock("approvers", markdown("Approvers: "+ap)))
+	}
+	title := "Request access"
+	return slackgo.ModalViewRequest{Type: slackgo.VTModal, Title: plain(title), Submit: plain("Request"), Close: plain("Cancel"),
+		CallbackID: requestCallback, PrivateMetadata: f.ID, Blocks: slackgo.Blocks{BlockSet: blocks}}
+}
+
+func fieldBlock(pf engine.PromptField) slackgo.Block {
+	id := "field:" + pf.Name
+	optional := !pf.Required
+	if len(pf.AllowedValues) > 0 {
+		sel := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("Choose"), valueAction, options(pf.AllowedValues)...)
+		return input(id, pf.Label, optional, sel)
+	}
+	switch pf.Type {
+	case "bool":
+		return input(id, pf.Label, true, slackgo.NewCheckboxGroupsBlockElement(valueAction, slackgo.NewOptionBlockObject("true", plain("Yes"), nil)))
+	case "slack_user":
+		return input(id, pf.Label, optional, slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeUser, plain("Choose a person"), valueAction))
+	case "slack_user_list":
+		return input(id, pf.Label, optional, slackgo.NewOptionsMultiSelectBlockElement(slackgo.MultiOptTypeUser, plain("Choose people"), valueAction))
+	}
+	el := slackgo.NewPlainTextInputBlockElement(nil, valueAction)
+	el.InitialValue = pf.Default
+	if pf.Type == "str_list" || pf.Type == "int_list" {
+		el.Multiline = true
+		el.Placeholder = plain("one per line")
+	}
+	return input(id, pf.Label, optional, el)
+}
+
+// interaction handles the modal's submission and the message buttons.
+func (a *App) interaction(w http.ResponseWriter, r *http.Request, _ []byte) {
+	var cb slackgo.InteractionCallback
+	if err := json.Unmarshal([]byte(r.PostFormValue("payload")), &cb); err != nil {
+		http.Error(w, "the payload is not an interaction", http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	if err := a.workspaceAllowed(ctx, cb.Team.ID); err != nil {
+		a.cfg.Log.Warn("slack interaction refused", "team", cb.Team.ID, "reason", err.Error())
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	switch cb.Type {
+	case slackgo.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == requestCallback {
+			a.submit(ctx, w, &cb)
+			return
+		}
+	case slackgo.InteractionTypeBlockActions:
+		for _, act := range cb.ActionCallback.BlockActions {
+			if act.ActionID == actionApprove || act.ActionID == actionDeny {
+				a.decide(ctx, &cb, act)
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func respondJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// submit creates the request from the modal; a field the engine refuses is
+// shown under that field.
+func (a *App) submit(ctx context.Context, w http.ResponseWriter, cb *slackgo.InteractionCallback) {
+	actor, err := a.actor(ctx, cb.User.ID)
+	if err != nil {
+		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{"reason": err.Error()}))
+		return
+	}
+	inputs := map[string]any{}
+	if cb.View.State != nil {
+		for blockID, acts := range cb.View.State.Values {
+			act, ok := acts[valueAction]
+			if !ok {
+				continue
+			}
+			name := strings.TrimPrefix(blockID, "field:")
+			v, err := a.value(ctx, act)
+			if err != nil {
+				respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{blockID: err.Error()}))
+				return
+			}
+			if v != "" {
+				inputs[name] = v
+			}
+		}
+	}
+	req, err := a.cfg.Engine.Request(ctx, actor, engine.RequestInput{Flow: cb.View.PrivateMetadata, Inputs: inputs})
+	if err != nil {
+		var ee *engine.Error
+		block := "reason"
+		if errors.As(err, &ee) && ee.Field != "" {
+			f := strings.TrimPrefix(ee.Field, "flow_inputs.")
+			if _, isBlock := cb.View.State.Values[f]; isBlock {
+				block = f
+			} else if _, isField := cb.View.State.Values["field:"+f]; isField {
+				block = "field:" + f
+			}
+		}
+		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{block: words(err)}))
+		return
+	}
+	a.cfg.Log.Info("slack: request created", "request_id", req.ID, "user", actor.Email)
+	a.Kick() // post it to the channel now
+	respondJSON(w, slackgo.NewClearViewSubmissionResponse())
+}
+
+// value reads one input as text; people become emails.
+func (a *App) value(ctx context.Context, act slackgo.BlockAction) (string, error) {
+	switch {
+	case act.SelectedOption.Value != "":
+		return act.SelectedOption.Value, nil
+	case act.SelectedUser != "":
+		return a.emailOf(ctx, act.SelectedUser)
+	case len(act.SelectedUsers) > 0:
+		var emails []string
+		for _, u := range act.SelectedUsers {
+			e, err := a.emailOf(ctx, u)
+			if err != nil {
+				return "", err
+			}
+			emails = append(emails, e)
+		}
+		return strings.Join(emails, ","), nil
+	case len(act.SelectedOptions) > 0:
+		var vs []string
+		for _, o := range act.SelectedOptions {
+			vs = append(vs, o.Value)
+		}
+		return strings.Join(vs, ","), nil
+	}
+	v := strings.TrimSpace(act.Value)
+	if act.Type == "plain_text_input" && strings.Contains(v, "\n") {
+		v = strings.Join(strings.Fields(strings.ReplaceAll(v, "\n", " ")), ",")
+	}
+	return v, nil
+}
+
+// decide approves or denies from a button; a person the rules refuse gets
+// an ephemeral message saying why, and nothing changes.
+func (a *App) decide(ctx context.Context, cb *slackgo.InteractionCallback, act *slackgo.BlockAction) {
+	id := act.Value
+	refuse := func(text string) {
+		if _, err := a.api.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackgo.MsgOptionText(text, false)); err != nil {
+			a.cfg.Log.Error("slack: post refusal", "request_id", id, "err", err)
+		}
+	}
+	actor, err := a.actor(ctx, cb.User.ID)
+	if err != nil {
+		refuse("sym does not know you: " + err.Error())
+		return
+	}
+	var req *model.Request
+	if act.ActionID == actionApprove {
+		req, err = a.cfg.Engine.Approve(ctx, actor, id, "")
+	} else {
+		req, err = a.cfg.Engine.Deny(ctx, actor, id, "")
+	}
+	if err != nil {
+		a.cfg.Log.Info("slack: decision refused", "request_id", id, "user", actor.Email, "reason", err.Error())
+		refuse(words(err))
+		return
+	}
+	a.updateMessages(ctx, req)
+	a.Kick()
+}

@@ -1,0 +1,396 @@
+package slack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/server"
+	symslack "github.com/opensym/sym/internal/slack"
+	"github.com/opensym/sym/internal/testenv"
+	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slacktest"
+)
+
+const (
+	team          = "T0SYMTEST"
+	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	channel       = "C0REQUESTS"
+)
+
+// call is one Web API call the sym server made to Slack.
+type call struct {
+	Method string
+	Form   url.Values     // form-encoded calls
+	JSON   map[string]any // JSON calls (views.open)
+}
+
+// workspace is the Slack side of the test: slacktest's server with the
+// methods sym uses answered from a small directory of people, recording
+// every call.
+type workspace struct {
+	mu     sync.Mutex
+	calls  []call
+	people map[string]string // Slack user id -> email
+	ts     int
+	srv    *slacktest.Server
+}
+
+func startWorkspace(t *testing.T, people map[string]string) *workspace {
+	ws := &workspace{people: people}
+	reply := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	record := func(method string, r *http.Request) call {
+		c := call{Method: method}
+		body, _ := io.ReadAll(r.Body)
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			_ = json.Unmarshal(body, &c.JSON)
+		} else {
+			c.Form, _ = url.ParseQuery(string(body))
+		}
+		ws.mu.Lock()
+		ws.calls = append(ws.calls, c)
+		ws.mu.Unlock()
+		return c
+	}
+	ws.srv = slacktest.NewTestServer(func(s slacktest.Customize) {
+		s.Handle("/views.open", func(w http.ResponseWriter, r *http.Request) {
+			record("views.open", r)
+			reply(w, map[string]any{"ok": true, "view": map[string]any{"id": "V1"}})
+		})
+		s.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+			c := record("chat.postMessage", r)
+			ws.mu.Lock()
+			ws.ts++
+			ts := fmt.Sprintf("1700000000.%06d", ws.ts)
+			ws.mu.Unlock()
+			reply(w, map[string]any{"ok": true, "channel": c.Form.Get("channel"), "ts": ts})
+		})
+		s.Handle("/chat.update", func(w http.ResponseWriter, r *http.Request) {
+			c := record("chat.update", r)
+			reply(w, map[string]any{"ok": true, "channel": c.Form.Get("channel"), "ts": c.Form.Get("ts")})
+		})
+		s.Handle("/chat.postEphemeral", func(w http.ResponseWriter, r *http.Request) {
+			record("chat.postEphemeral", r)
+			reply(w, map[string]any{"ok": true, "message_ts": "1700000000.999999"})
+		})
+		s.Handle("/users.info", func(w http.ResponseWriter, r *http.Request) {
+			c := record("users.info", r)
+			id := c.Form.Get("user")
+			if email, ok := ws.people[id]; ok {
+				reply(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "profile": map[string]any{"email": email}}})
+				return
+			}
+			reply(w, map[string]any{"ok": false, "error": "user_not_found"})
+		})
+		s.Handle("/users.lookupByEmail", func(w http.ResponseWriter, r *http.Request) {
+			c := record("users.lookupByEmail", r)
+			for id, email := range ws.people {
+				if email == c.Form.Get("email") {
+					reply(w, map[string]any{"ok": true, "user": map[string]any{"id": id}})
+					return
+				}
+			}
+			reply(w, map[string]any{"ok": false, "error": "users_not_found"})
+		})
+	})
+	ws.srv.Start()
+	t.Cleanup(ws.srv.Stop)
+	return ws
+}
+
+// find lists the calls of a method that match.
+func (ws *workspace) find(method string, match func(call) bool) []call {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	var out []call
+	for _, c := range ws.calls {
+		if c.Method == method && (match == nil || match(c)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// wait waits until a call of the method matches.
+func (ws *workspace) wait(t *testing.T, what, method string, match func(call) bool) call {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if cs := ws.find(method, match); len(cs) > 0 {
+			return cs[len(cs)-1]
+		}
+		if time.Now().After(deadline) {
+			ws.mu.Lock()
+			defer ws.mu.Unlock()
+			t.Fatalf("no %s call for %s; calls made: %+v", method, what, ws.calls)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (ws *workspace) count(method string, match func(call) bool) int {
+	return len(ws.find(method, match))
+}
+
+// dmTo matches a direct message to a Slack user that says something.
+func dmTo(user, says string) func(call) bool {
+	return func(c call) bool { return c.Form.Get("channel") == user && strings.Contains(c.Form.Get("text"), says) }
+}
+
+// post signs and sends a request as Slack does.
+func post(t *testing.T, base, path string, form url.Values, at time.Time, secret string) (int, string) {
+	t.Helper()
+	body := form.Encode()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	ts := strconv.FormatInt(at.Unix(), 10)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", symslack.Sign(secret, ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func slash(user, text, teamID string) url.Values {
+	return url.Values{"command": {"/sym"}, "text": {text}, "team_id": {teamID}, "user_id": {user},
+		"channel_id": {"C0GENERAL"}, "trigger_id": {"trigger-" + user}, "response_url": {"https://hooks.example/x"}}
+}
+
+func interaction(t *testing.T, v any) url.Values {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url.Values{"payload": {string(b)}}
+}
+
+// blocksOf reads a message's blocks as JSON.
+func blocksOf(c call) string { return c.Form.Get("blocks") }
+
+// TestSlackApp runs the Slack app against slacktest: signatures, the slash
+// command's modal, a submission that creates the request, the channel
+// message with its buttons, a refused and an accepted click, messages
+// updated in place and the requester's direct messages.
+func TestSlackApp(t *testing.T) {
+	ws := startWorkspace(t, map[string]string{"U0ALICE": "alice@example.com", "U0BOB": "bob@example.com",
+		"U0CAROL": "carol@example.com", "U0ZED": "zed@example.com"})
+	m := testenv.StartMoto(t)
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, Slack: server.SlackOptions{
+		BotToken: "xoxb-test-token", SigningSecret: signingSecret, APIURL: ws.srv.GetAPIURL(), Poll: 100 * time.Millisecond}})
+	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{
+		Users: []string{"alice@example.com", "bob@example.com", "carol@example.com"},
+		Vars:  map[string]string{"approvers": "bob@example.com", "request_channel": channel},
+		Params: map[string]any{"prompt_fields": []any{
+			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h"}},
+			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
+		}},
+	})
+	ctx := context.Background()
+	if err := f.Admin.Do(ctx, "POST", "/entities/integrations", map[string]any{"type": "slack", "slug": "workspace", "external_id": team}, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+
+	t.Run("requests are verified before anything else", func(t *testing.T) {
+		cases := []struct {
+			name   string
+			at     time.Time
+			secret string
+			want   string
+		}{
+			{"wrong secret", now, "not-the-signing-secret", "signature does not match"},
+			{"stale timestamp", now.Add(-10 * time.Minute), signingSecret, "refused as a replay"},
+			{"future timestamp", now.Add(10 * time.Minute), signingSecret, "refused as a replay"},
+		}
+		for _, c := range cases {
+			status, body := post(t, srv.URL, "/slack/commands", slash("U0ALICE", "", team), c.at, c.secret)
+			if status != 401 || !strings.Contains(body, c.want) {
+				t.Fatalf("%s: %d %q, want 401 saying %q", c.name, status, body, c.want)
+			}
+		}
+		req, _ := http.NewRequest("POST", srv.URL+"/slack/interactions", strings.NewReader("payload={}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("an unsigned interaction answered %d, want 401", resp.StatusCode)
+		}
+		if n := ws.count("views.open", nil) + ws.count("users.info", nil); n != 0 {
+			t.Fatalf("refused requests still made %d Slack calls", n)
+		}
+		// Signed, but from a workspace no sym_integration declares.
+		status, body := post(t, srv.URL, "/slack/commands", slash("U0ALICE", "", "T0OTHER"), now, signingSecret)
+		if status != 200 || !strings.Contains(body, "workspace T0OTHER is not declared") {
+			t.Fatalf("another workspace: %d %q", status, body)
+		}
+	})
+
+	var id string
+	t.Run("the slash command opens the flow's form and a submission creates the request", func(t *testing.T) {
+		status, body := post(t, srv.URL, "/slack/commands", slash("U0ALICE", "", team), now, signingSecret)
+		if status != 200 {
+			t.Fatalf("/sym answered %d %q", status, body)
+		}
+		open := ws.wait(t, "the request form", "views.open", nil)
+		if open.JSON["trigger_id"] != "trigger-U0ALICE" {
+			t.Fatalf("views.open got trigger %v", open.JSON["trigger_id"])
+		}
+		view, _ := json.Marshal(open.JSON["view"])
+		for _, want := range []string{`"callback_id":"sym_request"`, `"block_id":"target_id"`, `"block_id":"reason"`,
+			`"block_id":"duration"`, `"block_id":"field:ticket"`, `"private_metadata":"` + f.FlowID + `"`, `"value":"4h"`} {
+			if !strings.Contains(string(view), want) {
+				t.Fatalf("the modal lacks %s:\n%s", want, view)
+			}
+		}
+		submission := func(reason string) url.Values {
+			return interaction(t, map[string]any{"type": "view_submission", "team": map[string]string{"id": team},
+				"user": map[string]string{"id": "U0ALICE"}, "view": map[string]any{"callback_id": "sym_request", "private_metadata": f.FlowID,
+					"state": map[string]any{"values": map[string]any{
+						"target_id":    map[string]any{"value": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": f.Targets[0]}}},
+						"reason":       map[string]any{"value": map[string]any{"type": "plain_text_input", "value": reason}},
+						"duration":     map[string]any{"value": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "1h"}}},
+						"field:ticket": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "INC-42"}},
+					}}}})
+		}
+		status, body = post(t, srv.URL, "/slack/interactions", submission(""), now, signingSecret)
+		if status != 200 || !strings.Contains(body, `"response_action":"errors"`) || !strings.Contains(body, `"reason":"That request is not complete: reason is required`) {
+			t.Fatalf("a submission without a reason answered %d %s, want the error under the reason field", status, body)
+		}
+		status, body = post(t, srv.URL, "/slack/interactions", submission("investigate incident 42"), now, signingSecret)
+		if status != 200 || !strings.Contains(body, `"response_action":"clear"`) {
+			t.Fatalf("the submission answered %d %s", status, body)
+		}
+		msg := ws.wait(t, "the request in its channel", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == channel })
+		blocks := blocksOf(msg)
+		for _, want := range []string{"alice@example.com", f.Targets[0], "investigate incident 42", `"action_id":"sym_approve"`, `"action_id":"sym_deny"`} {
+			if !strings.Contains(blocks, want) {
+				t.Fatalf("the channel message lacks %s:\n%s", want, blocks)
+			}
+		}
+		var bs slackgo.Blocks
+		if err := json.Unmarshal([]byte(blocks), &bs); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs.BlockSet {
+			if a, ok := b.(*slackgo.ActionBlock); ok {
+				for _, el := range a.Elements.ElementSet {
+					if btn, ok := el.(*slackgo.ButtonBlockElement); ok && btn.ActionID == "sym_approve" {
+						id = btn.Value
+					}
+				}
+			}
+		}
+		r, err := srv.Engine.Get(ctx, id)
+		if err != nil || r.State != "pending" || r.Requester != "alice@example.com" || r.Reason != "investigate incident 42" {
+			t.Fatalf("the Approve button names request %q: %+v %v", id, r, err)
+		}
+		ws.wait(t, "alice told where her request went", "chat.postMessage", dmTo("U0ALICE", "posted to "+channel))
+	})
+
+	click := func(user, action string) (int, string) {
+		return post(t, srv.URL, "/slack/interactions", interaction(t, map[string]any{"type": "block_actions",
+			"team": map[string]string{"id": team}, "user": map[string]string{"id": user}, "channel": map[string]string{"id": channel},
+			"actions": []map[string]any{{"action_id": action, "block_id": "decide", "type": "button", "value": id}}}), now, signingSecret)
+	}
+
+	t.Run("a click by someone who may not approve is refused in private", func(t *testing.T) {
+		for _, who := range []string{"U0CAROL", "U0ALICE"} {
+			if status, body := click(who, "sym_approve"); status != 200 {
+				t.Fatalf("click answered %d %s", status, body)
+			}
+		}
+		carol := ws.wait(t, "carol's refusal", "chat.postEphemeral", func(c call) bool { return c.Form.Get("user") == "U0CAROL" })
+		if !strings.Contains(carol.Form.Get("text"), "carol@example.com is not an approver of flow aws-access") {
+			t.Fatalf("carol was told %q", carol.Form.Get("text"))
+		}
+		alice := ws.wait(t, "alice's refusal", "chat.postEphemeral", func(c call) bool { return c.Form.Get("user") == "U0ALICE" })
+		if !strings.Contains(alice.Form.Get("text"), "cannot approve or deny your own request") {
+			t.Fatalf("alice was told %q", alice.Form.Get("text"))
+		}
+		// zed is in Slack but not in sym.
+		click("U0ZED", "sym_deny")
+		zed := ws.wait(t, "zed's refusal", "chat.postEphemeral", func(c call) bool { return c.Form.Get("user") == "U0ZED" })
+		if !strings.Contains(zed.Form.Get("text"), "zed@example.com has no sym user") {
+			t.Fatalf("zed was told %q", zed.Form.Get("text"))
+		}
+		if r, _ := srv.Engine.Get(ctx, id); r.State != "pending" {
+			t.Fatalf("after refused clicks the request is %s, want pending", r.State)
+		}
+	})
+
+	t.Run("an approver's click grants; the message updates in place; DMs follow", func(t *testing.T) {
+		if status, body := click("U0BOB", "sym_approve"); status != 200 {
+			t.Fatalf("bob's click answered %d %s", status, body)
+		}
+		r, err := srv.Engine.Get(ctx, id)
+		if err != nil || r.State != "active" {
+			t.Fatalf("after bob's click the request is %v (%v), want active", r, err)
+		}
+		if got := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
+			t.Fatalf("IAM group holds %v, want [alice]", got)
+		}
+		posted := ws.find("chat.postMessage", func(c call) bool { return c.Form.Get("channel") == channel })
+		if len(posted) != 1 {
+			t.Fatalf("the request was posted %d times to its channel, want once (then updated)", len(posted))
+		}
+		upd := ws.wait(t, "the message updated", "chat.update", func(c call) bool {
+			return c.Form.Get("ts") == "1700000000.000001" && strings.Contains(blocksOf(c), "access active")
+		})
+		if strings.Contains(blocksOf(upd), "sym_approve") {
+			t.Fatalf("the updated message still has an Approve button:\n%s", blocksOf(upd))
+		}
+		ws.wait(t, "alice told of the approval", "chat.postMessage", dmTo("U0ALICE", "bob@example.com approved your request"))
+		ws.wait(t, "alice told of the grant", "chat.postMessage", dmTo("U0ALICE", "You have access to *"+f.Targets[0]+"* until"))
+		if status, _ := click("U0BOB", "sym_deny"); status != 200 {
+			t.Fatal("second click failed")
+		}
+		late := ws.wait(t, "a late deny refused", "chat.postEphemeral", func(c call) bool { return c.Form.Get("user") == "U0BOB" })
+		if !strings.Contains(late.Form.Get("text"), "This cannot be done now") {
+			t.Fatalf("bob's late deny was answered %q", late.Form.Get("text"))
+		}
+	})
+
+	t.Run("a revoke elsewhere updates the message and tells the requester", func(t *testing.T) {
+		if err := f.Users["alice@example.com"].Do(ctx, "POST", "/requests/"+id+"/revoke", map[string]string{"message": "done"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		ws.wait(t, "alice told of the revoke", "chat.postMessage", dmTo("U0ALICE", "was revoked by alice@example.com"))
+		ws.wait(t, "the message says revoked", "chat.update", func(c call) bool { return strings.Contains(blocksOf(c), "Access revoked") })
+	})
+
+	t.Run("a request made outside Slack is posted and can be denied from Slack", func(t *testing.T) {
+		var r struct{ ID string }
+		if err := f.Users["alice@example.com"].Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "from the API", "duration": "4h"}}, &r); err != nil {
+			t.Fatal(err)
+		}
+		ws.wait(t, "the API's request in the channel", "chat.postMessage", func(c call) bool {
+			return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), r.ID)
+		})
+		id = r.ID
+		click("U0BOB", "sym_deny")
+		ws.wait(t, "alice told of the denial", "chat.postMessage", dmTo("U0ALICE", "bob@example.com denied your request"))
+		if got, _ := srv.Engine.Get(ctx, id); got.State != "denied" {
+			t.Fatalf("after bob's deny the request is %s", got.State)
+		}
+	})
+}
