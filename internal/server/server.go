@@ -194,19 +194,21 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	for _, p := range web.Routes() {
 		mux.Handle(p, app)
 	}
-	var slackApp *slack.App
-	if opt.Slack.BotToken != "" || opt.Slack.SigningSecret != "" {
-		slackApp, err = slack.New(slack.Config{Store: st, Engine: eng, Log: opt.Log, BotToken: opt.Slack.BotToken,
-			SigningSecret: opt.Slack.SigningSecret, APIURL: opt.Slack.APIURL, PublicURL: opt.PublicURL, Poll: opt.Slack.Poll})
-		if err != nil {
-			ln.Close()
-			eng.Stop()
-			st.Close()
-			return nil, err
-		}
-		mux.Handle("/slack/", slackApp)
-		slackApp.Start()
+	// The Slack app serves the workspaces that sym_integrations of type
+	// slack declare, with the flags' credentials or the sym_secrets they
+	// name; it also delivers error loggers whose integration is Slack.
+	slackApp, err := slack.New(slack.Config{Store: st, Engine: eng, Log: opt.Log, BotToken: opt.Slack.BotToken,
+		SigningSecret: opt.Slack.SigningSecret, Secrets: res, APIURL: opt.Slack.APIURL, PublicURL: opt.PublicURL, Poll: opt.Slack.Poll})
+	if err != nil {
+		ln.Close()
+		delivery.Stop()
+		eng.Stop()
+		st.Close()
+		return nil, err
 	}
+	mux.Handle("/slack/", slackApp)
+	delivery.RegisterErrorSender("slack", slackApp.ErrorSender)
+	slackApp.Start()
 	started = true
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}

@@ -28,18 +28,18 @@ func ephemeral(w http.ResponseWriter, text string) {
 }
 
 // command answers /sym [flow]: it opens the flow's request form.
-func (a *App) command(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (a *App) command(w http.ResponseWriter, r *http.Request, ws *workspace) {
 	cmd, err := slackgo.SlashCommandParse(r)
 	if err != nil {
 		http.Error(w, "not a slash command", http.StatusBadRequest)
 		return
 	}
 	ctx := r.Context()
-	if err := a.workspaceAllowed(ctx, cmd.TeamID); err != nil {
-		ephemeral(w, err.Error())
+	if !strings.EqualFold(cmd.TeamID, ws.team) {
+		ephemeral(w, fmt.Sprintf("workspace %s is not declared to sym: add a sym_integration of type slack with external_id = %q", cmd.TeamID, cmd.TeamID))
 		return
 	}
-	if _, err := a.actor(ctx, cmd.UserID); err != nil {
+	if _, err := a.actor(ctx, ws, cmd.UserID); err != nil {
 		ephemeral(w, "sym does not know you: "+err.Error())
 		return
 	}
@@ -79,7 +79,7 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, _ []byte) {
 		ephemeral(w, "Flow "+form.Name+" cannot be requested now: "+form.Problem)
 		return
 	}
-	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, requestModal(form)); err != nil {
+	if _, err := ws.api.OpenViewContext(ctx, cmd.TriggerID, requestModal(form)); err != nil {
 		a.cfg.Log.Error("slack: open the request form", "err", err)
 		ephemeral(w, "The request form could not be opened: "+err.Error())
 		return
@@ -176,28 +176,28 @@ func fieldBlock(pf engine.PromptField) slackgo.Block {
 }
 
 // interaction handles the modal's submission and the message buttons.
-func (a *App) interaction(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (a *App) interaction(w http.ResponseWriter, r *http.Request, ws *workspace) {
 	var cb slackgo.InteractionCallback
 	if err := json.Unmarshal([]byte(r.PostFormValue("payload")), &cb); err != nil {
 		http.Error(w, "the payload is not an interaction", http.StatusBadRequest)
 		return
 	}
 	ctx := r.Context()
-	if err := a.workspaceAllowed(ctx, cb.Team.ID); err != nil {
-		a.cfg.Log.Warn("slack interaction refused", "team", cb.Team.ID, "reason", err.Error())
-		http.Error(w, err.Error(), http.StatusForbidden)
+	if !strings.EqualFold(cb.Team.ID, ws.team) {
+		a.cfg.Log.Warn("slack interaction refused: signed for another workspace", "team", cb.Team.ID)
+		http.Error(w, "workspace "+cb.Team.ID+" is not the one this signature belongs to", http.StatusForbidden)
 		return
 	}
 	switch cb.Type {
 	case slackgo.InteractionTypeViewSubmission:
 		if cb.View.CallbackID == requestCallback {
-			a.submit(ctx, w, &cb)
+			a.submit(ctx, w, ws, &cb)
 			return
 		}
 	case slackgo.InteractionTypeBlockActions:
 		for _, act := range cb.ActionCallback.BlockActions {
 			if act.ActionID == actionApprove || act.ActionID == actionDeny {
-				a.decide(ctx, &cb, act)
+				a.decide(ctx, ws, &cb, act)
 			}
 		}
 		w.WriteHeader(http.StatusOK)
@@ -213,8 +213,8 @@ func respondJSON(w http.ResponseWriter, v any) {
 
 // submit creates the request from the modal; a field the engine refuses is
 // shown under that field.
-func (a *App) submit(ctx context.Context, w http.ResponseWriter, cb *slackgo.InteractionCallback) {
-	actor, err := a.actor(ctx, cb.User.ID)
+func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, cb *slackgo.InteractionCallback) {
+	actor, err := a.actor(ctx, ws, cb.User.ID)
 	if err != nil {
 		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{"reason": err.Error()}))
 		return
@@ -227,7 +227,7 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, cb *slackgo.Int
 				continue
 			}
 			name := strings.TrimPrefix(blockID, "field:")
-			v, err := a.value(ctx, act)
+			v, err := a.value(ctx, ws, act)
 			if err != nil {
 				respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{blockID: err.Error()}))
 				return
@@ -258,16 +258,16 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, cb *slackgo.Int
 }
 
 // value reads one input as text; people become emails.
-func (a *App) value(ctx context.Context, act slackgo.BlockAction) (string, error) {
+func (a *App) value(ctx context.Context, ws *workspace, act slackgo.BlockAction) (string, error) {
 	switch {
 	case act.SelectedOption.Value != "":
 		return act.SelectedOption.Value, nil
 	case act.SelectedUser != "":
-		return a.emailOf(ctx, act.SelectedUser)
+		return a.emailOf(ctx, ws, act.SelectedUser)
 	case len(act.SelectedUsers) > 0:
 		var emails []string
 		for _, u := range act.SelectedUsers {
-			e, err := a.emailOf(ctx, u)
+			e, err := a.emailOf(ctx, ws, u)
 			if err != nil {
 				return "", err
 			}
@@ -290,14 +290,14 @@ func (a *App) value(ctx context.Context, act slackgo.BlockAction) (string, error
 
 // decide approves or denies from a button; a person the rules refuse gets
 // an ephemeral message saying why, and nothing changes.
-func (a *App) decide(ctx context.Context, cb *slackgo.InteractionCallback, act *slackgo.BlockAction) {
+func (a *App) decide(ctx context.Context, ws *workspace, cb *slackgo.InteractionCallback, act *slackgo.BlockAction) {
 	id := act.Value
 	refuse := func(text string) {
-		if _, err := a.api.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackgo.MsgOptionText(text, false)); err != nil {
+		if _, err := ws.api.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackgo.MsgOptionText(text, false)); err != nil {
 			a.cfg.Log.Error("slack: post refusal", "request_id", id, "err", err)
 		}
 	}
-	actor, err := a.actor(ctx, cb.User.ID)
+	actor, err := a.actor(ctx, ws, cb.User.ID)
 	if err != nil {
 		refuse("sym does not know you: " + err.Error())
 		return
@@ -313,6 +313,6 @@ func (a *App) decide(ctx context.Context, cb *slackgo.InteractionCallback, act *
 		refuse(words(err))
 		return
 	}
-	a.updateMessages(ctx, req)
+	a.updateMessages(ctx, ws, req)
 	a.Kick()
 }

@@ -80,6 +80,15 @@ func (a *App) loop() {
 		case <-t.C:
 		case <-a.kick:
 		}
+		if wss, err := a.workspaces(ctx); err == nil && len(wss) == 0 {
+			// No workspace yet: keep up with the log, so that declaring one
+			// later does not post the history.
+			if last, err := a.cfg.Store.LastEventSeq(ctx); err == nil && last != cursor {
+				cursor = last
+				_ = a.cfg.Store.SetEventCursor(ctx, cursorName, cursor)
+			}
+			continue
+		}
 		for {
 			evs, err := a.cfg.Store.Events(ctx, "", cursor, 200)
 			if err != nil {
@@ -119,6 +128,13 @@ func (a *App) notify(ctx context.Context, ev model.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("read request %s: %w", ev.RequestID, err)
 	}
+	ws, err := a.workspaceFor(ctx, req)
+	if err != nil {
+		return err
+	}
+	if ws == nil {
+		return nil // no workspace is configured
+	}
 	vars, err := a.flowVars(ctx, req)
 	if err != nil {
 		return err
@@ -128,19 +144,19 @@ func (a *App) notify(ctx context.Context, ev model.AuditEvent) error {
 	case model.Requested:
 		if channel == "" {
 			a.cfg.Log.Warn("slack: the flow has no vars.request_channel; the request is not posted", "flow", req.Flow, "request_id", req.ID)
-			return a.dm(ctx, req.Requester, fmt.Sprintf("Your request for *%s* is waiting for an approver, but flow %s names no Slack channel (vars.request_channel), so approvers are not told here.", req.Target, req.Flow))
+			return a.dm(ctx, ws, req.Requester, fmt.Sprintf("Your request for *%s* is waiting for an approver, but flow %s names no Slack channel (vars.request_channel), so approvers are not told here.", req.Target, req.Flow))
 		}
-		if err := a.postRequest(ctx, req, channel); err != nil {
+		if err := a.postRequest(ctx, ws, req, channel); err != nil {
 			return err
 		}
-		return a.dm(ctx, req.Requester, fmt.Sprintf("Your request for *%s* (%s) was posted to %s for approval.", req.Target, humanDuration(req.Duration), channelRef(channel)))
+		return a.dm(ctx, ws, req.Requester, fmt.Sprintf("Your request for *%s* (%s) was posted to %s for approval.", req.Target, humanDuration(req.Duration), channelRef(channel)))
 	}
-	a.updateMessages(ctx, req)
+	a.updateMessages(ctx, ws, req)
 	text := dmText(ev, req)
 	if text == "" {
 		return nil
 	}
-	return a.dm(ctx, req.Requester, text)
+	return a.dm(ctx, ws, req.Requester, text)
 }
 
 // dmText is what the requester is told about an event ("" for nothing).
@@ -196,18 +212,18 @@ func (a *App) flowVars(ctx context.Context, req *model.Request) (map[string]stri
 }
 
 // postRequest posts a request to a channel once; later calls update it.
-func (a *App) postRequest(ctx context.Context, req *model.Request, channel string) error {
+func (a *App) postRequest(ctx context.Context, ws *workspace, req *model.Request, channel string) error {
 	msgs, err := a.cfg.Store.SlackMessages(ctx, req.ID)
 	if err != nil {
 		return err
 	}
 	for _, m := range msgs {
 		if m.Channel == channel {
-			a.updateMessages(ctx, req)
+			a.updateMessages(ctx, ws, req)
 			return nil
 		}
 	}
-	ch, ts, err := a.api.PostMessageContext(ctx, channel, a.messageOptions(req)...)
+	ch, ts, err := ws.api.PostMessageContext(ctx, channel, a.messageOptions(req)...)
 	if err != nil {
 		return fmt.Errorf("post request %s to %s: %w", req.ID, channel, err)
 	}
@@ -218,27 +234,27 @@ func (a *App) postRequest(ctx context.Context, req *model.Request, channel strin
 }
 
 // updateMessages redraws a request's messages with its current state.
-func (a *App) updateMessages(ctx context.Context, req *model.Request) {
+func (a *App) updateMessages(ctx context.Context, ws *workspace, req *model.Request) {
 	msgs, err := a.cfg.Store.SlackMessages(ctx, req.ID)
 	if err != nil {
 		a.cfg.Log.Error("slack: read the request's messages", "request_id", req.ID, "err", err)
 		return
 	}
 	for _, m := range msgs {
-		if _, _, _, err := a.api.UpdateMessageContext(ctx, m.Channel, m.TS, a.messageOptions(req)...); err != nil {
+		if _, _, _, err := ws.api.UpdateMessageContext(ctx, m.Channel, m.TS, a.messageOptions(req)...); err != nil {
 			a.cfg.Log.Error("slack: update the request's message", "request_id", req.ID, "channel", m.Channel, "err", err)
 		}
 	}
 }
 
 // dm sends the requester a direct message.
-func (a *App) dm(ctx context.Context, email, text string) error {
-	id, err := a.slackIDOf(ctx, email)
+func (a *App) dm(ctx context.Context, ws *workspace, email, text string) error {
+	id, err := a.slackIDOf(ctx, ws, email)
 	if err != nil {
 		a.cfg.Log.Warn("slack: no direct message", "user", email, "reason", err.Error())
 		return nil // a person without Slack is not an error
 	}
-	if _, _, err := a.api.PostMessageContext(ctx, id, slackgo.MsgOptionText(text, false)); err != nil {
+	if _, _, err := ws.api.PostMessageContext(ctx, id, slackgo.MsgOptionText(text, false)); err != nil {
 		return fmt.Errorf("direct message to %s: %w", email, err)
 	}
 	return nil

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/secrets"
 	"github.com/opensym/sym/internal/store"
 	slackgo "github.com/slack-go/slack"
 )
@@ -44,9 +46,13 @@ type Config struct {
 	Engine *engine.Engine
 	Log    *slog.Logger
 	// BotToken (xoxb-...) and SigningSecret come from the Slack app's
-	// settings.
+	// settings page. A sym_integration of type slack may instead name
+	// sym_secrets for them in its settings (bot_token, signing_secret),
+	// read through Secrets; the flags are the default for integrations
+	// that name none.
 	BotToken      string
 	SigningSecret string
+	Secrets       *secrets.Resolver
 	// APIURL is Slack's Web API base (default https://slack.com/api/).
 	APIURL string
 	// PublicURL is the web app's address, for "Open in sym" links.
@@ -60,9 +66,9 @@ type Config struct {
 // App is the Slack app: an HTTP handler for Slack's requests and a
 // notifier that follows the audit log.
 type App struct {
-	cfg    Config
-	api    *slackgo.Client
-	mux    *http.ServeMux
+	cfg     Config
+	clients sync.Map // bot token -> *slackgo.Client
+	mux     *http.ServeMux
 	emails sync.Map // Slack user id -> cachedEmail
 	ids    sync.Map // email -> cachedEmail (Slack user id)
 	kick   chan struct{}
@@ -78,7 +84,7 @@ type cachedEmail struct {
 
 // New builds the Slack app.
 func New(cfg Config) (*App, error) {
-	if cfg.BotToken == "" || cfg.SigningSecret == "" {
+	if (cfg.BotToken == "") != (cfg.SigningSecret == "") {
 		return nil, errors.New("the Slack app needs both the bot token and the signing secret")
 	}
 	if cfg.Log == nil {
@@ -90,11 +96,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
-	opts := []slackgo.Option{slackgo.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
-	if cfg.APIURL != "" {
-		opts = append(opts, slackgo.OptionAPIURL(strings.TrimRight(cfg.APIURL, "/")+"/"))
-	}
-	a := &App{cfg: cfg, api: slackgo.New(cfg.BotToken, opts...), mux: http.NewServeMux(),
+	a := &App{cfg: cfg, mux: http.NewServeMux(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	a.mux.HandleFunc("POST /slack/commands", a.verified(a.command))
 	a.mux.HandleFunc("POST /slack/interactions", a.verified(a.interaction))
@@ -105,22 +107,137 @@ func New(cfg Config) (*App, error) {
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // verified checks the signature before the handler reads anything: the
-// body is read once, bounded, and handed on only when it is Slack's.
-func (a *App) verified(h func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
+// body is read once, bounded, and handed on only when one declared
+// workspace's signing secret signed it; the handler gets that workspace.
+func (a *App) verified(h func(http.ResponseWriter, *http.Request, *workspace)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, "cannot read the body", http.StatusBadRequest)
 			return
 		}
-		if err := Verify(a.cfg.SigningSecret, r.Header, body, a.cfg.Now()); err != nil {
+		wss, err := a.workspaces(r.Context())
+		if err != nil {
+			a.cfg.Log.Error("slack: read the workspaces", "err", err)
+			http.Error(w, "the sym server cannot read its Slack configuration; see its log", http.StatusServiceUnavailable)
+			return
+		}
+		if len(wss) == 0 {
+			http.Error(w, "Slack is not configured on this sym server: declare a sym_integration of type slack and give the server its bot token and signing secret", http.StatusServiceUnavailable)
+			return
+		}
+		var ws *workspace
+		err = errors.New("the signature does not match the signing secret")
+		for _, c := range wss {
+			if verr := Verify(c.signingSecret, r.Header, body, a.cfg.Now()); verr == nil {
+				ws, err = c, nil
+				break
+			} else if !strings.Contains(verr.Error(), "signature does not match") {
+				err = verr // missing headers, stale timestamp: the same for every secret
+				break
+			}
+		}
+		if err != nil {
 			a.cfg.Log.Warn("slack request refused", "path", r.URL.Path, "reason", err.Error())
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r, body)
+		h(w, r, ws)
 	}
+}
+
+// workspace is one Slack workspace sym serves: a sym_integration of type
+// slack (external_id = the team id) with its credentials.
+type workspace struct {
+	team, integrationID     string
+	botToken, signingSecret string
+	api                     *slackgo.Client
+}
+
+// workspaces reads the declared Slack workspaces and their credentials.
+// One whose credentials cannot be read is left out (and logged).
+func (a *App) workspaces(ctx context.Context) ([]*workspace, error) {
+	rows, err := a.cfg.Store.FindEntities(ctx, "integrations", "", "slack")
+	if err != nil {
+		return nil, err
+	}
+	var out []*workspace
+	for _, row := range rows {
+		in, _ := model.DecodeIntegration(row.ID, row.Body)
+		ws := &workspace{team: in.ExternalID, integrationID: row.ID, botToken: a.cfg.BotToken, signingSecret: a.cfg.SigningSecret}
+		if ws.team == "" {
+			continue
+		}
+		if err := a.credentials(ctx, in.Settings, ws); err != nil {
+			a.cfg.Log.Error("slack: the workspace's credentials cannot be read", "integration", in.Slug, "err", err)
+			continue
+		}
+		if ws.botToken == "" || ws.signingSecret == "" {
+			continue
+		}
+		ws.api = a.client(ws.botToken)
+		out = append(out, ws)
+	}
+	return out, nil
+}
+
+// credentials reads the sym_secrets an integration names for its bot token
+// and signing secret.
+func (a *App) credentials(ctx context.Context, settings map[string]string, ws *workspace) error {
+	if settings["bot_token"] == "" && settings["signing_secret"] == "" {
+		return nil
+	}
+	if a.cfg.Secrets == nil {
+		return errors.New("the integration names sym_secrets but this server reads no secrets")
+	}
+	if v, ok, err := a.cfg.Secrets.Setting(ctx, settings, "bot_token"); err != nil {
+		return err
+	} else if ok {
+		ws.botToken = v
+	}
+	if v, ok, err := a.cfg.Secrets.Setting(ctx, settings, "signing_secret"); err != nil {
+		return err
+	} else if ok {
+		ws.signingSecret = v
+	}
+	return nil
+}
+
+func (a *App) client(token string) *slackgo.Client {
+	if c, ok := a.clients.Load(token); ok {
+		return c.(*slackgo.Client)
+	}
+	opts := []slackgo.Option{slackgo.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
+	if a.cfg.APIURL != "" {
+		opts = append(opts, slackgo.OptionAPIURL(strings.TrimRight(a.cfg.APIURL, "/")+"/"))
+	}
+	c, _ := a.clients.LoadOrStore(token, slackgo.New(token, opts...))
+	return c.(*slackgo.Client)
+}
+
+// workspaceFor picks the workspace a request's messages go to: the one its
+// environment names (integrations.slack_id), else the first declared.
+func (a *App) workspaceFor(ctx context.Context, req *model.Request) (*workspace, error) {
+	wss, err := a.workspaces(ctx)
+	if err != nil || len(wss) == 0 {
+		return nil, err
+	}
+	if flow, err := a.cfg.Store.GetEntity(ctx, "flows", req.FlowID); err == nil {
+		envID, _ := flow.Body["environment_id"].(string)
+		if env, err := a.cfg.Store.GetEntity(ctx, "environments", envID); err == nil {
+			if m, ok := env.Body["integrations"].(map[string]any); ok {
+				if id, _ := m["slack_id"].(string); id != "" {
+					for _, ws := range wss {
+						if ws.integrationID == id {
+							return ws, nil
+						}
+					}
+				}
+			}
+		}
+	}
+	return wss[0], nil
 }
 
 // Verify checks Slack's signature of a request: v0=HMAC-SHA256(secret,
@@ -152,24 +269,9 @@ func Sign(secret, ts string, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// workspaceAllowed checks that the request comes from a workspace a
-// sym_integration of type slack declares (external_id = the team id).
-func (a *App) workspaceAllowed(ctx context.Context, team string) error {
-	rows, err := a.cfg.Store.FindEntities(ctx, "integrations", "", "slack")
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if id, _ := r.Body["external_id"].(string); id != "" && strings.EqualFold(id, team) {
-			return nil
-		}
-	}
-	return fmt.Errorf("workspace %s is not declared to sym: add a sym_integration of type slack with external_id = %q", team, team)
-}
-
 // actor maps a Slack user to the sym user with the same email.
-func (a *App) actor(ctx context.Context, slackUser string) (engine.Actor, error) {
-	email, err := a.emailOf(ctx, slackUser)
+func (a *App) actor(ctx context.Context, ws *workspace, slackUser string) (engine.Actor, error) {
+	email, err := a.emailOf(ctx, ws, slackUser)
 	if err != nil {
 		return engine.Actor{}, err
 	}
@@ -184,11 +286,12 @@ func (a *App) actor(ctx context.Context, slackUser string) (engine.Actor, error)
 
 const userCacheTTL = 10 * time.Minute
 
-func (a *App) emailOf(ctx context.Context, slackUser string) (string, error) {
-	if c, ok := a.emails.Load(slackUser); ok && a.cfg.Now().Sub(c.(cachedEmail).at) < userCacheTTL {
+func (a *App) emailOf(ctx context.Context, ws *workspace, slackUser string) (string, error) {
+	key := ws.team + "/" + slackUser
+	if c, ok := a.emails.Load(key); ok && a.cfg.Now().Sub(c.(cachedEmail).at) < userCacheTTL {
 		return c.(cachedEmail).value, nil
 	}
-	u, err := a.api.GetUserInfoContext(ctx, slackUser)
+	u, err := ws.api.GetUserInfoContext(ctx, slackUser)
 	if err != nil {
 		return "", fmt.Errorf("read Slack user %s: %w", slackUser, err)
 	}
@@ -196,20 +299,21 @@ func (a *App) emailOf(ctx context.Context, slackUser string) (string, error) {
 	if email == "" {
 		return "", fmt.Errorf("Slack user %s has no email in their profile (the app needs the users:read.email scope)", slackUser)
 	}
-	a.emails.Store(slackUser, cachedEmail{value: email, at: a.cfg.Now()})
-	a.ids.Store(email, cachedEmail{value: slackUser, at: a.cfg.Now()})
+	a.emails.Store(key, cachedEmail{value: email, at: a.cfg.Now()})
+	a.ids.Store(ws.team+"/"+email, cachedEmail{value: slackUser, at: a.cfg.Now()})
 	return email, nil
 }
 
-func (a *App) slackIDOf(ctx context.Context, email string) (string, error) {
-	if c, ok := a.ids.Load(email); ok && a.cfg.Now().Sub(c.(cachedEmail).at) < userCacheTTL {
+func (a *App) slackIDOf(ctx context.Context, ws *workspace, email string) (string, error) {
+	key := ws.team + "/" + email
+	if c, ok := a.ids.Load(key); ok && a.cfg.Now().Sub(c.(cachedEmail).at) < userCacheTTL {
 		return c.(cachedEmail).value, nil
 	}
-	u, err := a.api.GetUserByEmailContext(ctx, email)
+	u, err := ws.api.GetUserByEmailContext(ctx, email)
 	if err != nil {
 		return "", fmt.Errorf("find %s in Slack: %w", email, err)
 	}
-	a.ids.Store(email, cachedEmail{value: u.ID, at: a.cfg.Now()})
+	a.ids.Store(key, cachedEmail{value: u.ID, at: a.cfg.Now()})
 	return u.ID, nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/logdest"
 	"github.com/opensym/sym/internal/server"
 	symslack "github.com/opensym/sym/internal/slack"
 	"github.com/opensym/sym/internal/testenv"
@@ -190,10 +192,12 @@ func blocksOf(c call) string { return c.Form.Get("blocks") }
 // updated in place and the requester's direct messages.
 func TestSlackApp(t *testing.T) {
 	ws := startWorkspace(t, map[string]string{"U0ALICE": "alice@example.com", "U0BOB": "bob@example.com",
-		"U0CAROL": "carol@example.com", "U0ZED": "zed@example.com"})
+		"U0CAROL": "carol@example.com", "U0ZED": "zed@example.com", "U0GHOST": "ghost@example.com"})
 	m := testenv.StartMoto(t)
 	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, Slack: server.SlackOptions{
-		BotToken: "xoxb-test-token", SigningSecret: signingSecret, APIURL: ws.srv.GetAPIURL(), Poll: 100 * time.Millisecond}})
+		BotToken: "xoxb-test-token", SigningSecret: signingSecret, APIURL: ws.srv.GetAPIURL(), Poll: 100 * time.Millisecond},
+		Delivery: logdest.Options{Poll: 50 * time.Millisecond, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond},
+		Engine:   engine.Options{RetryBase: 20 * time.Millisecond}})
 	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{
 		Users: []string{"alice@example.com", "bob@example.com", "carol@example.com"},
 		Vars:  map[string]string{"approvers": "bob@example.com", "request_channel": channel},
@@ -203,7 +207,18 @@ func TestSlackApp(t *testing.T) {
 		}},
 	})
 	ctx := context.Background()
-	if err := f.Admin.Do(ctx, "POST", "/entities/integrations", map[string]any{"type": "slack", "slug": "workspace", "external_id": team}, nil); err != nil {
+	var integ, logger struct{ ID string }
+	if err := f.Admin.Do(ctx, "POST", "/entities/integrations", map[string]any{"type": "slack", "slug": "workspace", "external_id": team}, &integ); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Admin.Do(ctx, "POST", "/entities/error-loggers", map[string]any{"integration_id": integ.ID, "destination": "#sym-errors"}, &logger); err != nil {
+		t.Fatal(err)
+	}
+	var envs []struct{ ID string }
+	if err := f.Admin.Do(ctx, "GET", "/entities/environments?slug=prod", nil, &envs); err != nil || len(envs) != 1 {
+		t.Fatalf("find the environment: %v %v", envs, err)
+	}
+	if err := f.Admin.Do(ctx, "PATCH", "/entities/environments/"+envs[0].ID, map[string]any{"error_logger_id": logger.ID}, nil); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -392,5 +407,34 @@ func TestSlackApp(t *testing.T) {
 		if got, _ := srv.Engine.Get(ctx, id); got.State != "denied" {
 			t.Fatalf("after bob's deny the request is %s", got.State)
 		}
+	})
+
+	t.Run("a failed grant reaches the error logger's channel and the requester", func(t *testing.T) {
+		// ghost has a sym user whose IAM user does not exist: the grant fails.
+		if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "ghost@example.com", "role": "member",
+			"identities": map[string]string{"aws_iam": "ghost"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var r struct{ ID string }
+		if err := f.Admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow, "user_email": "ghost@example.com",
+			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "doomed", "duration": "1h"}}, &r); err != nil {
+			t.Fatal(err)
+		}
+		id = r.ID
+		ws.wait(t, "ghost's request in the channel", "chat.postMessage", func(c call) bool {
+			return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), r.ID)
+		})
+		click("U0BOB", "sym_approve")
+		if got, _ := srv.Engine.Get(ctx, id); got.State != "errored" {
+			t.Fatalf("the doomed grant is %s, want errored", got.State)
+		}
+		alert := ws.wait(t, "the error logger's post", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == "#sym-errors" })
+		for _, want := range []string{"A grant failed for ghost@example.com", id} {
+			if !strings.Contains(alert.Form.Get("text"), want) {
+				t.Fatalf("the error channel was told %q, want it to say %q", alert.Form.Get("text"), want)
+			}
+		}
+		ws.wait(t, "ghost told of the failure", "chat.postMessage", dmTo("U0GHOST", "could not be granted"))
+		ws.wait(t, "the message says the grant failed", "chat.update", func(c call) bool { return strings.Contains(blocksOf(c), "The grant failed") })
 	})
 }
