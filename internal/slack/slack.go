@@ -69,12 +69,12 @@ type App struct {
 	cfg     Config
 	clients sync.Map // bot token -> *slackgo.Client
 	mux     *http.ServeMux
-	emails sync.Map // Slack user id -> cachedEmail
-	ids    sync.Map // email -> cachedEmail (Slack user id)
-	kick   chan struct{}
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	emails  sync.Map // Slack user id -> cachedEmail
+	ids     sync.Map // email -> cachedEmail (Slack user id)
+	kick    chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 type cachedEmail struct {
