@@ -310,6 +310,13 @@ func (a *App) decide(ctx context.Context, ws *workspace, cb *slackgo.Interaction
 	}
 	if err != nil {
 		a.cfg.Log.Info("slack: decision refused", "request_id", id, "user", actor.Email, "reason", err.Error())
+		if k, ok := engine.KindOf(err); ok && k == engine.NotFound {
+			// The authorization table hides others' requests from people
+			// who may not act on them; in the channel the request is in
+			// plain sight, so say what that means here.
+			refuse("You may not approve or deny this request: sym shows it only to its requester, the flow's approvers, admins and auditors.")
+			return
+		}
 		refuse(words(err))
 		return
 	}
