@@ -67,9 +67,11 @@ Policies attached beyond these are listed with what they allow; those not
 declared with --extra-policy are differences. The exit status is 1 when any
 difference is found. AWS is reached through the SDK's default configuration
 (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).`,
-		Example: `  sym connector verify \
+		Example: `  # in a root that outputs the runtime connector module's settings as runtime_settings
+  # (the quickstart does):
+  sym connector verify \
     --runtime-role-arn arn:aws:iam::123456789012:role/sym/SymRuntimeProd \
-    --external-id "$(terraform output -raw external_id)" \
+    --external-id "$(terraform output -json runtime_settings | jq -r .external_id)" \
     --account-safelist 111122223333 --addon aws/secretsmgr \
     --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIamProd \
     --group /sym/:* --group /teams/:db-admins`,
@@ -167,7 +169,7 @@ difference is found. AWS is reached through the SDK's default configuration
 	f.BoolVar(&fromServer, "from-server", false, "also check the Kinesis/Firehose log destinations and secrets the sym server ($SYM_API_URL, $SYM_JWT) uses through this runtime role")
 	f.StringArrayVar(&declaredExtras, "extra-policy", nil, "a policy ARN attached on purpose through policy_arns (repeat): listed, not a difference")
 	f.StringArrayVar(&iamRoles, "iam-connector-role-arn", nil, "ARN of an IAM connector role to verify (repeat)")
-	f.StringArrayVar(&groups, "group", nil, "a group_config entry of the IAM connector as PATH:NAME, e.g. /sym/:* (repeat; default /sym/:*)")
+	f.StringArrayVar(&groups, "group", nil, "a group_config entry of the IAM connector as PATH:NAME, e.g. /sym/:* (repeat: list every entry, or every group the connector may change; default /sym/:*)")
 	f.StringArrayVar(&lambdaRoles, "lambda-connector-role-arn", nil, "ARN of a Lambda connector role to verify (repeat)")
 	f.StringArrayVar(&lambdaFuncs, "lambda-arn", nil, "a function ARN the Lambda connector may invoke (repeat)")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")

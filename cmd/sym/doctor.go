@@ -51,8 +51,9 @@ var (
 	symOrgTfvars  = regexp.MustCompile(`(?m)^\s*sym_org\s*=\s*"([^"]*)"`)
 )
 
-// projectOrg reads the org a Terraform root in dir would use, and where it
-// found it; empty when dir is not a sym Terraform root.
+// projectOrg reads the org a Terraform root in dir would use (empty: the
+// server's), and where it found it; from is empty when dir is not a sym
+// Terraform root.
 func projectOrg(dir string) (org, from string) {
 	for _, f := range []string{"terraform.tfvars", "sym.auto.tfvars"} {
 		if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
@@ -137,9 +138,11 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 	}
 	d.ok("SYM_JWT is valid: you are %s", who)
 
-	if org, from := projectOrg(dir); org == "" {
+	if org, from := projectOrg(dir); from == "" {
 		d.note("no sym Terraform root in %s (no sym_org in sym.tf or terraform.tfvars): org not compared", dir)
-	} else if org != info.Org {
+	} else if org == "" {
+		d.ok("the Terraform root %s leaves sym_org empty: it uses the server's org %q", dir, info.Org)
+	} else if !strings.EqualFold(org, info.Org) {
 		d.fail(fmt.Sprintf("set sym_org = %q in %s/terraform.tfvars (or run 'sym init --dir %s --org %s --force')", info.Org, dir, dir, info.Org),
 			"%s sets org %q but the server runs org %q: terraform apply would fail with \"Wrong organisation\"", from, org, info.Org)
 	} else {

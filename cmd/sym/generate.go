@@ -20,7 +20,7 @@ environments, modules and connector modules of a flow, ready for terraform
 init. It never overwrites a file you changed unless you pass --force.`,
 	}
 
-	var dir, env string
+	var dir, env, genOrg string
 	var force bool
 	awsIAM := &cobra.Command{
 		Use:   "aws-iam",
@@ -34,18 +34,24 @@ init. It never overwrites a file you changed unless you pass --force.`,
   sym-modules/            copies of the sym connector modules those use
 
 ENV is --environment (default prod); it names the directory and every
-resource of the environment. A file that exists with the same contents is
-left alone; one with other contents stops the command before anything is
-written, unless --force.`,
+resource of the environment; generating another ENV into the same --dir adds
+environments/ENV beside the first. A file that exists with the same
+contents is left alone, and so is a shared file (README.md) as generated for
+another environment of the project; a file with other contents (one you
+changed) stops the command before anything is written, unless --force.
+
+--org sets the default of sym_org (sym.tf); left empty, the provider uses
+the org of the server SYM_API_URL points at.`,
 		Example: `  sym generate aws-iam --dir my-access
-  sym generate aws-iam --dir my-access --environment sandbox
+  sym generate aws-iam --dir my-access --environment sandbox   # a second environment of the same project
+  sym generate aws-iam --dir my-access --org acme              # for a server run with --org acme
   sym generate aws-iam --dir . --force    # rewrite every file of the layout`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
 				return usageError{errors.New("--dir is required: the directory to write the project to")}
 			}
-			files, err := generate.AWSIAM(generate.AWSIAMOptions{Environment: env})
+			files, err := generate.AWSIAM(generate.AWSIAMOptions{Environment: env, Org: genOrg, Siblings: generate.ProjectEnvironments(dir)})
 			if err != nil {
 				return usageError{err}
 			}
@@ -59,21 +65,26 @@ written, unless --force.`,
 			out := cmd.OutOrStdout()
 			report(out, dir, res)
 			envDir := filepath.Join(dir, "environments", env)
+			orgNote := "sym_org is empty: the provider uses the org of the server at SYM_API_URL"
+			if genOrg != "" {
+				orgNote = fmt.Sprintf("sym_org is %q: the server at SYM_API_URL must run --org %s", genOrg, genOrg)
+			}
 			fmt.Fprintf(out, `
 Next:
-  sym init --dir %[1]s --api-url URL   # sym.env: server URL, token
-      (add --org ORG --force if your server does not run org "default")
   cd %[1]s
-  cp terraform.tfvars.example terraform.tfvars      # the identity sym server runs as, approvers
+  cp terraform.tfvars.example terraform.tfvars   # fill in the principal sym server trusts (it prints it at start)
+  export SYM_API_URL=<server URL> SYM_JWT=<admin token>   # or: sym init --api-url URL (writes sym.env)
   terraform init && terraform apply
+(%[3]s.)
 See %[2]s for the data flow and what to change for your AWS account.
-`, envDir, filepath.Join(dir, "README.md"))
+`, envDir, filepath.Join(dir, "README.md"), orgNote)
 			return nil
 		},
 	}
 	awsIAM.Flags().StringVar(&dir, "dir", "", "directory to write the project to (created if missing; required)")
 	awsIAM.Flags().StringVar(&env, "environment", generate.QuickstartEnvironment, "environment name: lowercase letters, digits and hyphens")
 	awsIAM.Flags().BoolVar(&force, "force", false, "overwrite files that exist with other contents")
+	awsIAM.Flags().StringVar(&genOrg, "org", generate.DefaultOrg, "the org your sym server runs (sym server --org); default: whatever org the server at SYM_API_URL runs")
 	gen.AddCommand(awsIAM)
 
 	var initDir, org string
@@ -132,6 +143,9 @@ a token. The server URL is --api-url, else $SYM_API_URL, else
 func report(w io.Writer, dir string, res generate.Result) {
 	for _, p := range res.Written {
 		fmt.Fprintf(w, "wrote     %s\n", filepath.Join(dir, filepath.FromSlash(p)))
+	}
+	if n := len(res.Kept); n > 0 {
+		fmt.Fprintf(w, "kept      %d file(s) under %s as generated for the project's other environment(s) (README.md, ...; --force rewrites them)\n", n, dir)
 	}
 	if n := len(res.Unchanged); n > 0 {
 		fmt.Fprintf(w, "unchanged %d file(s) already up to date under %s\n", n, dir)

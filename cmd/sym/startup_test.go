@@ -52,7 +52,7 @@ func TestServerStartupAndDoctor(t *testing.T) {
 	// sym doctor against the first: the project's org differs from the
 	// server's; it says so and how to fix it.
 	proj := filepath.Join(dir, "proj")
-	if out, code := symRun(bin, p.URL, "", "init", "--dir", proj, "--api-url", p.URL); code != 0 {
+	if out, code := symRun(bin, p.URL, "", "init", "--dir", proj, "--api-url", p.URL, "--org", "default"); code != 0 {
 		t.Fatalf("sym init (%d): %s", code, out)
 	}
 	doctor := func(url, token string) (string, int) {

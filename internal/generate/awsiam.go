@@ -3,7 +3,9 @@ package generate
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/opensym/sym/examples"
@@ -30,6 +32,28 @@ type AWSIAMOptions struct {
 	// Environment names the environment directory and every resource of it;
 	// default QuickstartEnvironment.
 	Environment string
+	// Org is the sym_org the environment's sym.tf defaults to; empty: the
+	// org of the server the provider reaches.
+	Org string
+	// Siblings are the project's other environments (ProjectEnvironments):
+	// the shared files as generated for them count as unchanged.
+	Siblings []string
+}
+
+// ProjectEnvironments lists the environments of a generated project in dir
+// (the directories under environments/), or none.
+func ProjectEnvironments(dir string) []string {
+	entries, err := os.ReadDir(filepath.Join(dir, "environments"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && CheckEnvironment(e.Name()) == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // AWSIAM renders the AWS IAM quickstart as a self-contained project: the
@@ -41,6 +65,9 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 		env = QuickstartEnvironment
 	}
 	if err := CheckEnvironment(env); err != nil {
+		return nil, err
+	}
+	if err := CheckOrg(o.Org); err != nil {
 		return nil, err
 	}
 	qs, err := readTree(examples.AWSIAMQuickstart, path.Base(quickstartRoot))
@@ -73,6 +100,14 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 				return nil, err
 			}
 		}
+		if p == envDir+"/sym.tf" && o.Org != "" {
+			if n := bytes.Count(data, orgDefault); n != 1 {
+				return nil, fmt.Errorf("%s/%s: expected exactly one line %s to set the org, found %d", quickstartRoot, p, orgDefault, n)
+			}
+			data = bytes.Replace(data, orgDefault, fmt.Appendf(nil, "default     = %q", o.Org), 1)
+		}
+		// What lies outside the environment's directory serves every
+		// environment of the project.
 		files = append(files, File{Path: out, Data: data})
 	}
 
@@ -88,6 +123,24 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 		}
 	}
 	files = append(files, File{Path: ModulesDir + "/README.md", Data: []byte(modulesReadme)})
+	for _, sib := range o.Siblings {
+		if sib == env || CheckEnvironment(sib) != nil {
+			continue
+		}
+		others, err := AWSIAM(AWSIAMOptions{Environment: sib})
+		if err != nil {
+			return nil, err
+		}
+		byPath := map[string][]byte{}
+		for _, f := range others {
+			byPath[f.Path] = f.Data
+		}
+		for i := range files {
+			if d, ok := byPath[files[i].Path]; ok && !bytes.Equal(d, files[i].Data) {
+				files[i].Others = append(files[i].Others, d)
+			}
+		}
+	}
 	return files, nil
 }
 
@@ -117,6 +170,9 @@ func rewriteSources(p, out string, data []byte, needed *[]string) ([]byte, error
 	})
 	return data, bad
 }
+
+// orgDefault is the default of sym_org in the quickstart's sym.tf.
+var orgDefault = []byte(`default     = ""`)
 
 // envLocal is the one line of the quickstart that names its environment.
 var envLocal = []byte(`environment_name = "` + QuickstartEnvironment + `"`)

@@ -25,6 +25,11 @@ import (
 type File struct {
 	Path string
 	Data []byte
+	// Others are contents that count as this file too: what the generator
+	// wrote for the project's other environments (a shared README names its
+	// environment). When the file exists with one of them, Write keeps it,
+	// so that a second environment can join a project.
+	Others [][]byte
 }
 
 // ExistsError is a refusal to overwrite files that already exist with other
@@ -49,11 +54,13 @@ func (e *ExistsError) Error() string {
 type Result struct {
 	Written   []string // created or overwritten
 	Unchanged []string // already there with the same contents
+	Kept      []string // there as generated for another environment, left alone
 }
 
 // Write writes files under dir. A file that exists with the same contents is
 // left alone; one that exists with other contents makes Write fail with an
-// *ExistsError before it writes anything, unless force is set.
+// *ExistsError before it writes anything, unless force is set, or unless
+// those contents are one of the file's Others: then it is kept as it is.
 func Write(dir string, files []File, force bool) (Result, error) {
 	var res Result
 	var conflicts []string
@@ -64,6 +71,9 @@ func Write(dir string, files []File, force bool) (Result, error) {
 		switch {
 		case err == nil && bytes.Equal(old, f.Data):
 			res.Unchanged = append(res.Unchanged, f.Path)
+			continue
+		case err == nil && !force && slices.ContainsFunc(f.Others, func(o []byte) bool { return bytes.Equal(old, o) }):
+			res.Kept = append(res.Kept, f.Path)
 			continue
 		case err == nil:
 			conflicts = append(conflicts, f.Path)

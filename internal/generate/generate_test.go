@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -300,5 +301,57 @@ func TestQuickstartIsFormatted(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("terraform fmt -check: %v\n%s", err, out)
+	}
+}
+
+// A second environment joins a project: its own directory is written, the
+// README generated for the first is kept, and a file the user changed still
+// stops the command. --org sets the default of sym_org.
+func TestSecondEnvironmentAndOrg(t *testing.T) {
+	dir := t.TempDir()
+	prod, err := AWSIAM(AWSIAMOptions{Org: "my-org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, prod, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "environments/prod/sym.tf")); !strings.Contains(string(b), `default     = "my-org"`) {
+		t.Fatalf("--org my-org: sym.tf says\n%s", b)
+	}
+	if got := ProjectEnvironments(dir); !slices.Equal(got, []string{"prod"}) {
+		t.Fatalf("ProjectEnvironments: %v", got)
+	}
+	sandbox, err := AWSIAM(AWSIAMOptions{Environment: "sandbox", Siblings: ProjectEnvironments(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Write(dir, sandbox, false)
+	if err != nil {
+		t.Fatalf("a second environment into the same project: %v", err)
+	}
+	if !slices.Contains(res.Kept, "README.md") || !slices.Contains(res.Written, "environments/sandbox/main.tf") {
+		t.Fatalf("second environment: wrote %v, kept %v", res.Written, res.Kept)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "environments/sandbox/main.tf")); !strings.Contains(string(b), `environment_name = "sandbox"`) {
+		t.Fatalf("sandbox main.tf:\n%s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "environments/sandbox/sym.tf")); !strings.Contains(string(b), `default     = ""`) {
+		t.Fatalf("sandbox sym.tf without --org:\n%s", b)
+	}
+	// A README the user edited is theirs: a third environment refuses.
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# ours\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staging, err := AWSIAM(AWSIAMOptions{Environment: "staging", Siblings: ProjectEnvironments(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ee *ExistsError
+	if _, err := Write(dir, staging, false); !errors.As(err, &ee) || !slices.Contains(ee.Paths, "README.md") {
+		t.Fatalf("over an edited README: %v", err)
+	}
+	if _, err := AWSIAM(AWSIAMOptions{Org: "a b"}); err == nil {
+		t.Fatalf("org %q accepted", "a b")
 	}
 }

@@ -13,16 +13,27 @@ import (
 // DefaultAPIURL is where `sym server` listens unless told otherwise.
 const DefaultAPIURL = "http://127.0.0.1:8420"
 
-// DefaultOrg is the organisation `sym server` runs unless started with --org.
-const DefaultOrg = "default"
+// DefaultOrg is the org a generated project names when none is given:
+// empty, which makes the provider use the org of the server SYM_API_URL
+// points at (and an org set later must match it).
+const DefaultOrg = ""
 
 // InitOptions tune Init.
 type InitOptions struct {
-	Org    string // default DefaultOrg
+	Org    string // default DefaultOrg: the server's
 	APIURL string // default DefaultAPIURL
 }
 
 var orgName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// CheckOrg refuses an org name sym server could not have been started with;
+// empty (the server's own) is fine.
+func CheckOrg(org string) error {
+	if org != "" && !orgName.MatchString(org) {
+		return fmt.Errorf("org %q: use letters, digits, and . _ - (the name sym server was started with, --org)", org)
+	}
+	return nil
+}
 
 var requiredProviders = regexp.MustCompile(`(?m)^\s*required_providers\s*\{`)
 
@@ -33,14 +44,11 @@ var requiredProviders = regexp.MustCompile(`(?m)^\s*required_providers\s*\{`)
 // may declare it once), sym.tf leaves the requirement to that file, and the
 // notes say what to add there if it lacks sym.
 func Init(dir string, o InitOptions) (files []File, notes []string, err error) {
-	if o.Org == "" {
-		o.Org = DefaultOrg
-	}
 	if o.APIURL == "" {
 		o.APIURL = DefaultAPIURL
 	}
-	if !orgName.MatchString(o.Org) {
-		return nil, nil, fmt.Errorf("org %q: use letters, digits, and . _ - (the name sym server was started with, --org)", o.Org)
+	if err := CheckOrg(o.Org); err != nil {
+		return nil, nil, err
 	}
 	u, err := url.Parse(o.APIURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -118,7 +126,7 @@ terraform {
 
 const symTFProvider = `
 variable "sym_org" {
-  description = "The organisation your sym server runs (the --org it was started with)."
+  description = "The organisation your sym server runs (the --org it was started with). Empty: whatever org the server at SYM_API_URL runs."
   type        = string
   default     = %q
 }
