@@ -80,7 +80,7 @@ say "sym server   http://127.0.0.1:$sym_port (pid ${pids[1]}, database $work/sym
 export SYM_API_URL=http://127.0.0.1:$sym_port SYM_JWT=$admin_token
 
 step "Building the Terraform provider into a local mirror"
-SYM_PROVIDER_MIRROR=$work/mirror "$root/scripts/install-provider.sh" >"$work/provider.log"
+SYM_PROVIDER_MIRROR=$work/mirror SYM_TF_CLI_CONFIG=$work/provider.tfrc "$root/scripts/install-provider.sh" >"$work/provider.log"
 plugins=${SYM_TF_PLUGIN_MIRROR:-/opt/tf-plugins}
 cat >"$work/terraform.rc" <<EOF
 provider_installation {

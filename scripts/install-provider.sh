@@ -8,6 +8,11 @@
 #
 #   scripts/install-provider.sh            # mirror at $SYM_PROVIDER_MIRROR or ~/.terraform.d/sym-mirror
 #
+# It also writes that CLI configuration to $SYM_TF_CLI_CONFIG (default
+# ~/.terraform.d/sym.tfrc), for TF_CLI_CONFIG_FILE to name; the hashicorp/*
+# providers come from the mirror at $SYM_TF_PLUGIN_MIRROR (default
+# /opt/tf-plugins), as in check-tools.
+#
 # SYM_PROVIDER_VERSION (default 0.1.0) is our version; the symopsio/sym copy
 # is 3.<minor>.<patch> of it unless SYM_ORIGINAL_PROVIDER_VERSION says
 # otherwise. Why 3.x: docs/decisions/013-provider-versions-and-module-provider.md.
@@ -18,6 +23,8 @@ version="${SYM_PROVIDER_VERSION:-0.1.0}"
 minor_patch="${version#*.}"
 original="${SYM_ORIGINAL_PROVIDER_VERSION:-3.$minor_patch}"
 mirror="${SYM_PROVIDER_MIRROR:-$HOME/.terraform.d/sym-mirror}"
+plugins="${SYM_TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
+cliconf="${SYM_TF_CLI_CONFIG:-$HOME/.terraform.d/sym.tfrc}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 os_arch="$(go env GOOS)_$(go env GOARCH)"
 
@@ -49,15 +56,13 @@ install_as() {
 install_as opensym "$version"
 install_as symopsio "$original"
 
-cat <<CONF
-
-Add this to your Terraform CLI configuration (~/.terraformrc, or a file named
-by TF_CLI_CONFIG_FILE); there is no "direct" block, so Terraform never asks a
-registry:
-
+mkdir -p "$(dirname "$cliconf")"
+cat >"$cliconf" <<CONF
+# Terraform CLI configuration written by sym's scripts/install-provider.sh:
+# providers come from filesystem mirrors only, never from a registry.
 provider_installation {
   filesystem_mirror {
-    path    = "/opt/tf-plugins"
+    path    = "$plugins"
     include = ["registry.terraform.io/hashicorp/*"]
   }
   filesystem_mirror {
@@ -65,6 +70,16 @@ provider_installation {
     include = ["registry.terraform.io/opensym/*", "registry.terraform.io/symopsio/*"]
   }
 }
+CONF
+
+cat <<CONF
+
+Wrote the Terraform CLI configuration that uses it to $cliconf:
+  export TF_CLI_CONFIG_FILE=$cliconf
+or copy its provider_installation block into ~/.terraformrc. There is no
+"direct" block, so Terraform never asks a registry (with registry access, you
+may replace the hashicorp mirror by: direct { exclude = ["registry.terraform.io/opensym/*",
+"registry.terraform.io/symopsio/*"] }).
 
 Then require the provider as source = "opensym/sym", version = ">= $version",
 or keep a configuration written for the original: source = "symopsio/sym"

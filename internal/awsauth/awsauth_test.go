@@ -49,3 +49,17 @@ func TestParseSafelist(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+func TestPrincipalOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:sts::123456789012:assumed-role/sym-server/i-0abc": "arn:aws:iam::123456789012:role/sym-server",
+		"arn:aws:iam::123456789012:user/sym-server":                "arn:aws:iam::123456789012:user/sym-server",
+		"arn:aws:sts::123456789012:user/moto":                      "arn:aws:iam::123456789012:user/moto",
+		"arn:aws-us-gov:sts::123456789012:assumed-role/r/s":        "arn:aws-us-gov:iam::123456789012:role/r",
+		"arn:aws:iam::123456789012:root":                           "arn:aws:iam::123456789012:root",
+	} {
+		if got := PrincipalOf(in); got != want {
+			t.Errorf("PrincipalOf(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

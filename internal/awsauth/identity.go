@@ -39,11 +39,18 @@ func WhoAmI(ctx context.Context, cfg aws.Config) (Identity, error) {
 // PrincipalOf turns an assumed-role session ARN
 // (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION) into its role's ARN
 // (arn:aws:iam::ACCOUNT:role/NAME); any other ARN is its own principal.
+// An STS ARN of a user (what moto answers) is the user's IAM ARN.
 func PrincipalOf(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
+	if len(parts) != 6 || parts[2] != "sts" {
+		return arn
+	}
+	switch {
+	case strings.HasPrefix(parts[5], "assumed-role/"):
 		name, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
 		return fmt.Sprintf("arn:%s:iam::%s:role/%s", parts[1], parts[4], name)
+	case strings.HasPrefix(parts[5], "user/"):
+		return fmt.Sprintf("arn:%s:iam::%s:%s", parts[1], parts[4], parts[5])
 	}
 	return arn
 }

@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-SYM_PROVIDER_MIRROR="$tmp/mirror" "$root/scripts/install-provider.sh" >/dev/null
+SYM_PROVIDER_MIRROR="$tmp/mirror" SYM_TF_CLI_CONFIG="$tmp/sym.tfrc" "$root/scripts/install-provider.sh" >/dev/null
 cat > "$tmp/terraform.rc" <<CONF
 provider_installation {
   filesystem_mirror {
