@@ -92,6 +92,8 @@ func printRequest(w io.Writer, r *request) error {
 		fmt.Fprintf(w, "  waiting for an approver: %s\n", who)
 		fmt.Fprintf(w, "  next: an approver runs 'sym approve %[1]s' or 'sym deny %[1]s'; the requester may 'sym withdraw %[1]s'\n", r.ID)
 		fmt.Fprintf(w, "  expires unanswered at %s\n", r.ExpiresAt.Local().Format(time.RFC3339))
+	case r.State == "removing":
+		fmt.Fprintf(w, "  access may remain: sym is removing it and retries until AWS confirms\n")
 	case r.Deadline != nil && (r.State == "active" || r.State == "approved"):
 		fmt.Fprintf(w, "  access ends at %s (in %s)\n", r.Deadline.Local().Format(time.RFC3339),
 			model.FormatDuration(time.Until(*r.Deadline).Round(time.Second)))
@@ -112,6 +114,10 @@ func noAccess(r *request) error {
 	switch r.State {
 	case "errored":
 		return noAccessError{fmt.Errorf("request %s was approved but the grant failed: %s (the server log has the details; fix the cause, then request again)", r.ID, r.Error)}
+	case "removing":
+		if r.Error != "" {
+			return noAccessError{fmt.Errorf("request %s was approved but the grant failed: %s; what may have landed is being removed (the request ends errored once AWS confirms)", r.ID, r.Error)}
+		}
 	case "denied", "expired", "withdrawn", "ended":
 		return noAccessError{fmt.Errorf("request %s ended %s without access", r.ID, r.State)}
 	}
@@ -219,7 +225,7 @@ without access (denied, expired, errored, withdrawn).`,
 				if err := printRequest(cmd.OutOrStdout(), &r); err != nil {
 					return err
 				}
-				if verb.name == "approve" && r.State == "errored" {
+				if verb.name == "approve" && (r.State == "errored" || (r.State == "removing" && r.Error != "")) {
 					return noAccess(&r)
 				}
 				return nil

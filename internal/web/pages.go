@@ -135,6 +135,13 @@ func (a *App) active(w http.ResponseWriter, r *http.Request, s *session) {
 		a.failErr(w, r, s, err)
 		return
 	}
+	// Removing requests may still hold access: they are listed too.
+	removing, err := a.cfg.Store.ListRequests(r.Context(), string(model.Removing), "", 500)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	reqs = append(reqs, removing...)
 	slices.SortFunc(reqs, func(x, y *model.Request) int {
 		if x.Deadline == nil || y.Deadline == nil {
 			return 0
@@ -181,6 +188,8 @@ func (a *App) act(w http.ResponseWriter, r *http.Request, s *session) {
 			done = "Approved. " + req.Requester + " has access to " + req.Target + " now."
 			if req.State == model.Errored {
 				done = "Approved, but the grant failed: " + req.Error
+			} else if req.State == model.Removing {
+				done = "Approved, but the grant failed: " + req.Error + ". What may have landed is being removed; sym retries until AWS confirms."
 			}
 		}
 	case "deny":
