@@ -133,20 +133,19 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 }
 
 // standing reads whether the identity already holds the access sym is about
-// to grant. When open ledger entries of the same key exist, the access (if
-// any) is theirs, and so is the answer.
+// to grant. While another open grant of sym's that is not standing holds
+// the same key, the access (if any) is sym's: not standing, and no read.
+// Standing entries alone do not decide it: the membership they saw may have
+// been removed since, so IAM is asked.
 func (e *Engine) standing(ctx context.Context, strat strategy.AccessStrategy, in ledger.Intent) (bool, error) {
 	others, err := e.ledger.OpenFor(ctx, in.Key)
 	if err != nil {
 		return false, err
 	}
-	if len(others) > 0 {
-		for _, o := range others {
-			if o.Standing {
-				return true, nil
-			}
+	for _, o := range others {
+		if !o.Standing {
+			return false, nil
 		}
-		return false, nil
 	}
 	has, err := strat.HasAccess(ctx, in.Grant)
 	e.attempt("read", err)
@@ -228,9 +227,11 @@ func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry) error {
 	if err != nil {
 		return err
 	}
+	// Another open grant of sym's keeps the access; a standing entry does
+	// not (this entry's own read found no standing membership).
 	var holder *ledger.Entry
 	for _, o := range others {
-		if o.ID != entry.ID {
+		if o.ID != entry.ID && !o.Standing {
 			holder = o
 			break
 		}
