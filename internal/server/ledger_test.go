@@ -51,8 +51,8 @@ func members(t *testing.T, m *testenv.Moto, group string) []string {
 // TestLostGrantReplyIsRemoved: AddUserToGroup lands at AWS but its reply is
 // lost, the retry and the cleanup fail in the same outage. The user is in
 // the group, so the request must not read errored: it is removing, keeps
-// its deadline and retries the removal until AWS is back; then it is
-// errored with nobody left in the group.
+// its deadline and retries the removal until AWS is back (where a removal's
+// reply is lost once more); then it is errored with nobody in the group.
 func TestLostGrantReplyIsRemoved(t *testing.T) {
 	m := testenv.StartMoto(t)
 	fp := testenv.StartFaultProxy(t, m.URL)
@@ -72,8 +72,15 @@ func TestLostGrantReplyIsRemoved(t *testing.T) {
 		t.Fatalf("alice is in the group, and the request is %s (error %q, deescalate_error %q, deadline %v); want removing with both errors and a deadline",
 			a.State, a.Error, a.DeescalateError, a.Deadline)
 	}
+	// AWS is back, but the first removal's reply is lost too: the removal
+	// landed, and the retry that finds nobody to remove (NoSuchEntity in
+	// the pinned account) confirms it.
 	fp.Clear()
+	fp.Add(testenv.Fault{Action: "RemoveUserFromGroup", DropReply: true, Times: 1})
 	done := waitState(t, alice, r.ID, "errored", 10*time.Second)
+	if fp.Forwarded("RemoveUserFromGroup") < 1 {
+		t.Fatalf("no removal reached AWS: %v", fp.Counts())
+	}
 	if got := members(t, m, f.Groups[0]); len(got) != 0 {
 		t.Fatalf("group after the failed grant was cleaned up: %v", got)
 	}
