@@ -1,8 +1,13 @@
 package awsauth
 
 import (
+	"encoding/json"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go/logging"
 )
 
 func TestGuardRails(t *testing.T) {
@@ -61,5 +66,25 @@ func TestPrincipalOf(t *testing.T) {
 		if got := PrincipalOf(in); got != want {
 			t.Errorf("PrincipalOf(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The SDK's own log lines go into the server's slog handler: a JSON log
+// stays JSON.
+func TestSDKLoggerWritesIntoTheServerLog(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	SDKLogger(log).Logf(logging.Warn, "Response has no supported checksum. Not validating response payload. %d", 1)
+	var line map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &line); err != nil {
+		t.Fatalf("not one JSON line: %q", buf.String())
+	}
+	if line["level"] != "WARN" || line["msg"] != "aws sdk: Response has no supported checksum. Not validating response payload. 1" {
+		t.Fatalf("logged %v", line)
+	}
+	if !IsCredentialsError(&CredentialsError{Err: errors.New("x")}) ||
+		!IsCredentialsError(errors.New("operation error STS: GetCallerIdentity, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found")) ||
+		IsCredentialsError(errors.New("AccessDenied: not authorized to perform iam:GetRole")) {
+		t.Fatalf("IsCredentialsError tells credentials from refusals wrongly")
 	}
 }
