@@ -363,11 +363,15 @@ func TestSecretsAndLogDestinations(t *testing.T) {
 		"settings": map[string]string{"stream_name": "sym-audit-fh"}})
 	httpDest := post(t, admin, "log-destinations", map[string]any{"type": "http",
 		"settings": map[string]string{"url": hook.URL + "/audit", "secret_id": webhookSecret}})
+	// A stream in an account that is neither the runtime's nor safelisted:
+	// the guard rail refuses it before any AWS call.
+	foreignDest := post(t, admin, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+		"settings": map[string]string{"stream_name": "arn:aws:kinesis:us-east-1:999999999999:stream/elsewhere"}})
 	hookInteg := post(t, admin, "integrations", map[string]any{"type": "webhook", "slug": "errors-webhook",
 		"settings": map[string]string{"url": hook.URL, "secret_id": webhookSecret}})
 	errLogger := post(t, admin, "error-loggers", map[string]any{"integration_id": hookInteg, "destination": "/errors"})
 	if err := admin.Do(ctx, "PATCH", "/entities/environments/"+env, map[string]any{
-		"log_destination_ids": []string{kinesisDest, firehoseDest, httpDest}, "error_logger_id": errLogger}, nil); err != nil {
+		"log_destination_ids": []string{kinesisDest, firehoseDest, httpDest, foreignDest}, "error_logger_id": errLogger}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -450,6 +454,10 @@ func TestSecretsAndLogDestinations(t *testing.T) {
 		}
 		if s.Target != hook.URL+"/audit" || !slices.Equal(s.Environments, []string{"prod"}) {
 			t.Fatalf("status names %q for %v", s.Target, s.Environments)
+		}
+		if f := deliveryStatus(t, admin)[foreignDest]; f.State != "retrying" || f.DeliveredTotal != 0 ||
+			!strings.Contains(f.LastError, "guard rail") || !strings.Contains(f.LastError, "999999999999") {
+			t.Fatalf("status of the destination in a foreign account: %+v", f)
 		}
 		body := metricsText(t, srv.URL)
 		if !strings.Contains(body, `sym_log_destination_lag_seconds{destination="`+httpDest+`",kind="log_destination",type="http"}`) {
