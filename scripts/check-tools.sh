@@ -17,6 +17,20 @@ need aws "install the AWS CLI (pip install awscli, or your distribution's awscli
 need curl "install curl (apt-get install curl)"
 need openssl "install openssl (apt-get install openssl): the README makes the admin token with it"
 need jq "install jq (apt-get install jq): the README reads Terraform outputs and JSON answers with it"
+# Headless Chromium for the web app's browser tests ($SYM_CHROMIUM names another binary).
+chromium=${SYM_CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)}
+if [ -z "$chromium" ] || [ ! -x "$chromium" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "check-tools: installing chromium for the web app's browser tests (apt-get install -y chromium)" >&2
+    if apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1; }; then
+      chromium=$(command -v chromium)
+    fi
+  fi
+  if [ -z "$chromium" ] || [ ! -x "$chromium" ]; then
+    echo "missing: chromium — sudo apt-get install chromium (the web app's tests drive it headless), or set SYM_CHROMIUM" >&2
+    fail=1
+  fi
+fi
 if [ "$fail" = 0 ]; then
   gover=$(go env GOVERSION | sed 's/^go//')
   case "$gover" in 1.2[4-9]*|1.[3-9]*) ;; *) echo "Go $gover is too old: need 1.24 or newer" >&2; fail=1;; esac
@@ -35,4 +49,4 @@ if [ "$fail" != 0 ]; then
   echo "check-tools: this machine lacks what sym's tests and demo need (see above)" >&2
   exit 1
 fi
-echo "check-tools: go $(go env GOVERSION), terraform ${tfver}, moto_server, git, aws cli, curl, openssl, jq, aws provider mirror: ok"
+echo "check-tools: go $(go env GOVERSION), terraform ${tfver}, moto_server, git, aws cli, curl, openssl, jq, chromium, aws provider mirror: ok"

@@ -177,6 +177,19 @@ step "The audit trail"
 show "sym audit --request $id"
 "$sym" audit --request "$id" | sed 's/^/    /'
 
+step "The web app: the same flow in a browser"
+say "URL: http://127.0.0.1:$sym_port/"
+for who in alice@example.com bob@example.com; do
+  link=$("$sym" users login-link "$who" --json | json 'd["url"]')
+  say "one-time sign-in link for $who (15 minutes): $link"
+done
+if [ -n "${SYM_DEMO_KEEP:-}" ]; then
+  say "the servers stay up until you press Enter (SYM_DEMO_KEEP is set)"
+  read -r _ || true
+else
+  say "the servers stop now; run 'SYM_DEMO_KEEP=1 make demo' to keep them up and open these links"
+fi
+
 step "Done: stopping moto_server and sym server"
 cleanup
 pids=()

@@ -40,6 +40,7 @@ the user over a channel you trust: whoever opens it first is signed in.`,
 			return nil
 		},
 	}
+	clientFlags(link, true)
 	for _, c := range root.Commands() {
 		if c.Name() == "users" {
 			c.AddCommand(link)

@@ -248,7 +248,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.
 	if in.Flow == "" {
 		in.Flow = in.FlowSRN
 	}
-	req, err := s.cfg.Engine.Request(r.Context(), a, engine.RequestInput{Flow: in.Flow, UserEmail: in.UserEmail, Inputs: in.FlowInputs})
+	req, err := s.cfg.Engine.Request(r.Context(), a, engine.RequestInput{Flow: in.Flow, UserEmail: in.UserEmail, Inputs: in.FlowInputs, Source: engine.SourceAPI})
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

@@ -40,6 +40,8 @@ func TestDemoScript(t *testing.T) {
 			"members of demo-s3-readonly after expiry (from IAM): []",
 			"verified: every connector role is exactly as narrow as its module promises",
 			"To use it with your AWS account",
+			"one-time sign-in link for alice@example.com (15 minutes): http://127.0.0.1:",
+			"/login/link?code=",
 			"demo: OK",
 		} {
 			if !strings.Contains(out, want) {

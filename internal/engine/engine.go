@@ -328,6 +328,9 @@ type RequestInput struct {
 	Flow      string
 	UserEmail string
 	Inputs    map[string]any // target_id, reason, duration, other prompt fields
+	// Source is where the request comes from (SourceAPI, SourceSlack),
+	// checked against the flow's params.allowed_sources; empty skips it.
+	Source string
 }
 
 func inputString(in map[string]any, key string) (string, error) {
@@ -371,6 +374,9 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	}
 	flow, err := e.findFlow(ctx, in.Flow)
 	if err != nil {
+		return nil, err
+	}
+	if err := sourceAllowed(flow, in.Source); err != nil {
 		return nil, err
 	}
 	p, err := e.resolve(ctx, flow, "")

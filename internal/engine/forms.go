@@ -67,6 +67,33 @@ type PromptField struct {
 	AllowedValues     []string
 }
 
+// Sources of requests, as flows name them in params.allowed_sources. The
+// web app is a front end of the API: its requests count as "api".
+const (
+	SourceAPI   = "api"
+	SourceSlack = "slack"
+)
+
+// sourceAllowed applies a flow's allowed_sources: absent, every source;
+// an empty list, none.
+func sourceAllowed(flow *model.Flow, source string) error {
+	srcs, ok := flow.Params.Raw["allowed_sources"].([]any)
+	if !ok || source == "" {
+		return nil
+	}
+	var names []string
+	for _, s := range srcs {
+		if strings.EqualFold(fmt.Sprint(s), source) {
+			return nil
+		}
+		names = append(names, fmt.Sprint(s))
+	}
+	if len(names) == 0 {
+		return forbidden("flow %s takes no requests (allowed_sources is empty)", flow.Slug)
+	}
+	return forbidden("flow %s takes requests only from %s, not from %s (allowed_sources)", flow.Slug, strings.Join(names, ", "), source)
+}
+
 // Forms lists the flows a requester can fill in, by name. A flow whose
 // allowed_sources does not name source (when the list is present) is left
 // out.
@@ -77,16 +104,8 @@ func (e *Engine) Forms(ctx context.Context, source string) ([]FlowForm, error) {
 	}
 	var out []FlowForm
 	for _, flow := range c.cat.Flows {
-		if srcs, ok := flow.Params.Raw["allowed_sources"].([]any); ok && source != "" {
-			allowed := false
-			for _, s := range srcs {
-				if strings.EqualFold(fmt.Sprint(s), source) {
-					allowed = true
-				}
-			}
-			if !allowed {
-				continue
-			}
+		if sourceAllowed(flow, source) != nil {
+			continue
 		}
 		f := FlowForm{ID: flow.ID, Name: flow.Slug, Label: flow.Label, Vars: flow.Vars,
 			ReasonRequired: true, DefaultDuration: DefaultDuration.String()}

@@ -57,7 +57,7 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, ws *workspace) {
 	var form *engine.FlowForm
 	switch {
 	case len(forms) == 0:
-		ephemeral(w, "No flow can be requested from Slack: an admin declares flows in Terraform (sym_flow).")
+		ephemeral(w, "No flow can be requested from Slack: an admin declares flows in Terraform (sym_flow), and a flow whose params.allowed_sources does not list slack is offered elsewhere only.")
 		return
 	case want == "" && len(forms) == 1:
 		form = &forms[0]
@@ -237,7 +237,7 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, 
 			}
 		}
 	}
-	req, err := a.cfg.Engine.Request(ctx, actor, engine.RequestInput{Flow: cb.View.PrivateMetadata, Inputs: inputs})
+	req, err := a.cfg.Engine.Request(ctx, actor, engine.RequestInput{Flow: cb.View.PrivateMetadata, Inputs: inputs, Source: Source})
 	if err != nil {
 		var ee *engine.Error
 		block := "reason"

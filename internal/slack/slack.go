@@ -35,7 +35,7 @@ import (
 
 // Source is the name flows list in params.allowed_sources to admit
 // requests from Slack.
-const Source = "slack"
+const Source = engine.SourceSlack
 
 // MaxSkew is how far a request's timestamp may be from now.
 const MaxSkew = 5 * time.Minute

@@ -437,4 +437,29 @@ func TestSlackApp(t *testing.T) {
 		ws.wait(t, "ghost told of the failure", "chat.postMessage", dmTo("U0GHOST", "could not be granted"))
 		ws.wait(t, "the message says the grant failed", "chat.update", func(c call) bool { return strings.Contains(blocksOf(c), "The grant failed") })
 	})
+
+	t.Run("a flow that allows only the API is not offered in Slack", func(t *testing.T) {
+		var flow struct {
+			Params map[string]any `json:"params"`
+		}
+		if err := f.Admin.Do(ctx, "GET", "/entities/flows/"+f.FlowID, nil, &flow); err != nil {
+			t.Fatal(err)
+		}
+		flow.Params["allowed_sources"] = []string{"api"}
+		if err := f.Admin.Do(ctx, "PATCH", "/entities/flows/"+f.FlowID, map[string]any{"params": flow.Params}, nil); err != nil {
+			t.Fatal(err)
+		}
+		status, body := post(t, srv.URL, "/slack/commands", slash("U0ALICE", "aws-access", team), time.Now(), signingSecret)
+		if status != 200 || !strings.Contains(body, "allowed_sources does not list slack") {
+			t.Fatalf("/sym aws-access on an api-only flow answered %d %s", status, body)
+		}
+		// A submission of a form opened before the change is refused by the engine.
+		status, body = post(t, srv.URL, "/slack/interactions", interaction(t, map[string]any{"type": "view_submission",
+			"team": map[string]string{"id": team}, "user": map[string]string{"id": "U0ALICE"},
+			"view": map[string]any{"callback_id": "sym_request", "private_metadata": f.FlowID, "state": map[string]any{"values": map[string]any{
+				"reason": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "late"}}}}}}), time.Now(), signingSecret)
+		if status != 200 || !strings.Contains(body, "takes requests only from api, not from slack") {
+			t.Fatalf("a late submission answered %d %s", status, body)
+		}
+	})
 }

@@ -38,9 +38,10 @@ type requestData struct {
 	Values map[string]string
 }
 
-// webSource is the name flows list in params.allowed_sources to admit
-// requests from the web app.
-const webSource = "web"
+// webSource is how the web app's requests count against a flow's
+// params.allowed_sources: as the API's (the provider accepts slack and
+// api there, and the web app is a front end of the API).
+const webSource = engine.SourceAPI
 
 func (a *App) requestPage(w http.ResponseWriter, r *http.Request, s *session) {
 	a.showRequestForm(w, r, s, 200, "", map[string]string{})
@@ -87,7 +88,7 @@ func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 	}
 	values["flow"] = r.PostFormValue("flow")
-	req, err := a.cfg.Engine.Request(r.Context(), s.actor, engine.RequestInput{Flow: values["flow"], Inputs: inputs})
+	req, err := a.cfg.Engine.Request(r.Context(), s.actor, engine.RequestInput{Flow: values["flow"], Inputs: inputs, Source: webSource})
 	if err != nil {
 		status, msg := a.words(r, err)
 		a.showRequestForm(w, r, s, status, msg, values)
