@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an engine error for the API's status codes.
@@ -54,4 +55,24 @@ func KindOf(err error) (Kind, bool) {
 		return e.Kind, true
 	}
 	return 0, false
+}
+
+// Words says an engine error for a person, as the web app and Slack show
+// it: what kind of problem, the field it concerns, and the engine's own
+// message. ok is false for an error the engine did not classify.
+func Words(err error) (text string, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return "", false
+	}
+	prefix := map[Kind]string{Invalid: "That request is not complete: ", Forbidden: "You may not do this: ",
+		NotFound: "Not found: ", Conflict: "This cannot be done now: ", Upstream: "AWS did not do what was asked: "}[e.Kind]
+	field := strings.TrimPrefix(e.Field, "flow_inputs.")
+	if field == "target_id" {
+		field = "target"
+	}
+	if field != "" {
+		field = strings.ReplaceAll(field, "_", " ") + " "
+	}
+	return prefix + field + e.Message + ".", true
 }

@@ -319,15 +319,8 @@ func (a *App) slackIDOf(ctx context.Context, ws *workspace, email string) (strin
 
 // words says an engine error for a person.
 func words(err error) string {
-	var ee *engine.Error
-	if errors.As(err, &ee) {
-		prefix := map[engine.Kind]string{engine.Invalid: "That request is not complete: ", engine.Forbidden: "You may not do this: ",
-			engine.NotFound: "Not found: ", engine.Conflict: "This cannot be done now: ", engine.Upstream: "AWS did not do what was asked: "}[ee.Kind]
-		field := strings.ReplaceAll(strings.TrimPrefix(ee.Field, "flow_inputs."), "_id", "")
-		if field != "" {
-			field = strings.ReplaceAll(field, "_", " ") + " "
-		}
-		return prefix + field + ee.Message + "."
+	if text, ok := engine.Words(err); ok {
+		return text
 	}
 	return "Something went wrong on the sym server; its log has the details."
 }

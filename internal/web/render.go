@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -120,37 +119,16 @@ func (a *App) failErr(w http.ResponseWriter, r *http.Request, s *session, err er
 }
 
 func (a *App) words(r *http.Request, err error) (int, string) {
-	var ee *engine.Error
-	if errors.As(err, &ee) {
-		switch ee.Kind {
-		case engine.Invalid:
-			return 400, "That request is not complete: " + fieldWords(ee.Field) + ee.Message + "."
-		case engine.Forbidden:
-			return 403, "You may not do this: " + ee.Message + "."
-		case engine.NotFound:
-			return 404, "Not found: " + ee.Message + "."
-		case engine.Conflict:
-			return 409, "This cannot be done now: " + ee.Message + "."
-		case engine.Upstream:
-			return 502, "AWS did not do what was asked: " + ee.Message + "."
-		}
+	if text, ok := engine.Words(err); ok {
+		k, _ := engine.KindOf(err)
+		return map[engine.Kind]int{engine.Invalid: 400, engine.Forbidden: 403, engine.NotFound: 404,
+			engine.Conflict: 409, engine.Upstream: 502}[k], text
 	}
 	if store.IsNotFound(err) {
 		return 404, "Not found."
 	}
 	a.cfg.Log.Error("web internal error", "path", r.URL.Path, "err", err)
 	return 500, "Something went wrong on the server; the server log has the details (" + time.Now().UTC().Format(time.RFC3339) + ")."
-}
-
-func fieldWords(field string) string {
-	f := strings.TrimPrefix(field, "flow_inputs.")
-	switch f {
-	case "":
-		return ""
-	case "target_id":
-		return "target "
-	}
-	return strings.ReplaceAll(f, "_", " ") + " "
 }
 
 func humanDuration(d time.Duration) string {
