@@ -28,6 +28,8 @@ func init() {
 	var awsTimeout time.Duration
 	var awsRate float64
 	var slackOpt server.SlackOptions
+	var reconcileEvery time.Duration
+	var reconcileMode string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -62,6 +64,12 @@ The Slack app runs when $SYM_SLACK_BOT_TOKEN and $SYM_SLACK_SIGNING_SECRET
 <public-url>/slack/interactions, and declare the workspace with a
 sym_integration of type slack (external_id = the team id). docs/web.md has
 the steps.
+At start and every --reconcile-interval it compares the members of every
+group a target names with its grant ledger: it removes memberships it granted
+that no open grant explains, re-adds an active grant's vanished membership,
+and reports members it did not add (--reconcile=enforce removes those from
+groups under /sym/). AWS calls made as connector roles are paced per account
+(--aws-rate-limit) and each attempt gives up after --aws-timeout.
 
 SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
@@ -83,6 +91,12 @@ reloaded from the database at the next start.`,
 			}
 			if token == "" {
 				log.Warn("SYM_ADMIN_TOKEN is not set: only tokens issued earlier work; set it to create the first users")
+			}
+			if reconcileMode != "report" && reconcileMode != "enforce" {
+				return usageError{fmt.Errorf("--reconcile must be report or enforce")}
+			}
+			if reconcileEvery < 0 {
+				return usageError{fmt.Errorf("--reconcile-interval must be positive, or 0 to reconcile only when asked (sym reconcile)")}
 			}
 			if awsTimeout <= 0 {
 				return usageError{fmt.Errorf("--aws-timeout must be positive (e.g. 10s)")}
@@ -113,6 +127,7 @@ reloaded from the database at the next start.`,
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
 			}
+			opt.Engine.ReconcileEvery, opt.Engine.ReconcileEnforce = reconcileEvery, reconcileMode == "enforce"
 			if verify {
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
 					reader := iam.NewFromConfig(own)
@@ -168,5 +183,7 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&slackOpt.BotToken, "slack-bot-token", "", "Slack bot token xoxb-... (prefer $SYM_SLACK_BOT_TOKEN: flags show in ps)")
 	cmd.Flags().StringVar(&slackOpt.SigningSecret, "slack-signing-secret", "", "Slack signing secret (prefer $SYM_SLACK_SIGNING_SECRET)")
 	cmd.Flags().StringVar(&slackOpt.APIURL, "slack-api-url", "", "Slack Web API base URL (default https://slack.com/api/)")
+	cmd.Flags().DurationVar(&reconcileEvery, "reconcile-interval", time.Minute, "compare AWS group members with the grant ledger at start and this often (0: only on 'sym reconcile')")
+	cmd.Flags().StringVar(&reconcileMode, "reconcile", "report", "members sym did not add: report (audit drift, leave them) or enforce (remove them from groups under /sym/)")
 	root.AddCommand(cmd)
 }

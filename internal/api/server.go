@@ -104,6 +104,8 @@ func New(cfg Config) *Server {
 	s.route("GET /api/v1/events", authz.ReadEvents, s.events)
 	// Log destinations are entities' configuration: the entities.read rule.
 	s.route("GET /api/v1/log-destinations/status", authz.ReadEntities, s.logDestinationStatus)
+	// The reconciler reads AWS and may change group memberships.
+	s.route("POST /api/v1/reconcile", authz.Reconcile, s.reconcile)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

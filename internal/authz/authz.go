@@ -177,6 +177,7 @@ const (
 	RevokeNotAllowed    Action = "requests.revoke.not_allowed"
 	Withdraw            Action = "requests.withdraw"
 	ReadEvents          Action = "events.read"
+	Reconcile           Action = "reconcile.run"
 )
 
 // Rule is a row: an action, the endpoints it covers, a decision per
@@ -259,6 +260,8 @@ var Table = []Rule{
 		"only the requester, an admin or an automation token withdraws a pending request; an approver denies it instead", u, y, h, y, f, f, y, y, y),
 	row(ReadEvents, "GET /api/v1/events (the whole audit log)",
 		"the whole audit log is for admins and auditors; members read a visible request's events at /api/v1/requests/{id}/events", u, f, f, f, f, y, y, y, f),
+	row(Reconcile, "POST /api/v1/reconcile[?dry_run=true]",
+		"running the reconciler (it may change group memberships) needs the admin role or an automation token", u, f, f, f, f, f, y, y, y),
 }
 
 var byAction = func() map[Action]*Rule {

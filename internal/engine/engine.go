@@ -80,6 +80,12 @@ type Options struct {
 	// never wait for it: they go through the roles pinned in the ledger.
 	VerifyRuntime func(ctx context.Context, settings map[string]string) error
 	VerifyEvery   time.Duration
+	// ReconcileEvery, when positive, runs the reconciler at Start and then
+	// at this interval (reconcile.go). ReconcileEnforce removes members of
+	// groups under /sym/ that no open grant explains, instead of only
+	// reporting them.
+	ReconcileEvery   time.Duration
+	ReconcileEnforce bool
 }
 
 // Engine runs flows.
@@ -93,6 +99,7 @@ type Engine struct {
 	keyLocks   sync.Map // strategy.Key (identity, target) -> *sync.Mutex
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
+	reported   sync.Map // target key + identity key of unmanaged members already audited
 	cat        atomic.Pointer[catalogCache]
 	stop       chan struct{}
 	ctx        context.Context // cancelled when Stop gives up waiting
@@ -171,6 +178,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.wg.Add(1)
 		go e.sweeper()
+		if e.opt.ReconcileEvery > 0 {
+			e.wg.Add(1)
+			go e.reconciler()
+		}
 	})
 	now := e.opt.Now()
 	for _, r := range open {

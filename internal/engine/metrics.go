@@ -13,6 +13,11 @@ type Metrics struct {
 	Attempts *prometheus.CounterVec
 	// SweepRearmed counts open requests the sweeper found without a timer.
 	SweepRearmed prometheus.Counter
+	// Reconciler: actions by kind and outcome, members sym did not add
+	// (last pass), and the time of a pass.
+	Reconciled       *prometheus.CounterVec
+	Unmanaged        prometheus.Gauge
+	ReconcileSeconds prometheus.Histogram
 }
 
 // NewMetrics makes the metrics and registers them when reg is not nil.
@@ -38,9 +43,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SweepRearmed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sym_sweep_rearmed_total", Help: "Open requests the sweeper found without a scheduled wake-up.",
 		}),
+		Reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sym_reconcile_actions_total", Help: "Reconciler actions by action (remove, re-add, report) and outcome.",
+		}, []string{"action", "outcome"}),
+		Unmanaged: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sym_reconcile_unmanaged_members", Help: "Members of reconciled targets that sym did not add (last pass).",
+		}),
+		ReconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sym_reconcile_seconds", Help: "Time of a reconcile pass.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Transitions, m.GrantSeconds, m.Lateness, m.DeescalateFailures, m.Attempts, m.SweepRearmed)
+		reg.MustRegister(m.Transitions, m.GrantSeconds, m.Lateness, m.DeescalateFailures, m.Attempts, m.SweepRearmed,
+			m.Reconciled, m.Unmanaged, m.ReconcileSeconds)
 	}
 	return m
 }

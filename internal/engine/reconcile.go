@@ -1,0 +1,407 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/ledger"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/strategy"
+)
+
+// The reconciler compares what AWS says with what the ledger says, and
+// repairs what sym is responsible for (docs/requests.md, "Reconciler";
+// decision 009). For every target it can reach (each target key the ledger
+// ever granted, through the roles pinned there; each target of a flow's
+// strategy, through the flow's current runtime) it reads the members, then
+// the ledger, and:
+//
+//   - a member sym granted whose grants are all closed is removed (audit
+//     "reconciled"): a removal that was lost, or access re-added behind
+//     sym's back after sym removed it;
+//   - an open grant whose membership vanished is recorded (audit "drift")
+//     and re-added when its request is still active and the grant was sym's
+//     own (not a standing membership);
+//   - a member sym never granted is reported (audit "drift", once per
+//     server run, and the sym_reconcile_unmanaged_members gauge) and left
+//     alone, unless the enforce mode is on and the group is under /sym/.
+//
+// It reads the members before the ledger: a grant records its intent before
+// its AWS call, so a member the read saw is in the ledger read after it.
+// Every change is made under the same locks the engine's grants and
+// removals take, after checking the ledger again.
+
+// Audit event types of the reconciler.
+const (
+	EventReconciled = "reconciled"
+	EventDrift      = "drift"
+)
+
+// Reconcile actions.
+const (
+	ActionRemove = "remove" // a membership no open grant explains
+	ActionReadd  = "re-add" // an open grant of an active request lost its membership
+	ActionReport = "report" // drift left alone
+)
+
+// ReconcileAction is one thing the reconciler did, or would do.
+type ReconcileAction struct {
+	Action    string `json:"action"`
+	Target    string `json:"target"` // the canonical target key (aws_iam:<account>:group/<name>)
+	Group     string `json:"group"`  // as the target names it
+	Member    string `json:"member"`
+	Reason    string `json:"reason"`
+	RequestID string `json:"request_id,omitempty"`
+	Error     string `json:"error,omitempty"` // the action failed (it is tried again next time)
+}
+
+// ReconcileReport is what one reconcile pass found.
+type ReconcileReport struct {
+	DryRun  bool              `json:"dry_run"`
+	Enforce bool              `json:"enforce"`
+	Targets int               `json:"targets"`
+	Members int               `json:"members"`
+	Actions []ReconcileAction `json:"actions"`
+	// Errors are targets that could not be read (they are tried again next
+	// time).
+	Errors []string `json:"errors"`
+	Took   string   `json:"took"`
+}
+
+// memberReader is what a strategy offers the reconciler beyond Holders:
+// whether the target is wholly sym's (an IAM group under /sym/).
+type memberReader interface {
+	Members(ctx context.Context, g strategy.Grant) ([]string, bool, error)
+}
+
+// reconTarget is one target to compare, with the roles to read it through.
+type reconTarget struct {
+	key   string
+	grant strategy.Grant // Identity empty
+	strat strategy.AccessStrategy
+}
+
+// reconcileTargets lists what to compare: every target key the ledger ever
+// granted (read through its newest pinned roles), and every target of a
+// flow's strategy (through the flow's current runtime) not among them.
+func (e *Engine) reconcileTargets(ctx context.Context) ([]reconTarget, error) {
+	seen := map[string]bool{}
+	var out []reconTarget
+	entries, err := e.ledger.Targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, en := range entries {
+		strat := e.strategies[en.Grant.StrategyType]
+		if strat == nil || seen[en.Key.Target] {
+			continue
+		}
+		g := en.Grant
+		g.Identity, g.RequestID, g.Requester = "", "", ""
+		seen[en.Key.Target] = true
+		out = append(out, reconTarget{key: en.Key.Target, grant: g, strat: strat})
+	}
+	c, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	flowIDs := make([]string, 0, len(c.cat.Flows))
+	for id := range c.cat.Flows {
+		flowIDs = append(flowIDs, id)
+	}
+	sort.Strings(flowIDs)
+	for _, id := range flowIDs {
+		flow := c.cat.Flows[id]
+		if flow.Params.StrategyID == "" {
+			continue
+		}
+		p, err := e.resolve(ctx, flow, "")
+		if err != nil || p.strat == nil {
+			continue // a flow that cannot grant has nothing to reconcile
+		}
+		for _, t := range p.targets {
+			if !slices.Contains(model.StrategyTargetTypes[p.strategy.Type], t.Type) {
+				continue
+			}
+			g := strategy.Grant{StrategyType: p.strategy.Type, Runtime: p.runtime, ConnectorRoleARN: p.connector,
+				Account: p.connectorAccount, Region: p.region, TargetType: t.Type, TargetSettings: t.Settings}
+			k, err := p.strat.Key(g)
+			if err != nil || seen[k.Target] {
+				continue
+			}
+			seen[k.Target] = true
+			out = append(out, reconTarget{key: k.Target, grant: g, strat: p.strat})
+		}
+	}
+	return out, nil
+}
+
+// Reconcile runs one pass. With dryRun it only reads, and says what it
+// would do.
+func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, error) {
+	start := time.Now()
+	targets, err := e.reconcileTargets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the targets to reconcile: %w", err)
+	}
+	rep := &ReconcileReport{DryRun: dryRun, Enforce: e.opt.ReconcileEnforce, Targets: len(targets), Actions: []ReconcileAction{}, Errors: []string{}}
+	var mu sync.Mutex
+	unmanaged := 0
+	work := make(chan reconTarget)
+	var wg sync.WaitGroup
+	for range min(8, max(1, len(targets))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				acts, members, um, err := e.reconcileTarget(ctx, t, dryRun)
+				mu.Lock()
+				rep.Members += members
+				unmanaged += um
+				rep.Actions = append(rep.Actions, acts...)
+				if err != nil {
+					rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", t.key, err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range targets {
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+	sort.Slice(rep.Actions, func(i, j int) bool {
+		a, b := rep.Actions[i], rep.Actions[j]
+		if a.Target != b.Target {
+			return a.Target < b.Target
+		}
+		return a.Member < b.Member
+	})
+	sort.Strings(rep.Errors)
+	rep.Took = time.Since(start).Round(time.Millisecond).String()
+	if !dryRun {
+		e.opt.Metrics.Unmanaged.Set(float64(unmanaged))
+		e.opt.Metrics.ReconcileSeconds.Observe(time.Since(start).Seconds())
+		for _, a := range rep.Actions {
+			outcome := "ok"
+			if a.Error != "" {
+				outcome = "error"
+			}
+			e.opt.Metrics.Reconciled.WithLabelValues(a.Action, outcome).Inc()
+		}
+	}
+	return rep, nil
+}
+
+// reconcileTarget compares one target; it returns the actions, the number
+// of members read and how many of them sym does not manage.
+func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool) ([]ReconcileAction, int, int, error) {
+	var members []string
+	managed := false
+	var err error
+	if mr, ok := t.strat.(memberReader); ok {
+		members, managed, err = mr.Members(ctx, t.grant)
+	} else {
+		members, err = t.strat.Holders(ctx, t.grant)
+	}
+	e.attempt("read", err)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	// The ledger after the members (see above).
+	hist, err := e.ledger.ForTarget(ctx, t.key)
+	if err != nil {
+		return nil, len(members), 0, err
+	}
+	group := t.grant.TargetSettings["iam_group"]
+	if group == "" {
+		group = t.key
+	}
+	act := func(a, member, reason, requestID string) ReconcileAction {
+		return ReconcileAction{Action: a, Target: t.key, Group: group, Member: member, Reason: reason, RequestID: requestID}
+	}
+	identityKey := func(name string) string {
+		g := t.grant
+		g.Identity = name
+		k, err := t.strat.Key(g)
+		if err != nil {
+			return name
+		}
+		return k.Identity
+	}
+	present := map[string]string{} // identity key -> member name as AWS spells it
+	for _, m := range members {
+		present[identityKey(m)] = m
+	}
+	// The newest entry per identity, and the open ones.
+	latest := map[string]*ledger.Entry{}
+	open := map[string][]*ledger.Entry{}
+	for _, en := range hist {
+		latest[en.Key.Identity] = en
+		if en.Status.Open() {
+			open[en.Key.Identity] = append(open[en.Key.Identity], en)
+		}
+	}
+	var acts []ReconcileAction
+	unmanaged := 0
+
+	// Open grants whose membership vanished.
+	for id, ens := range open {
+		if _, ok := present[id]; ok {
+			continue
+		}
+		en := ens[len(ens)-1]
+		r, err := e.st.GetRequest(ctx, en.RequestID())
+		if err != nil {
+			continue
+		}
+		if r.State == model.Approved || !r.State.HoldsAccess() {
+			continue // a grant in flight, or a request the engine is closing
+		}
+		a := act(ActionReport, en.Grant.Identity, "an open grant's membership vanished", r.ID)
+		switch {
+		case en.Standing:
+			a.Reason += "; it was a standing membership, which sym does not restore"
+		case r.State != model.Active:
+			a.Reason += fmt.Sprintf("; request is %s, so it is not re-added", r.State)
+		case r.Deadline != nil && !r.Deadline.After(e.opt.Now()):
+			a.Reason += "; the request's deadline passed, so it is not re-added"
+		default:
+			a.Action, a.Reason = ActionReadd, "an open grant of an active request lost its membership; re-added"
+		}
+		if !dryRun {
+			e.readd(ctx, t, en, &a)
+		}
+		acts = append(acts, a)
+	}
+
+	// Members no open grant explains.
+	for id, name := range present {
+		if len(open[id]) > 0 {
+			continue
+		}
+		en := latest[id]
+		symGranted := en != nil && !en.Standing && en.Status != ledger.NotGranted
+		var a ReconcileAction
+		switch {
+		case symGranted:
+			a = act(ActionRemove, name, "sym granted this membership and no grant of it is open", en.RequestID())
+		case e.opt.ReconcileEnforce && managed:
+			unmanaged++
+			a = act(ActionRemove, name, "not granted by sym, in a group under /sym/ (enforce mode)", "")
+		default:
+			unmanaged++
+			a = act(ActionReport, name, "a member sym did not add; left alone", "")
+			if !managed && e.opt.ReconcileEnforce {
+				a.Reason += " (the group is not under /sym/, so enforce mode leaves it)"
+			}
+		}
+		if !dryRun {
+			if a.Action == ActionRemove {
+				g := t.grant
+				if symGranted {
+					g = en.Grant // through the roles and the identity it was granted with
+				}
+				g.Identity = name
+				e.reconcileRemove(ctx, t, id, g, &a)
+			} else if _, seen := e.reported.LoadOrStore(t.key+"\x00"+id, true); !seen {
+				e.audit(ctx, "", EventDrift, map[string]string{"member": name, "group": group, "target": t.key, "reason": a.Reason})
+			}
+		}
+		acts = append(acts, a)
+	}
+	return acts, len(members), unmanaged, nil
+}
+
+// reconcileRemove removes a membership after checking, under the key's
+// lock, that no grant of it opened meanwhile.
+func (e *Engine) reconcileRemove(ctx context.Context, t reconTarget, identity string, g strategy.Grant, a *ReconcileAction) {
+	unlock := e.lockKey(strategy.Key{Identity: identity, Target: t.key})
+	defer unlock()
+	if open, err := e.ledger.OpenFor(ctx, strategy.Key{Identity: identity, Target: t.key}); err != nil || len(open) > 0 {
+		a.Action, a.Reason = ActionReport, "a grant opened meanwhile; left alone"
+		return
+	}
+	err := t.strat.Deescalate(ctx, g)
+	e.attempt("remove", err)
+	details := map[string]string{"member": a.Member, "group": a.Group, "target": t.key, "reason": a.Reason}
+	if err != nil {
+		a.Error = err.Error()
+		details["error"] = err.Error()
+		e.opt.Log.Error("reconcile: remove membership", "member", a.Member, "group", a.Group, "err", err)
+		return
+	}
+	e.audit(ctx, a.RequestID, EventReconciled, details)
+}
+
+// readd restores an open grant's membership under the request's and the
+// key's locks, after reading again that the request is still active.
+func (e *Engine) readd(ctx context.Context, t reconTarget, en *ledger.Entry, a *ReconcileAction) {
+	details := map[string]string{"member": a.Member, "group": a.Group, "target": t.key, "reason": a.Reason}
+	if a.Action != ActionReadd {
+		e.audit(ctx, a.RequestID, EventDrift, details)
+		return
+	}
+	unlockReq := e.lock(en.RequestID())
+	defer unlockReq()
+	unlock := e.lockKey(en.Key)
+	defer unlock()
+	r, err := e.st.GetRequest(ctx, en.RequestID())
+	cur, lerr := e.ledger.Get(ctx, en.ID)
+	if err != nil || lerr != nil || r.State != model.Active || !cur.Status.Open() || (r.Deadline != nil && !r.Deadline.After(e.opt.Now())) {
+		a.Action, a.Reason = ActionReport, "an open grant's membership vanished; its request ended meanwhile"
+		details["reason"] = a.Reason
+		e.audit(ctx, a.RequestID, EventDrift, details)
+		return
+	}
+	err = t.strat.Escalate(ctx, en.Grant)
+	e.attempt("grant", err)
+	if err != nil {
+		a.Error = err.Error()
+		details["error"] = err.Error()
+	} else {
+		details["re_added"] = "true"
+	}
+	e.audit(ctx, a.RequestID, EventDrift, details)
+}
+
+func (e *Engine) audit(ctx context.Context, requestID, typ string, details map[string]string) {
+	ev := &model.AuditEvent{ID: newID(), RequestID: requestID, Type: typ, Actor: SystemActor, At: e.opt.Now().UTC(), Details: details}
+	if err := e.st.AppendEvent(ctx, ev); err != nil {
+		e.opt.Log.Error("record reconcile event", "type", typ, "err", err)
+	}
+}
+
+// reconciler runs Reconcile at start and every ReconcileEvery until Stop.
+func (e *Engine) reconciler() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.opt.ReconcileEvery)
+	defer t.Stop()
+	for {
+		rep, err := e.Reconcile(e.ctx, false)
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
+			e.opt.Log.Error("reconcile", "err", err)
+		case rep != nil:
+			lvl := e.opt.Log.Debug
+			if len(rep.Actions) > 0 || len(rep.Errors) > 0 {
+				lvl = e.opt.Log.Info
+			}
+			lvl("reconciled", "targets", rep.Targets, "members", rep.Members, "actions", len(rep.Actions), "errors", len(rep.Errors), "took", rep.Took)
+		}
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func newID() string { return uuid.NewString() }
