@@ -329,7 +329,15 @@ func (e *Engine) reconcileRemove(ctx context.Context, t reconTarget, identity st
 		a.Action, a.Reason = ActionReport, "a grant opened meanwhile; left alone"
 		return
 	}
-	err := t.strat.Deescalate(ctx, g)
+	// The members were read before the lock: a removal the engine made
+	// since would make this one a no-op recorded as a repair.
+	has, err := t.strat.HasAccess(ctx, g)
+	e.attempt("read", err)
+	if err == nil && !has {
+		a.Action, a.Reason = ActionReport, "removed by sym meanwhile"
+		return
+	}
+	err = t.strat.Deescalate(ctx, g)
 	e.attempt("remove", err)
 	details := map[string]string{"member": a.Member, "group": a.Group, "target": t.key, "reason": a.Reason}
 	if err != nil {

@@ -1,0 +1,229 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// crashReq is what the crash test reads of a request.
+type crashReq struct {
+	ID        string     `json:"id"`
+	State     string     `json:"state"`
+	Requester string     `json:"requester"`
+	Target    string     `json:"target"`
+	Deadline  *time.Time `json:"deadline"`
+	EndedAt   *time.Time `json:"ended_at"`
+	GrantedAt *time.Time `json:"granted_at"`
+}
+
+type downtime struct{ from, to time.Time }
+
+// removalBound is the latest a removal due at deadline may land: a second
+// after it, pushed back by every stretch of downtime from the deadline on.
+func removalBound(deadline time.Time, downs []downtime) time.Time {
+	end := deadline.Add(time.Second)
+	for _, d := range downs {
+		if d.from.Before(end) && d.to.After(deadline) {
+			end = end.Add(d.to.Sub(maxTime(d.from, deadline)))
+		}
+	}
+	return end
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// TestCrashAnywhere SIGKILLs `sym server` at random moments while users
+// request, get approved, revoke and expire short grants, starts it again
+// each time, and then checks what a security engineer would: after a
+// restart and one reconcile, nobody is in a group without an open grant;
+// every grant was removed within its deadline plus the downtime plus 1 s;
+// and no request is left open without a timer (all end). 60 kills here;
+// SYM_CRASH_RUNS=1000 for a long run.
+func TestCrashAnywhere(t *testing.T) {
+	kills := 60
+	if v := os.Getenv("SYM_CRASH_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("SYM_CRASH_RUNS=%q is not a positive number", v)
+		}
+		kills = n
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d, %d kills", seed, kills)
+	rng := rand.New(rand.NewPCG(seed, 42))
+	var rngMu sync.Mutex
+	rnd := func(n int) int { rngMu.Lock(); defer rngMu.Unlock(); return rng.IntN(n) }
+
+	m := testenv.StartMoto(t)
+	db := filepath.Join(t.TempDir(), "sym.db")
+	port := testenv.FreePort(t)
+	args := []string{"--verify-connectors=false"}
+	p := testenv.StartSymProcess(t, db, port, m.Env(), args...)
+	var emails []string
+	for i := range 6 {
+		emails = append(emails, fmt.Sprintf("u%d@example.com", i))
+	}
+	f := testenv.SetupIAMFlow(t, m, p.URL, p.AdminToken, testenv.IAMFlowOptions{Groups: 2, Users: emails,
+		Vars: map[string]string{"request_timeout": "2s"}})
+	ctx := context.Background()
+	var downs []downtime
+	var ops atomic.Int64
+
+	// work runs users against the server until stop closes; errors are
+	// expected (the server dies under them) and ignored.
+	work := func(stop <-chan struct{}) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for w := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					i := (w*2 + rnd(2)) % len(emails)
+					who, approver := f.Users[emails[i]], f.Users[emails[(i+1)%len(emails)]]
+					var r crashReq
+					dur := []string{"1s", "2s", "3s"}[rnd(3)]
+					if err := who.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+						"flow_inputs": map[string]any{"target_id": f.Targets[rnd(len(f.Targets))], "reason": "crash test", "duration": dur}}, &r); err != nil {
+						continue
+					}
+					ops.Add(1)
+					if rnd(10) == 0 {
+						continue // left pending: it expires
+					}
+					if err := approver.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r); err != nil {
+						continue
+					}
+					if rnd(3) == 0 {
+						time.Sleep(time.Duration(rnd(300)) * time.Millisecond)
+						_ = who.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, nil)
+					}
+				}
+			}()
+		}
+		return &wg
+	}
+
+	for k := range kills {
+		stop := make(chan struct{})
+		wg := work(stop)
+		time.Sleep(time.Duration(50+rnd(600)) * time.Millisecond)
+		killed := time.Now()
+		p.Kill()
+		close(stop)
+		wg.Wait()
+		if rnd(4) == 0 {
+			time.Sleep(time.Duration(rnd(1500)) * time.Millisecond) // sometimes across deadlines
+		}
+		p = testenv.StartSymProcess(t, db, port, m.Env(), args...)
+		downs = append(downs, downtime{killed, time.Now()})
+		if k%20 == 19 {
+			t.Logf("%d kills, %d requests so far", k+1, ops.Load())
+		}
+	}
+
+	// After the last restart and one reconcile: every member of a group
+	// holds an open grant of it.
+	admin := api.NewClient(p.URL, p.AdminToken)
+	var rep struct {
+		Actions []struct{ Action, Member, Group string }
+		Errors  []string
+	}
+	if err := admin.Do(ctx, "POST", "/reconcile", nil, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Fatalf("reconcile could not read: %v", rep.Errors)
+	}
+	for _, a := range rep.Actions {
+		t.Logf("reconcile after the last restart: %s %s in %s", a.Action, a.Member, a.Group)
+	}
+	list := func() []crashReq {
+		t.Helper()
+		var all []crashReq
+		if err := admin.Do(ctx, "GET", "/requests?limit=100000", nil, &all); err != nil {
+			t.Fatal(err)
+		}
+		return all
+	}
+	holders := map[string]bool{} // group + "/" + IAM user of open grants
+	for _, r := range list() {
+		if r.State == "approved" || r.State == "active" || r.State == "removing" {
+			holders[r.Target+"/"+strings.TrimSuffix(r.Requester, "@example.com")] = true
+		}
+	}
+	for _, g := range f.Groups {
+		for _, u := range testenv.GroupMembers(t, m, g) {
+			if !holders[g+"/"+u] {
+				t.Errorf("%s is in %s with no open grant after restart and reconcile", u, g)
+			}
+		}
+	}
+
+	// Then every request ends, each removal within its bound.
+	var all []crashReq
+	limit := time.Now().Add(30 * time.Second)
+	for {
+		all = list()
+		open := 0
+		for _, r := range all {
+			if !slices.Contains([]string{"ended", "errored", "denied", "expired", "withdrawn"}, r.State) {
+				open++
+			}
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(limit) {
+			for _, r := range all {
+				if r.State == "pending" || r.State == "approved" || r.State == "active" || r.State == "removing" {
+					t.Errorf("request %s stuck %s (deadline %v)", r.ID, r.State, r.Deadline)
+				}
+			}
+			t.Fatalf("%d requests still open 30 s after the last restart", open)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ended := 0
+	for _, r := range all {
+		if r.State != "ended" || r.Deadline == nil || r.EndedAt == nil {
+			continue
+		}
+		ended++
+		if bound := removalBound(*r.Deadline, downs); r.EndedAt.After(bound) {
+			t.Errorf("request %s (%s in %s): deadline %s, removed %s, %s after its bound (deadline + downtime + 1 s)",
+				r.ID, r.Requester, r.Target, r.Deadline.Format("15:04:05.000"), r.EndedAt.Format("15:04:05.000"), r.EndedAt.Sub(bound))
+		}
+	}
+	for _, g := range f.Groups {
+		if got := testenv.GroupMembers(t, m, g); len(got) != 0 {
+			t.Errorf("%s still has %v after every request ended", g, got)
+		}
+	}
+	if ended < kills/2 {
+		t.Fatalf("only %d grants ended over %d kills: the workload did too little to prove anything", ended, kills)
+	}
+	t.Logf("%d kills, %d requests, %d grants ended, all within deadline + downtime + 1 s", kills, len(all), ended)
+}
