@@ -75,7 +75,9 @@ func TestCrashAnywhere(t *testing.T) {
 	m := testenv.StartMoto(t)
 	db := filepath.Join(t.TempDir(), "sym.db")
 	port := testenv.FreePort(t)
-	args := []string{"--verify-connectors=false"}
+	// moto is not IAM: pace at 100 calls/s so that the pacer is in the
+	// path without being what the bounds measure.
+	args := []string{"--verify-connectors=false", "--aws-rate-limit", "100"}
 	p := testenv.StartSymProcess(t, db, port, m.Env(), args...)
 	var emails []string
 	for i := range 6 {
@@ -225,5 +227,5 @@ func TestCrashAnywhere(t *testing.T) {
 	if ended < kills/2 {
 		t.Fatalf("only %d grants ended over %d kills: the workload did too little to prove anything", ended, kills)
 	}
-	t.Logf("%d kills, %d requests, %d grants ended, all within deadline + downtime + 1 s", kills, len(all), ended)
+	t.Logf("%d kills, %d requests, %d grants ended and checked against deadline + downtime + 1 s", kills, len(all), ended)
 }

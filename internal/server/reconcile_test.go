@@ -14,12 +14,6 @@ import (
 	"github.com/opensym/sym/internal/testenv"
 )
 
-type auditEvent struct {
-	RequestID string            `json:"request_id"`
-	Type      string            `json:"type"`
-	Details   map[string]string `json:"details"`
-}
-
 func eventsOfType(t *testing.T, c *api.Client, typ string) []auditEvent {
 	t.Helper()
 	var evs []auditEvent
