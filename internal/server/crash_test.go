@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -131,7 +132,10 @@ func TestCrashAnywhere(t *testing.T) {
 	for k := range kills {
 		stop := make(chan struct{})
 		wg := work(stop)
-		time.Sleep(time.Duration(50+rnd(600)) * time.Millisecond)
+		// Up for 0.2 s to 1.4 s: a restart needs a few hundred ms on a busy
+		// machine to finish what was overdue, and the bound below gives it
+		// one second of uptime in all.
+		time.Sleep(time.Duration(200+rnd(1200)) * time.Millisecond)
 		killed := time.Now()
 		p.Kill()
 		close(stop)
@@ -162,11 +166,23 @@ func TestCrashAnywhere(t *testing.T) {
 	for _, a := range rep.Actions {
 		t.Logf("reconcile after the last restart: %s %s in %s", a.Action, a.Member, a.Group)
 	}
+	// The API lists at most store.MaxList requests: read them all from the
+	// database (WAL: a reader beside the running server).
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	list := func() []crashReq {
 		t.Helper()
-		var all []crashReq
-		if err := admin.Do(ctx, "GET", "/requests?limit=100000", nil, &all); err != nil {
+		rs, err := st.ListRequests(ctx, "", "", 1<<30)
+		if err != nil {
 			t.Fatal(err)
+		}
+		var all []crashReq
+		for _, r := range rs {
+			all = append(all, crashReq{ID: r.ID, State: string(r.State), Requester: r.Requester, Target: r.Target,
+				Deadline: r.Deadline, EndedAt: r.EndedAt, GrantedAt: r.GrantedAt})
 		}
 		return all
 	}
@@ -217,6 +233,17 @@ func TestCrashAnywhere(t *testing.T) {
 		if bound := removalBound(*r.Deadline, downs); r.EndedAt.After(bound) {
 			t.Errorf("request %s (%s in %s): deadline %s, removed %s, %s after its bound (deadline + downtime + 1 s)",
 				r.ID, r.Requester, r.Target, r.Deadline.Format("15:04:05.000"), r.EndedAt.Format("15:04:05.000"), r.EndedAt.Sub(bound))
+			var evs []auditEvent
+			if err := admin.Do(ctx, "GET", "/requests/"+r.ID+"/events", nil, &evs); err == nil {
+				for _, e := range evs {
+					t.Logf("  %s %s %v", e.At.Format("15:04:05.000"), e.Type, e.Details)
+				}
+			}
+			for _, d := range downs {
+				if d.to.After(r.Deadline.Add(-5*time.Second)) && d.from.Before(r.EndedAt.Add(time.Second)) {
+					t.Logf("  down %s to %s", d.from.Format("15:04:05.000"), d.to.Format("15:04:05.000"))
+				}
+			}
 		}
 	}
 	for _, g := range f.Groups {

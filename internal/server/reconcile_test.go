@@ -73,6 +73,15 @@ func TestReconciler(t *testing.T) {
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("mallory")}); err != nil {
 		t.Fatal(err)
 	}
+	// An admin reads the whole audit log (the bot, an automation token, may not).
+	var tok struct{ Token string }
+	if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "root@example.com", "role": "admin"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "root@example.com"}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	root := api.NewClient(srv.URL, tok.Token)
 
 	// alice: an active grant whose membership someone removed in IAM.
 	ra := ask(t, alice, f.Flow, f.Targets[0], "1h")
@@ -96,7 +105,7 @@ func TestReconciler(t *testing.T) {
 	if got := actionsOf(dry); !dry.DryRun || !slices.Equal(got, want) || len(dry.Errors) != 0 {
 		t.Fatalf("dry run: %v (errors %v), want %v", got, dry.Errors, want)
 	}
-	if got := members(t, m, group); !slices.Equal(got, []string{"bob", "mallory"}) || len(eventsOfType(t, f.Admin, "drift")) != 0 {
+	if got := members(t, m, group); !slices.Equal(got, []string{"bob", "mallory"}) || len(eventsOfType(t, root, "drift")) != 0 {
 		t.Fatalf("a dry run changed something: members %v", got)
 	}
 	if err := alice.Do(ctx, "POST", "/reconcile?dry_run=true", nil, nil); api.StatusOf(err) != 403 {
@@ -118,11 +127,11 @@ func TestReconciler(t *testing.T) {
 	if r := do(t, alice, "GET", "/requests/"+ra.ID, nil, 200); r.State != "active" {
 		t.Fatalf("alice's request is %s", r.State)
 	}
-	reconciled := eventsOfType(t, f.Admin, "reconciled")
+	reconciled := eventsOfType(t, root, "reconciled")
 	if len(reconciled) != 1 || reconciled[0].Details["member"] != "bob" || reconciled[0].RequestID != rb.ID || reconciled[0].Details["group"] != group {
 		t.Fatalf("reconciled events: %+v", reconciled)
 	}
-	drift := eventsOfType(t, f.Admin, "drift")
+	drift := eventsOfType(t, root, "drift")
 	byMember := map[string]auditEvent{}
 	for _, e := range drift {
 		byMember[e.Details["member"]] = e
@@ -138,7 +147,7 @@ func TestReconciler(t *testing.T) {
 	if got := actionsOf(reconcile(t, f.Admin, false)); !slices.Equal(got, []string{"report mallory"}) {
 		t.Fatalf("second pass: %v", got)
 	}
-	if n := len(eventsOfType(t, f.Admin, "drift")); n != 2 {
+	if n := len(eventsOfType(t, root, "drift")); n != 2 {
 		t.Fatalf("%d drift events after a second pass, want still 2", n)
 	}
 
@@ -151,7 +160,7 @@ func TestReconciler(t *testing.T) {
 	}
 	srv2 := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, DB: db,
 		Engine: engine.Options{ReconcileEvery: time.Hour, ReconcileEnforce: true}})
-	admin2 := api.NewClient(srv2.URL, srv2.AdminToken)
+	root2 := api.NewClient(srv2.URL, tok.Token)
 	deadline := time.Now().Add(20 * time.Second)
 	for !slices.Equal(members(t, m, group), []string{"alice"}) {
 		if time.Now().After(deadline) {
@@ -159,7 +168,7 @@ func TestReconciler(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	enforced := eventsOfType(t, admin2, "reconciled")
+	enforced := eventsOfType(t, root2, "reconciled")
 	if len(enforced) != 2 || enforced[1].Details["member"] != "mallory" || !strings.Contains(enforced[1].Details["reason"], "enforce") {
 		t.Fatalf("reconciled events after enforce: %+v", enforced)
 	}
