@@ -94,7 +94,7 @@ func TestCrashAnywhere(t *testing.T) {
 	// expected (the server dies under them) and ignored.
 	work := func(stop <-chan struct{}) *sync.WaitGroup {
 		var wg sync.WaitGroup
-		for w := range 3 {
+		for w := range 2 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -104,7 +104,7 @@ func TestCrashAnywhere(t *testing.T) {
 						return
 					default:
 					}
-					i := (w*2 + rnd(2)) % len(emails)
+					i := (w*3 + rnd(3)) % len(emails)
 					who, approver := f.Users[emails[i]], f.Users[emails[(i+1)%len(emails)]]
 					var r crashReq
 					dur := []string{"1s", "2s", "3s"}[rnd(3)]
@@ -132,10 +132,10 @@ func TestCrashAnywhere(t *testing.T) {
 	for k := range kills {
 		stop := make(chan struct{})
 		wg := work(stop)
-		// Up for 0.2 s to 1.4 s: a restart needs a few hundred ms on a busy
+		// Up for 0.4 s to 1.6 s: a restart needs a few hundred ms on a busy
 		// machine to finish what was overdue, and the bound below gives it
 		// one second of uptime in all.
-		time.Sleep(time.Duration(200+rnd(1200)) * time.Millisecond)
+		time.Sleep(time.Duration(400+rnd(1200)) * time.Millisecond)
 		killed := time.Now()
 		p.Kill()
 		close(stop)
