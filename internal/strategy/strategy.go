@@ -29,6 +29,7 @@ package strategy
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/opensym/sym/internal/awsauth"
 )
@@ -52,6 +53,37 @@ type Grant struct {
 	Region         string            `json:"region"`
 	TargetType     string            `json:"target_type"`
 	TargetSettings map[string]string `json:"target_settings"`
+	// StrategySettings are the strategy's own settings (instance_arn for
+	// aws_sso), pinned like the rest.
+	StrategySettings map[string]string `json:"strategy_settings,omitempty"`
+	// Request is what the request said, for strategies that pass it on
+	// (aws_lambda's payload).
+	Request RequestInfo `json:"request"`
+	// Step is the step being taken now; the engine sets it on every call.
+	Step Step `json:"-"`
+}
+
+// RequestInfo is a request as a strategy may show it to the target system.
+type RequestInfo struct {
+	Org         string        `json:"org,omitempty"`
+	Flow        string        `json:"flow,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+	Duration    time.Duration `json:"duration,omitempty"`
+	Approver    string        `json:"approver,omitempty"`
+	TargetID    string        `json:"target_id,omitempty"`
+	TargetName  string        `json:"target_name,omitempty"`
+	TargetLabel string        `json:"target_label,omitempty"`
+}
+
+// Step says who takes the current step and why.
+type Step struct {
+	// Actor is the email of whoever caused it (the approver for an
+	// escalation, the revoker for a revoke); empty for the platform's own.
+	Actor string
+	// DeescalateType is "scheduled" when the deadline came, "revoke" on a
+	// revoke, "cleanup" when a failed grant is undone.
+	DeescalateType string
+	At             time.Time
 }
 
 // Key names who and what a grant is about, canonically (case folded where

@@ -36,8 +36,8 @@ type FaultProxy struct {
 	forwarded map[string]int // calls that reached moto, by action
 }
 
-// Fault is one rule of a FaultProxy. Set exactly one of Reset, DropReply or
-// Status (Latency may go with any, or alone).
+// Fault is one rule of a FaultProxy. Set exactly one of Reset, DropReply,
+// Status or Rewrite (Latency may go with any, or alone).
 type Fault struct {
 	// Action is the AWS action the rule applies to: "AddUserToGroup",
 	// "SWBExternalService.CreateAccountAssignment" or its part after the dot,
@@ -62,6 +62,10 @@ type Fault struct {
 	// "InternalFailure" for a 5xx and "Throttling" otherwise.
 	Code    string
 	Message string
+	// Rewrite forwards the call, so that it takes effect at AWS, and answers
+	// with the reply's body changed by this function (an asynchronous
+	// operation still IN_PROGRESS, or FAILED with a reason, say).
+	Rewrite func(body []byte) []byte
 
 	used int
 }
@@ -208,6 +212,18 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resetConn(w)
 	case rule.Status != 0:
 		writeAWSError(w, rule, jsonAPI)
+	case rule.Rewrite != nil:
+		p.markForwarded(action)
+		rec := httptest.NewRecorder()
+		p.proxy.ServeHTTP(rec, r)
+		body := rule.Rewrite(rec.Body.Bytes())
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.Header().Del("X-Amz-Crc32")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
 	default:
 		p.markForwarded(action)
 		p.proxy.ServeHTTP(w, r)

@@ -1,0 +1,264 @@
+package awssso_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/strategy"
+	"github.com/opensym/sym/internal/strategy/awssso"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+const account = "111122223333"
+
+// setStatus rewrites the Status (and FailureReason) of an assignment
+// operation's answer, whichever operation it is.
+func setStatus(status, reason string) func([]byte) []byte {
+	return func(body []byte) []byte {
+		var m map[string]map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return body
+		}
+		for _, st := range m {
+			st["Status"] = status
+			if reason != "" {
+				st["FailureReason"] = reason
+			}
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
+}
+
+// TestStrategyAgainstMoto runs the aws_sso strategy against moto's IAM
+// Identity Center through a fault proxy: permission-set assignments and
+// group memberships made and removed, found by every kind of identity; a
+// FAILED creation; an operation that stays IN_PROGRESS for a while; the cap
+// on operations in flight.
+func TestStrategyAgainstMoto(t *testing.T) {
+	m := testenv.StartMoto(t)
+	proxy := testenv.StartFaultProxy(t, m.URL)
+	sso := testenv.SetupSSO(t, m, "ReadOnly", "oncall",
+		testenv.SSOUser{UserName: "alice@example.com", Email: "alice@example.com"},
+		testenv.SSOUser{UserName: "bob", Email: "bob@example.com"},
+		testenv.SSOUser{UserName: "carol", Email: "carol.c@example.com"},
+	)
+	chain := awsauth.NewChain(testenv.AWSConfigAt(t, proxy.URL), nil)
+	s := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second}
+	ctx := context.Background()
+	grant := func(requester, identity, typ string) strategy.Grant {
+		g := strategy.Grant{RequestID: "r-" + requester, Requester: requester, Identity: identity, StrategyType: "aws_sso",
+			Runtime:          awsauth.Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", ExternalID: "ext-1", Region: "us-east-1"},
+			ConnectorRoleARN: "arn:aws:iam::123456789012:role/sym/SymSSOProd", Region: "us-east-1",
+			TargetType:       typ, StrategySettings: map[string]string{"instance_arn": sso.InstanceARN}}
+		if typ == "aws_sso_group" {
+			g.TargetSettings = map[string]string{"group_id": sso.GroupID}
+		} else {
+			g.TargetSettings = map[string]string{"permission_set_arn": sso.PermissionSetARN, "account_id": account}
+		}
+		return g
+	}
+
+	t.Run("permission set: assigned, idempotent, removed", func(t *testing.T) {
+		for _, c := range []struct{ name, requester, identity, user string }{
+			{"user name is the email", "alice@example.com", "", "alice@example.com"},
+			{"primary email is the email", "bob@example.com", "", "bob"},
+			{"aws_sso identity is a user name", "carol@example.com", "carol", "carol"},
+			{"aws_sso identity is a user id", "carol@example.com", sso.Users["carol"], "carol"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				g := grant(c.requester, c.identity, "aws_sso_permission_set")
+				want := sso.Users[c.user]
+				if has, err := s.HasAccess(ctx, g); err != nil || has {
+					t.Fatalf("HasAccess before the grant: %v %v", has, err)
+				}
+				for i := 0; i < 2; i++ { // the second escalation changes nothing
+					if err := s.Escalate(ctx, g); err != nil {
+						t.Fatalf("Escalate %d: %v", i+1, err)
+					}
+					if got := sso.Assigned(t, account); !slices.Equal(got, []string{want}) {
+						t.Fatalf("assignments after escalation %d: %v, want only %s", i+1, got, want)
+					}
+				}
+				if has, err := s.HasAccess(ctx, g); err != nil || !has {
+					t.Fatalf("HasAccess after the grant: %v %v", has, err)
+				}
+				if h, err := s.Holders(ctx, g); err != nil || !slices.Equal(h, []string{want}) {
+					t.Fatalf("Holders: %v %v", h, err)
+				}
+				for i := 0; i < 2; i++ {
+					if err := s.Deescalate(ctx, g); err != nil {
+						t.Fatalf("Deescalate %d: %v", i+1, err)
+					}
+				}
+				if got := sso.Assigned(t, account); len(got) != 0 {
+					t.Fatalf("assignments after de-escalation: %v", got)
+				}
+			})
+		}
+	})
+
+	t.Run("group membership", func(t *testing.T) {
+		g := grant("bob@example.com", "", "aws_sso_group")
+		for i := 0; i < 2; i++ {
+			if err := s.Escalate(ctx, g); err != nil {
+				t.Fatalf("Escalate: %v", err)
+			}
+		}
+		if got := sso.Members(t); !slices.Equal(got, []string{sso.Users["bob"]}) {
+			t.Fatalf("group members: %v", got)
+		}
+		if has, err := s.HasAccess(ctx, g); err != nil || !has {
+			t.Fatalf("HasAccess: %v %v", has, err)
+		}
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Members(t); len(got) != 0 {
+			t.Fatalf("group members after de-escalation: %v", got)
+		}
+	})
+
+	t.Run("no such user", func(t *testing.T) {
+		for _, g := range []strategy.Grant{grant("dave@example.com", "", "aws_sso_permission_set"), grant("dave@example.com", "dave", "aws_sso_group")} {
+			err := s.Escalate(ctx, g)
+			if !strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "no IAM Identity Center user") {
+				t.Fatalf("escalation for a user the identity store does not have: %v", err)
+			}
+			if err := s.Deescalate(ctx, g); err != nil {
+				t.Fatalf("removing from a user that does not exist is done: %v", err)
+			}
+		}
+	})
+
+	t.Run("FAILED carries AWS's reason", func(t *testing.T) {
+		g := grant("alice@example.com", "", "aws_sso_permission_set")
+		const reason = "Received a 404 status error: Not supported policy arn:aws:iam::aws:policy/Nope"
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 1, Rewrite: setStatus("FAILED", reason)})
+		defer proxy.Remove(f)
+		defer proxy.Remove(f2)
+		err := s.Escalate(ctx, g)
+		if !strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "FAILED: "+reason) {
+			t.Fatalf("a FAILED creation must be an error with AWS's reason: %v", err)
+		}
+		// moto did make the assignment behind the rewritten answer: the
+		// clean-up the engine runs after a failed grant removes it.
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Assigned(t, account); len(got) != 0 {
+			t.Fatalf("left behind after a FAILED creation: %v", got)
+		}
+	})
+
+	t.Run("done only when the status says SUCCEEDED", func(t *testing.T) {
+		g := grant("bob@example.com", "", "aws_sso_permission_set")
+		before := proxy.Seen("DescribeAccountAssignmentCreationStatus")
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 3, Rewrite: setStatus("IN_PROGRESS", "")})
+		defer proxy.Remove(f)
+		defer proxy.Remove(f2)
+		if err := s.Escalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if n := proxy.Seen("DescribeAccountAssignmentCreationStatus") - before; n != 4 {
+			t.Fatalf("Escalate returned after %d status reads; want 4 (three IN_PROGRESS, then SUCCEEDED)", n)
+		}
+		dBefore := proxy.Seen("DescribeAccountAssignmentDeletionStatus")
+		f3 := proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
+		defer proxy.Remove(f3)
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if n := proxy.Seen("DescribeAccountAssignmentDeletionStatus") - dBefore; n != 1 {
+			t.Fatalf("Deescalate read the deletion status %d times, want 1", n)
+		}
+	})
+
+	t.Run("still IN_PROGRESS at the time limit: outcome unknown", func(t *testing.T) {
+		short := &awssso.Strategy{Chain: chain, PollInterval: 10 * time.Millisecond, PollTimeout: 50 * time.Millisecond}
+		g := grant("carol@example.com", "carol", "aws_sso_permission_set")
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: setStatus("IN_PROGRESS", "")})
+		err := short.Escalate(ctx, g)
+		proxy.Remove(f)
+		proxy.Remove(f2)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "outcome is unknown") {
+			t.Fatalf("want a retryable unknown-outcome error, got %v", err)
+		}
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("at most InFlight assignment operations at once", func(t *testing.T) {
+		const users = 6
+		capped := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 20 * time.Millisecond, InFlight: 2}
+		// Every operation answers IN_PROGRESS twice before SUCCEEDED, so
+		// that each stays in flight across several reads.
+		var mu sync.Mutex
+		open, most := 0, 0
+		reads := map[string]int{}
+		track := func(delta int) func([]byte) []byte {
+			return func(body []byte) []byte {
+				var m map[string]map[string]any
+				_ = json.Unmarshal(body, &m)
+				st := m["AccountAssignmentCreationStatus"]
+				mu.Lock()
+				defer mu.Unlock()
+				id, _ := st["RequestId"].(string)
+				if delta > 0 {
+					open++
+					most = max(most, open)
+					st["Status"] = "IN_PROGRESS"
+				} else if reads[id]++; reads[id] < 3 {
+					st["Status"] = "IN_PROGRESS"
+				} else {
+					open--
+				}
+				out, _ := json.Marshal(m)
+				return out
+			}
+		}
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: track(+1)})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: track(-1)})
+		var gs []strategy.Grant
+		for i := 0; i < users; i++ {
+			name := "burst" + string(rune('a'+i))
+			sso.AddUser(t, testenv.SSOUser{UserName: name, Email: name + "@example.com"})
+			gs = append(gs, grant(name+"@example.com", "", "aws_sso_permission_set"))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, users)
+		for i := range gs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = capped.Escalate(ctx, gs[i]) }()
+		}
+		wg.Wait()
+		proxy.Remove(f)
+		proxy.Remove(f2)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("grant %d: %v", i, err)
+			}
+		}
+		if most != 2 {
+			t.Fatalf("at most %d operations were in flight at once; want exactly the cap of 2", most)
+		}
+		if got := sso.Assigned(t, account); len(got) != users {
+			t.Fatalf("%d assignments after the burst, want %d", len(got), users)
+		}
+		for _, g := range gs {
+			if err := capped.Deescalate(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
