@@ -112,6 +112,10 @@ type NotGrantedError struct{ Err error }
 func (e *NotGrantedError) Error() string { return e.Err.Error() }
 func (e *NotGrantedError) Unwrap() error { return e.Err }
 
+// ErrCannotList is what Holders answers when the target system cannot be
+// asked who holds access (a Lambda function): there is nothing to reconcile.
+var ErrCannotList = errors.New("this strategy cannot list who holds access")
+
 // IsNotGranted reports a *NotGrantedError.
 func IsNotGranted(err error) bool {
 	var n *NotGrantedError

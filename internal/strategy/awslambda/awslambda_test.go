@@ -1,0 +1,196 @@
+package awslambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/strategy"
+	"github.com/opensym/sym/internal/strategy/awslambda"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+func grant(arn string) strategy.Grant {
+	return strategy.Grant{RequestID: "3b0c6a55-0c1e-4c55-9d7e-6f3f2a1b9c01", Requester: "alice@example.com", StrategyType: "aws_lambda",
+		Runtime:          awsauth.Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", ExternalID: "ext-secret-1", Region: "us-east-1"},
+		ConnectorRoleARN: "arn:aws:iam::123456789012:role/sym/SymLambdaProd", Region: "us-east-1",
+		TargetType:       "aws_lambda_function", TargetSettings: map[string]string{"arn": arn},
+		Request: strategy.RequestInfo{Org: "acme", Flow: "lambda-access", Reason: "incident 42", Duration: 90 * time.Minute,
+			Approver: "bob@example.com", TargetID: "t-1", TargetName: "prod-db", TargetLabel: "Production DB"},
+		Step: strategy.Step{Actor: "bob@example.com", At: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}}
+}
+
+// decode reads a payload as generic JSON, the way a Python function sees it.
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("payload is not a JSON object: %v: %s", err, b)
+	}
+	return m
+}
+
+func at(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// TestInvokeAgainstMoto invokes a function in moto through the connector
+// chain; moto without Docker answers with the event it received, which is
+// checked field by field against REFERENCE.md section 10.
+func TestInvokeAgainstMoto(t *testing.T) {
+	m := testenv.StartMoto(t)
+	arn := testenv.CreateLambda(t, m, "sym-grant")
+	s := &awslambda.Strategy{Chain: awsauth.NewChain(m.AWSConfig(t), nil)}
+	ctx := context.Background()
+	g := grant(arn)
+
+	t.Run("escalate", func(t *testing.T) {
+		out, err := s.Invoke(ctx, g, "escalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := decode(t, out)
+		actor := func(email string) map[string]any {
+			return map[string]any{"username": email, "identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": email}}
+		}
+		for path, want := range map[string]any{
+			"meta.schema_version": float64(6),
+			"type":                "event",
+			"state.status":        "approved",
+			"state.errors":        []any{},
+			"run.srn":             "srn:acme:flow_run:" + g.RequestID,
+			"run.flow":            "srn:acme:flow:lambda-access:latest",
+			"run.actors.request":  actor("alice@example.com"),
+			"run.actors.approve":  actor("bob@example.com"),
+			"event.type":          "escalate",
+			"event.timestamp":     "2026-11-23T15:00:00Z",
+			"event.channel":       "api",
+			"actor":               actor("bob@example.com"),
+			"fields.reason":       "incident 42",
+			"fields.duration":     float64(5400),
+			"fields.target_id":    "t-1",
+			"fields.target": map[string]any{"name": "prod-db", "type": "aws_lambda_function", "label": "Production DB",
+				"settings": map[string]any{"arn": arn}},
+		} {
+			if got := at(p, path); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s = %#v, want %#v", path, got, want)
+			}
+		}
+		if id, _ := p["id"].(string); len(id) != 36 {
+			t.Errorf("id = %q, want a UUID", id)
+		}
+		if strings.Contains(string(out), "ext-secret-1") {
+			t.Error("the External ID leaked into the payload")
+		}
+		if _, ok := at(p, "fields").(map[string]any)["deescalate_type"]; ok {
+			t.Error("an escalation has no deescalate_type")
+		}
+	})
+
+	t.Run("scheduled de-escalation says so", func(t *testing.T) {
+		g := g
+		g.Step = strategy.Step{DeescalateType: "scheduled", At: time.Date(2026, 11, 23, 16, 30, 0, 0, time.UTC)}
+		out, err := s.Invoke(ctx, g, "deescalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := decode(t, out)
+		sym := map[string]any{"username": "sym", "identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": "sym"}}
+		for path, want := range map[string]any{
+			"event.type":             "deescalate",
+			"event.channel":          "internal",
+			"state.status":           "escalated",
+			"fields.deescalate_type": "scheduled",
+			"run.actors.deescalate":  sym,
+			"actor":                  sym,
+			"fields.target_id":       "t-1",
+		} {
+			if got := at(p, path); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s = %#v, want %#v", path, got, want)
+			}
+		}
+		fields := at(p, "fields").(map[string]any)
+		for _, absent := range []string{"reason", "duration"} {
+			if _, ok := fields[absent]; ok {
+				t.Errorf("a scheduled de-escalation carries no %s", absent)
+			}
+		}
+	})
+
+	t.Run("revoke names the revoker", func(t *testing.T) {
+		g := g
+		g.Step = strategy.Step{DeescalateType: "revoke", Actor: "carol@example.com"}
+		out, err := s.Invoke(ctx, g, "deescalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := decode(t, out)
+		if at(p, "actor.username") != "carol@example.com" || at(p, "event.channel") != "api" || at(p, "fields.deescalate_type") != "revoke" || at(p, "fields.reason") != "incident 42" {
+			t.Errorf("revoke payload: %s", out)
+		}
+	})
+
+	t.Run("an errors answer fails the step with its messages", func(t *testing.T) {
+		m.QueueLambdaResults(t, `{"body": null, "errors": ["no such database user", "quota reached"]}`, `{"errors": ["still failing"]}`)
+		err := s.Escalate(ctx, g)
+		if !strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "errors: no such database user; quota reached") {
+			t.Fatalf("Escalate: %v", err)
+		}
+		err = s.Deescalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "still failing") {
+			t.Fatalf("a failed de-escalation is an ordinary (retried) error: %v", err)
+		}
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatalf("the next de-escalation succeeds: %v", err)
+		}
+	})
+}
+
+// TestFunctionErrorAndTimeout answers through an in-test Lambda endpoint: a
+// function error and a function that never answers are ordinary errors
+// (the engine retries them), with what the function said.
+func TestFunctionErrorAndTimeout(t *testing.T) {
+	m := testenv.StartMoto(t)
+	fake := testenv.StartFakeLambda(t, m)
+	s := &awslambda.Strategy{Chain: awsauth.NewChain(testenv.AWSConfigAt(t, fake.URL), nil), Timeout: 300 * time.Millisecond}
+	g := grant("arn:aws:lambda:us-east-1:123456789012:function:sym-grant")
+	fake.Answer = func(n int, payload []byte, w http.ResponseWriter, r *http.Request) {
+		switch n {
+		case 1:
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"errorMessage":"division by zero","errorType":"ZeroDivisionError"}`))
+		case 2:
+			<-r.Context().Done() // never answers
+		default:
+			_, _ = w.Write([]byte(`{"body":{"granted":true},"errors":[]}`))
+		}
+	}
+	err := s.Escalate(context.Background(), g)
+	if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "ZeroDivisionError: division by zero") {
+		t.Fatalf("function error: %v", err)
+	}
+	err = s.Escalate(context.Background(), g)
+	if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "no answer within 300ms") {
+		t.Fatalf("timeout: %v", err)
+	}
+	if err := s.Escalate(context.Background(), g); err != nil {
+		t.Fatalf("third invocation: %v", err)
+	}
+	if n := len(fake.Payloads()); n < 3 {
+		t.Fatalf("the fake received %d invocations", n)
+	}
+}
