@@ -19,7 +19,7 @@ func grant(arn string) strategy.Grant {
 	return strategy.Grant{RequestID: "3b0c6a55-0c1e-4c55-9d7e-6f3f2a1b9c01", Requester: "alice@example.com", StrategyType: "aws_lambda",
 		Runtime:          awsauth.Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", ExternalID: "ext-secret-1", Region: "us-east-1"},
 		ConnectorRoleARN: "arn:aws:iam::123456789012:role/sym/SymLambdaProd", Region: "us-east-1",
-		TargetType:       "aws_lambda_function", TargetSettings: map[string]string{"arn": arn},
+		TargetType: "aws_lambda_function", TargetSettings: map[string]string{"arn": arn},
 		Request: strategy.RequestInfo{Org: "acme", Flow: "lambda-access", Reason: "incident 42", Duration: 90 * time.Minute,
 			Approver: "bob@example.com", TargetID: "t-1", TargetName: "prod-db", TargetLabel: "Production DB"},
 		Step: strategy.Step{Actor: "bob@example.com", At: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}}

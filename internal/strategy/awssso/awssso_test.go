@@ -56,7 +56,7 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		g := strategy.Grant{RequestID: "r-" + requester, Requester: requester, Identity: identity, StrategyType: "aws_sso",
 			Runtime:          awsauth.Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", ExternalID: "ext-1", Region: "us-east-1"},
 			ConnectorRoleARN: "arn:aws:iam::123456789012:role/sym/SymSSOProd", Region: "us-east-1",
-			TargetType:       typ, StrategySettings: map[string]string{"instance_arn": sso.InstanceARN}}
+			TargetType: typ, StrategySettings: map[string]string{"instance_arn": sso.InstanceARN}}
 		if typ == "aws_sso_group" {
 			g.TargetSettings = map[string]string{"group_id": sso.GroupID}
 		} else {
