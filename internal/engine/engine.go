@@ -86,6 +86,9 @@ type Options struct {
 	// reporting them.
 	ReconcileEvery   time.Duration
 	ReconcileEnforce bool
+	// Org is the organisation's name, which strategies pass on (the
+	// Lambda payload's SRNs).
+	Org string
 }
 
 // Engine runs flows.
@@ -413,7 +416,7 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 		}
 		r.TargetID, r.Target = t.ID, t.Slug
 		if p.strategy != nil {
-			if key := p.strat.IdentityKey(); requesterIdentity(requester, key, p.connectorAccount) == "" {
+			if key := p.strat.IdentityKey(); !identityOptional(p.strat) && requesterIdentity(requester, key, p.connectorAccount) == "" {
 				return nil, invalid("user_email", "%s has no %s identity: an admin sets it with 'sym users set-identity %s %s=<name>'", requester.Email, key, requester.Email, key)
 			}
 		}

@@ -101,6 +101,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 		e.grantFailed(ctx, r, entry, fmt.Errorf("strategy type %s cannot grant access in this server", in.Grant.StrategyType))
 		return
 	}
+	in.Grant.Step = strategy.Step{Actor: r.Approver, At: e.opt.Now()}
 	unlockKey := e.lockKey(in.Key)
 	for attempt := 1; ; attempt++ {
 		err = e.checkRuntime(ctx, rtSettings)
@@ -242,7 +243,9 @@ func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry) error {
 	case holder != nil:
 		return e.ledger.Close(ctx, entry.ID, ledger.Released, "request "+holder.RequestID()+" still holds this access")
 	}
-	err = strat.Deescalate(ctx, entry.Grant)
+	g := entry.Grant
+	g.Step = stepOf(ctx, e.opt.Now())
+	err = strat.Deescalate(ctx, g)
 	e.attempt("remove", err)
 	if err != nil {
 		return err
@@ -275,6 +278,7 @@ func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry
 		if err != nil {
 			return nil, err
 		}
+		g.Step = stepOf(ctx, e.opt.Now())
 		err = strat.Deescalate(ctx, g)
 		e.attempt("remove", err)
 		return nil, err
@@ -288,7 +292,7 @@ func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry
 // retried failure is audited once, when the state changes. The caller
 // holds the request's lock.
 func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
-	entry, err := e.removeFor(ctx, r)
+	entry, err := e.removeFor(withStep(ctx, typ, actor), r)
 	from := r.State
 	if err != nil {
 		n := 1

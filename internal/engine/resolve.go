@@ -211,12 +211,16 @@ func (e *Engine) grantFor(ctx context.Context, r *model.Request) (strategy.Grant
 				g.TargetSettings[k] = v
 			}
 		}
+		if c, err := e.catalog(ctx); err == nil {
+			e.describe(&g, r, p, c.cat)
+		}
 		return g, p.strat, p, nil
 	}
 	c, err := e.catalog(ctx)
 	if err != nil {
 		return g, nil, nil, err
 	}
+	e.describe(&g, r, p, c.cat)
 	t, ok := c.cat.Targets[r.TargetID]
 	if !ok {
 		return g, nil, nil, fmt.Errorf("target %s of the request no longer exists", r.Target)

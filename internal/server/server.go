@@ -22,6 +22,8 @@ import (
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
 	"github.com/opensym/sym/internal/strategy/awsiam"
+	"github.com/opensym/sym/internal/strategy/awslambda"
+	"github.com/opensym/sym/internal/strategy/awssso"
 	"github.com/opensym/sym/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -59,6 +61,12 @@ type Options struct {
 	Delivery logdest.Options
 	// Slack turns on the Slack app when its bot token is set.
 	Slack SlackOptions
+	// SSOPollInterval is the first wait between reads of an IAM Identity
+	// Center assignment's status (zero: awssso.DefaultPollInterval).
+	SSOPollInterval time.Duration
+	// LambdaTimeout bounds one invocation of an aws_lambda target's
+	// function (zero: awslambda.DefaultTimeout).
+	LambdaTimeout time.Duration
 }
 
 // SlackOptions configure the Slack app (docs/web.md).
@@ -151,7 +159,12 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	if opt.RuntimeVerifier != nil {
 		eopt.VerifyRuntime = opt.RuntimeVerifier(chain.Base())
 	}
-	eng := engine.New(st, map[string]strategy.AccessStrategy{"aws_iam": &awsiam.Strategy{Chain: chain}}, eopt)
+	eopt.Org = opt.Org
+	eng := engine.New(st, map[string]strategy.AccessStrategy{
+		"aws_iam":    &awsiam.Strategy{Chain: chain},
+		"aws_sso":    &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval},
+		"aws_lambda": &awslambda.Strategy{Chain: chain, Now: eopt.Now, Timeout: opt.LambdaTimeout},
+	}, eopt)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -70,10 +70,11 @@ type FakeLambda struct {
 	payloads [][]byte
 }
 
-// StartFakeLambda starts the endpoint in front of moto.
-func StartFakeLambda(tb testing.TB, m *Moto) *FakeLambda {
+// StartFakeLambda starts the endpoint in front of target (moto's URL, or a
+// fault proxy's).
+func StartFakeLambda(tb testing.TB, target string) *FakeLambda {
 	tb.Helper()
-	u, _ := url.Parse(m.URL)
+	u, _ := url.Parse(target)
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	f := &FakeLambda{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,8 @@ type ServerOptions struct {
 	Delivery logdest.Options
 	// Slack turns on the Slack app.
 	Slack server.SlackOptions
+	// SSOPollInterval and LambdaTimeout: see server.Options.
+	SSOPollInterval, LambdaTimeout time.Duration
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -75,7 +77,7 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
-		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack}
+		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack, SSOPollInterval: o.SSOPollInterval, LambdaTimeout: o.LambdaTimeout}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {

@@ -164,7 +164,7 @@ func TestInvokeAgainstMoto(t *testing.T) {
 // (the engine retries them), with what the function said.
 func TestFunctionErrorAndTimeout(t *testing.T) {
 	m := testenv.StartMoto(t)
-	fake := testenv.StartFakeLambda(t, m)
+	fake := testenv.StartFakeLambda(t, m.URL)
 	s := &awslambda.Strategy{Chain: awsauth.NewChain(testenv.AWSConfigAt(t, fake.URL), nil), Timeout: 300 * time.Millisecond}
 	g := grant("arn:aws:lambda:us-east-1:123456789012:function:sym-grant")
 	fake.Answer = func(n int, payload []byte, w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,410 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// ssoAccount is the account the permission set is assigned in.
+const ssoAccount = "111122223333"
+
+// otherStrategies is one server in front of moto (through a Lambda endpoint
+// of the test's own and a fault proxy) with the IAM flow of SetupIAMFlow,
+// an aws_sso flow and an aws_lambda flow in the same environment.
+type otherStrategies struct {
+	moto   *testenv.Moto
+	proxy  *testenv.FaultProxy
+	fake   *testenv.FakeLambda
+	srv    *testenv.Server
+	iam    *testenv.IAMFlow
+	sso    *testenv.SSO
+	alice  *api.Client
+	bob    *api.Client
+	fnARN  string
+	aliceU string // alice's identity-store user id
+}
+
+func setupOtherStrategies(t *testing.T) *otherStrategies {
+	t.Helper()
+	o := &otherStrategies{moto: testenv.StartMoto(t)}
+	o.proxy = testenv.StartFaultProxy(t, o.moto.URL)
+	o.fake = testenv.StartFakeLambda(t, o.proxy.URL)
+	o.srv = testenv.StartServerWith(t, testenv.ServerOptions{Moto: o.moto, AWSEndpoint: o.fake.URL,
+		SSOPollInterval: 20 * time.Millisecond, LambdaTimeout: 500 * time.Millisecond})
+	o.iam = testenv.SetupIAMFlow(t, o.moto, o.srv.URL, o.srv.AdminToken, testenv.IAMFlowOptions{
+		Vars: map[string]string{"approvers": "bob@example.com"}})
+	o.alice, o.bob = o.iam.Users["alice@example.com"], o.iam.Users["bob@example.com"]
+	o.sso = testenv.SetupSSO(t, o.moto, "ReadOnly", "oncall", testenv.SSOUser{UserName: "alice@example.com", Email: "alice@example.com"})
+	o.aliceU = o.sso.Users["alice@example.com"]
+	o.fnARN = "arn:aws:lambda:us-east-1:123456789012:function:sym-grant"
+
+	ctx := context.Background()
+	admin := o.iam.Admin
+	var envs []struct{ ID string }
+	if err := admin.Do(ctx, "GET", "/entities/environments?slug=prod", nil, &envs); err != nil || len(envs) != 1 {
+		t.Fatalf("find the environment: %v %v", envs, err)
+	}
+	post := func(kind string, body map[string]any) string {
+		t.Helper()
+		var e struct{ ID string }
+		if err := admin.Do(ctx, "POST", "/entities/"+kind, body, &e); err != nil {
+			t.Fatalf("create %s: %v", kind, err)
+		}
+		return e.ID
+	}
+	flow := func(name, strategy string) {
+		post("flows", map[string]any{"slug": name, "environment_id": envs[0].ID, "vars": map[string]string{"approvers": "bob@example.com"},
+			"params": map[string]any{"strategy_id": strategy, "allow_revoke": true, "schedule_deescalation": true}})
+	}
+	ssoCtx := post("integrations", map[string]any{"type": "permission_context", "slug": "prod-sso", "external_id": testenv.MotoAccount,
+		"settings": map[string]string{"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymSSOProd",
+			"account_id": testenv.MotoAccount, "instance_arn": o.sso.InstanceARN}})
+	ps := post("access-targets", map[string]any{"type": "aws_sso_permission_set", "slug": "readonly", "label": "Read-only",
+		"settings": map[string]string{"permission_set_arn": o.sso.PermissionSetARN, "account_id": ssoAccount}})
+	grp := post("access-targets", map[string]any{"type": "aws_sso_group", "slug": "oncall",
+		"settings": map[string]string{"group_id": o.sso.GroupID}})
+	// The strategy names no instance_arn: the SSO context's is used.
+	flow("sso-access", post("access-strategies", map[string]any{"type": "aws_sso", "slug": "prod-sso", "integration_id": ssoCtx,
+		"targets": []string{ps, grp}, "settings": map[string]string{"instance_arn": o.sso.InstanceARN}}))
+	lambdaCtx := post("integrations", map[string]any{"type": "permission_context", "slug": "prod-lambda", "external_id": testenv.MotoAccount,
+		"settings": map[string]string{"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymLambdaProd",
+			"account_id": testenv.MotoAccount}})
+	fn := post("access-targets", map[string]any{"type": "aws_lambda_function", "slug": "db-access", "label": "Database access",
+		"settings": map[string]string{"arn": o.fnARN}})
+	flow("lambda-access", post("access-strategies", map[string]any{"type": "aws_lambda", "slug": "prod-lambda", "integration_id": lambdaCtx,
+		"targets": []string{fn}}))
+	return o
+}
+
+// detailKeys are an audit event's detail keys, target settings folded into
+// "target.*": the shape of the event, whatever the strategy.
+func detailKeys(t *testing.T, c *api.Client, requestID string) [][]string {
+	t.Helper()
+	var evs []event
+	if err := c.Do(context.Background(), "GET", "/events?request_id="+requestID, nil, &evs); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, e := range evs {
+		keys := map[string]bool{}
+		for k := range e.Details {
+			if strings.HasPrefix(k, "target.") {
+				k = "target.*"
+			}
+			keys[k] = true
+		}
+		out = append(out, slices.Sorted(maps.Keys(keys)))
+	}
+	return out
+}
+
+// TestOtherStrategiesEndToEnd runs aws_sso and aws_lambda requests through
+// the same API as aws_iam, against moto: assignments and memberships made
+// on approve and gone after expiry and revoke, FAILED creations, grants not
+// active before Identity Center says SUCCEEDED, the Lambda payload on the
+// wire, errors answers, function errors and timeouts retried.
+func TestOtherStrategiesEndToEnd(t *testing.T) {
+	o := setupOtherStrategies(t)
+	alice, bob := o.alice, o.bob
+
+	// The IAM flow's shape, for comparison.
+	iamReq := ask(t, alice, o.iam.Flow, o.iam.Targets[0], "2s")
+	do(t, bob, "POST", "/requests/"+iamReq.ID+"/approve", nil, 200)
+	waitState(t, alice, iamReq.ID, "ended", 15*time.Second)
+	iamTypes, iamShape := eventTypes(t, alice, iamReq.ID), detailKeys(t, alice, iamReq.ID)
+
+	t.Run("sso: assigned on approve, gone after expiry, same contract as IAM", func(t *testing.T) {
+		r := ask(t, alice, "sso-access", "readonly", "2s")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", map[string]string{"message": "ok"}, 200)
+		if a.State != "active" {
+			t.Fatalf("approved request is %s (%s)", a.State, a.Error)
+		}
+		if got := o.sso.Assigned(t, ssoAccount); !slices.Equal(got, []string{o.aliceU}) {
+			t.Fatalf("assignments during the grant: %v, want [%s]", got, o.aliceU)
+		}
+		ended := waitState(t, alice, r.ID, "ended", 15*time.Second)
+		if got := o.sso.Assigned(t, ssoAccount); len(got) != 0 {
+			t.Fatalf("assignments after expiry: %v", got)
+		}
+		if ended.DeescalateType != "scheduled" {
+			t.Fatalf("deescalate_type %q", ended.DeescalateType)
+		}
+		if got := eventTypes(t, alice, r.ID); !slices.Equal(got, iamTypes) {
+			t.Fatalf("audit events %v, the IAM flow's are %v", got, iamTypes)
+		}
+		if got := detailKeys(t, alice, r.ID); !slices.EqualFunc(got, iamShape, slices.Equal) {
+			t.Fatalf("audit details %v, the IAM flow's are %v", got, iamShape)
+		}
+	})
+
+	t.Run("sso: revoke", func(t *testing.T) {
+		r := ask(t, alice, "sso-access", "readonly", "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		if got := o.sso.Assigned(t, ssoAccount); !slices.Equal(got, []string{o.aliceU}) {
+			t.Fatalf("assignments during the grant: %v", got)
+		}
+		if v := do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200); v.State != "ended" || v.DeescalateType != "revoke" {
+			t.Fatalf("after revoke: %s %s", v.State, v.DeescalateType)
+		}
+		if got := o.sso.Assigned(t, ssoAccount); len(got) != 0 {
+			t.Fatalf("assignments after revoke: %v", got)
+		}
+	})
+
+	t.Run("sso: group membership", func(t *testing.T) {
+		r := ask(t, alice, "sso-access", "oncall", "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		if got := o.sso.Members(t); !slices.Equal(got, []string{o.aliceU}) {
+			t.Fatalf("group members during the grant: %v", got)
+		}
+		do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+		if got := o.sso.Members(t); len(got) != 0 {
+			t.Fatalf("group members after revoke: %v", got)
+		}
+	})
+
+	t.Run("sso: FAILED errors the request with AWS's reason and leaves nothing", func(t *testing.T) {
+		const reason = "Received a 404 status error: Not supported policy arn:aws:iam::aws:policy/Nope"
+		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: status("IN_PROGRESS", "")})
+		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: status("FAILED", reason)})
+		r := ask(t, alice, "sso-access", "readonly", "1h")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		o.proxy.Remove(f1)
+		o.proxy.Remove(f2)
+		if a.State != "errored" || !strings.Contains(a.Error, reason) {
+			t.Fatalf("request after a FAILED creation: %s %q", a.State, a.Error)
+		}
+		// moto made the assignment behind the rewritten answers: the
+		// clean-up removed it.
+		if got := o.sso.Assigned(t, ssoAccount); len(got) != 0 {
+			t.Fatalf("assignments after a FAILED creation: %v", got)
+		}
+	})
+
+	t.Run("sso: not active before SUCCEEDED (TEAM #522)", func(t *testing.T) {
+		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: status("IN_PROGRESS", "")})
+		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: status("IN_PROGRESS", "")})
+		r := ask(t, alice, "sso-access", "readonly", "1h")
+		before := o.proxy.Seen("DescribeAccountAssignmentCreationStatus")
+		done := make(chan *req, 1)
+		go func() {
+			var out req
+			_ = bob.Do(context.Background(), "POST", "/requests/"+r.ID+"/approve", nil, &out)
+			done <- &out
+		}()
+		deadline := time.Now().Add(15 * time.Second)
+		for o.proxy.Seen("DescribeAccountAssignmentCreationStatus")-before < 3 {
+			if time.Now().After(deadline) {
+				t.Fatal("the grant never read the assignment's status")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := do(t, alice, "GET", "/requests/"+r.ID, nil, 200); got.State != "approved" {
+			t.Fatalf("while Identity Center says IN_PROGRESS the request is %s, want approved (not yet active)", got.State)
+		}
+		o.proxy.Remove(f2)
+		o.proxy.Remove(f1)
+		if a := <-done; a.State != "active" {
+			t.Fatalf("after SUCCEEDED the request is %s (%s)", a.State, a.Error)
+		}
+		do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+	})
+
+	// ---- aws_lambda ----
+
+	var lambdaMode atomic.Int32 // what the function answers next
+	const (
+		answerOK = iota
+		answerErrors
+		hangThenFailThenOK
+		failDeescalateTwice
+	)
+	var calls atomic.Int32
+	o.fake.Answer = func(n int, payload []byte, w http.ResponseWriter, r *http.Request) {
+		c := calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		deescalate := strings.Contains(string(payload), `"type":"deescalate"`)
+		switch lambdaMode.Load() {
+		case answerErrors:
+			_, _ = w.Write([]byte(`{"body": null, "errors": ["database user alice is locked"]}`))
+			return
+		case hangThenFailThenOK:
+			switch c {
+			case 1:
+				<-r.Context().Done()
+				return
+			case 2:
+				w.Header().Set("X-Amz-Function-Error", "Unhandled")
+				_, _ = w.Write([]byte(`{"errorMessage":"connection refused","errorType":"OSError"}`))
+				return
+			}
+		case failDeescalateTwice:
+			if deescalate && c <= 2 {
+				_, _ = w.Write([]byte(`{"errors": ["try again"]}`))
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{"body": {"granted": true}, "errors": []}`))
+	}
+	payloadsOf := func(t *testing.T, requestID string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for _, b := range o.fake.Payloads() {
+			var p map[string]any
+			if err := json.Unmarshal(b, &p); err != nil {
+				t.Fatalf("payload is not JSON: %s", b)
+			}
+			if at(p, "run.srn") == "srn:default:flow_run:"+requestID {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+
+	t.Run("lambda: the payload on the wire, escalate then scheduled de-escalation", func(t *testing.T) {
+		lambdaMode.Store(answerOK)
+		r := ask(t, alice, "lambda-access", "db-access", "2s")
+		if a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200); a.State != "active" {
+			t.Fatalf("approved request is %s (%s)", a.State, a.Error)
+		}
+		ended := waitState(t, alice, r.ID, "ended", 15*time.Second)
+		ps := payloadsOf(t, r.ID)
+		if len(ps) != 2 {
+			t.Fatalf("the function got %d events for the request, want escalate and deescalate", len(ps))
+		}
+		sym := func(email string) map[string]any {
+			return map[string]any{"username": email, "identity": map[string]any{"service": "sym", "external_id": "default", "user_id": email}}
+		}
+		for path, want := range map[string]any{
+			"meta.schema_version": float64(6), "type": "event", "state.status": "approved", "state.errors": []any{},
+			"run.flow": "srn:default:flow:lambda-access:latest", "run.actors.request": sym("alice@example.com"),
+			"run.actors.approve": sym("bob@example.com"), "actor": sym("bob@example.com"),
+			"event.type": "escalate", "event.channel": "api",
+			"fields.reason": "investigate incident 42", "fields.duration": float64(2),
+			"fields.target": map[string]any{"name": "db-access", "type": "aws_lambda_function", "label": "Database access",
+				"settings": map[string]any{"arn": o.fnARN}},
+		} {
+			if got := at(ps[0], path); !equalJSON(got, want) {
+				t.Errorf("escalate %s = %#v, want %#v", path, got, want)
+			}
+		}
+		if id, _ := at(ps[0], "fields.target_id").(string); id == "" {
+			t.Error("escalate fields.target_id is empty")
+		}
+		for path, want := range map[string]any{
+			"event.type": "deescalate", "event.channel": "internal", "fields.deescalate_type": "scheduled",
+			"run.actors.deescalate.username": "sym", "actor.username": "sym",
+		} {
+			if got := at(ps[1], path); !equalJSON(got, want) {
+				t.Errorf("scheduled deescalate %s = %#v, want %#v", path, got, want)
+			}
+		}
+		if f := at(ps[1], "fields").(map[string]any); f["reason"] != nil || f["duration"] != nil {
+			t.Errorf("a scheduled de-escalation carries no reason or duration: %v", f)
+		}
+		if ended.DeescalateType != "scheduled" {
+			t.Fatalf("deescalate_type %q", ended.DeescalateType)
+		}
+		if got := eventTypes(t, alice, r.ID); !slices.Equal(got, iamTypes) {
+			t.Fatalf("audit events %v, the IAM flow's are %v", got, iamTypes)
+		}
+		if got := detailKeys(t, alice, r.ID); !slices.EqualFunc(got, iamShape, slices.Equal) {
+			t.Fatalf("audit details %v, the IAM flow's are %v", got, iamShape)
+		}
+	})
+
+	t.Run("lambda: an errors answer errors the request with the function's messages", func(t *testing.T) {
+		lambdaMode.Store(answerErrors)
+		r := ask(t, alice, "lambda-access", "db-access", "1h")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		if a.State != "errored" || !strings.Contains(a.Error, "database user alice is locked") {
+			t.Fatalf("request after an errors answer: %s %q", a.State, a.Error)
+		}
+		if n := len(payloadsOf(t, r.ID)); n < 1 {
+			t.Fatal("the function was not invoked")
+		}
+	})
+
+	t.Run("lambda: a timeout and a function error are retried", func(t *testing.T) {
+		lambdaMode.Store(hangThenFailThenOK)
+		calls.Store(0)
+		r := ask(t, alice, "lambda-access", "db-access", "1h")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		if a.State != "active" {
+			t.Fatalf("after a timeout and a function error the third attempt must grant: %s %q", a.State, a.Error)
+		}
+		if n := len(payloadsOf(t, r.ID)); n != 3 {
+			t.Fatalf("the function got %d escalate events, want 3", n)
+		}
+		lambdaMode.Store(answerOK)
+		if v := do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200); v.State != "ended" {
+			t.Fatalf("revoke: %s", v.State)
+		}
+		ps := payloadsOf(t, r.ID)
+		last := ps[len(ps)-1]
+		if at(last, "actor.username") != "alice@example.com" || at(last, "fields.deescalate_type") != "revoke" {
+			t.Fatalf("revoke payload: %v", last)
+		}
+	})
+
+	t.Run("lambda: de-escalation is retried until it succeeds", func(t *testing.T) {
+		lambdaMode.Store(answerOK)
+		r := ask(t, alice, "lambda-access", "db-access", "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		calls.Store(0)
+		lambdaMode.Store(failDeescalateTwice)
+		// The revoke answers at once that removal failed and will be retried.
+		_ = alice.Do(context.Background(), "POST", "/requests/"+r.ID+"/revoke", nil, nil)
+		waitState(t, alice, r.ID, "ended", 20*time.Second)
+		types := eventTypes(t, alice, r.ID)
+		if types[len(types)-1] != "deescalate" || !slices.Contains(types, "deescalate_failed") {
+			t.Fatalf("audit events %v: want failed de-escalations, then the de-escalation", types)
+		}
+	})
+}
+
+// status rewrites an assignment operation's answer to the given status.
+func status(s, reason string) func([]byte) []byte {
+	return func(body []byte) []byte {
+		var m map[string]map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return body
+		}
+		for _, st := range m {
+			st["Status"] = s
+			if reason != "" {
+				st["FailureReason"] = reason
+			}
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
+}
+
+func at(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
