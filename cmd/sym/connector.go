@@ -31,6 +31,8 @@ func newConnectorVerifyCmd() *cobra.Command {
 		groups         []string
 		lambdaRoles    []string
 		lambdaFuncs    []string
+		ssoRoles       []string
+		ssoAccount     bool
 		jsonOut        bool
 		trusted        []string
 		safelist       []string
@@ -54,6 +56,10 @@ exactly what its Terraform module promises:
                      RemoveUserFromGroup on the configured groups only
   Lambda connector   trusted only by the runtime role; InvokeFunction on the
                      listed functions only
+  SSO connector      trusted only by the runtime role; SymSSO<Env> (account
+                     assignments, user look-up), SymSSOGroup<Env> (group
+                     memberships), SymListAccounts<Env> and, with
+                     sso_account_assignment_enabled, SymSSO<Env>-Account
 
 With --log-destination, --secret or --from-server it also evaluates the
 runtime role's policies against what the server will do with them: write each
@@ -74,7 +80,8 @@ difference is found. AWS is reached through the SDK's default configuration
     --external-id "$(terraform output -json runtime_settings | jq -r .external_id)" \
     --account-safelist 111122223333 --addon aws/secretsmgr \
     --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIamProd \
-    --group /sym/:* --group /teams/:db-admins`,
+    --group /sym/:* --group /teams/:db-admins \
+    --sso-connector-role-arn arn:aws:iam::123456789012:role/sym/SymSSOProd`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e.TrustedPrincipals = trusted
@@ -102,6 +109,9 @@ difference is found. AWS is reached through the SDK's default configuration
 					return usageError{fmt.Errorf("--lambda-connector-role-arn needs the --lambda-arn functions it may invoke")}
 				}
 				e.LambdaConnectors = append(e.LambdaConnectors, connector.LambdaConnector{RoleARN: arn, FunctionARNs: lambdaFuncs})
+			}
+			for _, arn := range ssoRoles {
+				e.SSOConnectors = append(e.SSOConnectors, connector.SSOConnector{RoleARN: arn, AccountAssignment: ssoAccount})
 			}
 			if e.RuntimeRoleARN == "" || e.ExternalID == "" {
 				return usageError{fmt.Errorf("--runtime-role-arn and --external-id are required")}
@@ -172,6 +182,8 @@ difference is found. AWS is reached through the SDK's default configuration
 	f.StringArrayVar(&groups, "group", nil, "a group_config entry of the IAM connector as PATH:NAME, e.g. /sym/:* (repeat: list every entry, or every group the connector may change; default /sym/:*)")
 	f.StringArrayVar(&lambdaRoles, "lambda-connector-role-arn", nil, "ARN of a Lambda connector role to verify (repeat)")
 	f.StringArrayVar(&lambdaFuncs, "lambda-arn", nil, "a function ARN the Lambda connector may invoke (repeat)")
+	f.StringArrayVar(&ssoRoles, "sso-connector-role-arn", nil, "ARN of an SSO (IAM Identity Center) connector role to verify (repeat)")
+	f.BoolVar(&ssoAccount, "sso-account-assignment", true, "the SSO connector's sso_account_assignment_enabled: expect the SymSSO<Env>-Account policy")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	// --api-url: the server --from-server reads.
 	return clientFlags(cmd, false)

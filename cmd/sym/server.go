@@ -44,7 +44,9 @@ bot token.
 Before the first grant through a runtime (and hourly after), the server reads
 the runtime connector role with IAM read calls and refuses to use it unless
 it is exactly what the runtime-connector module promises (the check of
-'sym connector verify'). Its own identity needs iam:GetRole,
+'sym connector verify'); it checks the sso-connector and lambda-connector
+roles of aws_sso and aws_lambda strategies the same way before their first
+grant. Its own identity needs iam:GetRole,
 ListAttachedRolePolicies, GetPolicy, GetPolicyVersion, ListRolePolicies and
 GetRolePolicy for that; --verify-connectors=false turns the check off.
 De-escalations never wait for it.
@@ -140,6 +142,9 @@ reloaded from the database at the next start.`,
 						}
 						return err
 					}
+				}
+				opt.ConnectorVerifier = func(own aws.Config) func(context.Context, string, string, string) error {
+					return connector.StrategyCheck(iam.NewFromConfig(own))
 				}
 			}
 			inst, err := server.Start(context.Background(), opt)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/policy"
 )
 
@@ -133,6 +134,51 @@ func VerifyRuntime(ctx context.Context, api IAMAPI, settings map[string]string, 
 		return rep, err
 	}
 	return rep, rep.Err()
+}
+
+// VerifyStrategyConnector is the check sym server runs before it first
+// grants through a strategy connector role: strategyType aws_sso or
+// aws_lambda, roleARN the strategy's permission context role, trusted by
+// runtimeRoleARN only. What the server cannot know (whether the SSO
+// connector has sso_account_assignment_enabled, which functions the Lambda
+// connector lists) is read from the role, and each policy found must still
+// be exactly the module's. The error is for a role that could not be read;
+// differences are in the report. Other strategy types answer an empty
+// report.
+func VerifyStrategyConnector(ctx context.Context, api IAMAPI, strategyType, runtimeRoleARN, roleARN string) (RoleReport, error) {
+	r, err := parseRoleARN(roleARN)
+	if err != nil {
+		return RoleReport{}, fmt.Errorf("connector role: %w", err)
+	}
+	v := verifier{api: api, e: Expectation{RuntimeRoleARN: runtimeRoleARN}}
+	var rep RoleReport
+	switch strategyType {
+	case "aws_sso":
+		rep, err = v.sso(ctx, r, SSOConnector{RoleARN: roleARN, DetectAccountAssignment: true})
+	case "aws_lambda":
+		rep, err = v.strategy(ctx, "Lambda connector", "SymLambda", r, nil)
+	default:
+		return RoleReport{}, nil
+	}
+	return rep, err
+}
+
+// StrategyCheck is the server's check of aws_sso and aws_lambda connector
+// roles (strategy.ConnectorCheck.Check): a role that differs from its
+// module is an *awsauth.GuardError naming every difference; a role that
+// could not be read is a plain (transient) error.
+func StrategyCheck(api IAMAPI) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error {
+	return func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error {
+		rep, err := VerifyStrategyConnector(ctx, api, strategyType, runtimeRoleARN, roleARN)
+		if err != nil {
+			return err
+		}
+		if !rep.OK() {
+			return &awsauth.GuardError{Reason: fmt.Sprintf("the %s role %s is not what its module promises, so sym will not use it: %s",
+				rep.Connector, roleARN, strings.Join(Report{Roles: []RoleReport{rep}}.Differences(), "; "))}
+		}
+		return nil
+	}
 }
 
 // Verify reads the runtime connector role and each strategy connector role
@@ -472,6 +518,9 @@ func comparePolicy(exp expectedPolicy, got *policy.Document) []Finding {
 	if exp.anyStreams {
 		return checkAnyStreams(exp, got)
 	}
+	if exp.doc == nil {
+		return checkAnyFunctions(exp, got)
+	}
 	diff := policy.Compare(exp.doc, got)
 	if diff.Empty() {
 		return []Finding{{OK: true, Subject: exp.subject, Detail: describeAll(got)}}
@@ -505,6 +554,24 @@ func checkAnyStreams(exp expectedPolicy, got *policy.Document) []Finding {
 	return comparePolicy(exp, got)
 }
 
+// checkAnyFunctions accepts a lambda-connector policy with whatever
+// function ARNs, as long as it only invokes Lambda functions.
+func checkAnyFunctions(exp expectedPolicy, got *policy.Document) []Finding {
+	var fns []string
+	for _, s := range got.Statements {
+		for _, r := range s.Resource {
+			if strings.Contains(r, ":lambda:") && strings.Contains(r, ":function:") {
+				fns = append(fns, r)
+			}
+		}
+	}
+	if len(fns) == 0 {
+		return []Finding{{OK: false, Subject: exp.subject, Detail: "names no Lambda function: " + describeAll(got)}}
+	}
+	exp.doc = LambdaConnectorPolicy(fns)
+	return comparePolicy(exp, got)
+}
+
 func checkInline(facts roleFacts) []Finding {
 	var out []Finding
 	var names []string
@@ -530,7 +597,8 @@ func describeAll(d *policy.Document) string {
 }
 
 // strategy verifies a chained connector role (IAM, Lambda): trusted by the
-// runtime role only, one managed policy of the role's name.
+// runtime role only, one managed policy of the role's name (want nil: a
+// Lambda policy on whatever functions).
 func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, want *policy.Document) (RoleReport, error) {
 	// The policy carries the role's own name (SymIamProd), whatever the
 	// environment flag says.

@@ -27,6 +27,8 @@ type deployed struct {
 	IAMRole     string
 	Settings    map[string]string
 	IAMSettings map[string]string
+	SSOSettings map[string]string
+	LambdaRole  string
 	RuntimeID   string
 	Server      *testenv.Server
 }
@@ -48,6 +50,10 @@ func applyConnectors(t *testing.T, moto *testenv.Moto) deployed {
 				_, err := VerifyRuntime(ctx, reader, settings, nil)
 				return err
 			}
+		},
+		// And the SSO and Lambda connector roles before their first grant.
+		ConnectorVerifier: func(own aws.Config) func(context.Context, string, string, string) error {
+			return StrategyCheck(iam.NewFromConfig(own))
 		}})
 	dir := t.TempDir()
 	main := `terraform {
@@ -65,8 +71,9 @@ provider "aws" {
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   endpoints {
-    iam = "` + moto.URL + `"
-    sts = "` + moto.URL + `"
+    iam      = "` + moto.URL + `"
+    sts      = "` + moto.URL + `"
+    ssoadmin = "` + moto.URL + `"
   }
 }
 
@@ -91,6 +98,21 @@ module "iam_connector" {
   ]
 }
 
+module "sso_connector" {
+  source            = "` + filepath.Join(modules, "sso-connector") + `"
+  environment       = "prod"
+  runtime_role_arns = [module.runtime_connector.sym_runtime_connector_role.arn]
+}
+
+module "lambda_connector" {
+  source            = "` + filepath.Join(modules, "lambda-connector") + `"
+  environment       = "prod"
+  runtime_role_arns = [module.runtime_connector.sym_runtime_connector_role.arn]
+  lambda_arns       = ["arn:aws:lambda:us-east-1:123456789012:function:sym-grant"]
+}
+
+output "sso_settings" { value = module.sso_connector.settings }
+output "lambda_role"  { value = module.lambda_connector.settings.role_arn }
 output "runtime_role" { value = module.runtime_connector.sym_runtime_connector_role.arn }
 output "external_id"  { value = module.runtime_connector.settings.external_id }
 output "iam_role"     { value = module.iam_connector.settings.role_arn }
@@ -112,7 +134,8 @@ output "runtime_id"   { value = module.runtime_connector.sym_runtime.id }
 	}
 	d := deployed{Server: srv}
 	for name, dst := range map[string]any{"runtime_role": &d.RuntimeRole, "external_id": &d.ExternalID, "iam_role": &d.IAMRole,
-		"settings": &d.Settings, "iam_settings": &d.IAMSettings, "runtime_id": &d.RuntimeID} {
+		"settings": &d.Settings, "iam_settings": &d.IAMSettings, "runtime_id": &d.RuntimeID,
+		"sso_settings": &d.SSOSettings, "lambda_role": &d.LambdaRole} {
 		if err := json.Unmarshal(outs[name].Value, dst); err != nil {
 			t.Fatalf("output %s: %v", name, err)
 		}
@@ -138,6 +161,8 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		IAMConnectors: []IAMConnector{{RoleARN: d.IAMRole, Groups: []Group{
 			{Path: "/sym/", Name: "*"}, {Path: "/teams/", Name: "db-admins"},
 		}}},
+		SSOConnectors:    []SSOConnector{{RoleARN: d.SSOSettings["role_arn"], AccountAssignment: true}},
+		LambdaConnectors: []LambdaConnector{{RoleARN: d.LambdaRole, FunctionARNs: []string{"arn:aws:lambda:us-east-1:123456789012:function:sym-grant"}}},
 	}
 	verify := func(t *testing.T) Report {
 		t.Helper()
@@ -173,8 +198,8 @@ func TestVerifyDetectsDrift(t *testing.T) {
 
 	t.Run("fresh", func(t *testing.T) {
 		rep := verify(t)
-		if !rep.OK() || len(rep.Roles) != 2 {
-			t.Fatalf("want both roles verified, got:\n%s", rep.Text())
+		if !rep.OK() || len(rep.Roles) != 4 {
+			t.Fatalf("want all four roles verified, got:\n%s", rep.Text())
 		}
 		text := rep.Text()
 		for _, want := range []string{
@@ -183,6 +208,11 @@ func TestVerifyDetectsDrift(t *testing.T) {
 			"when aws:ResourceTag/SymEnv equals prod",
 			"allows iam:AddUserToGroup, iam:RemoveUserFromGroup on arn:aws:iam::123456789012:group/sym/*, arn:aws:iam::123456789012:group/teams/db-admins",
 			"only the runtime connector role " + d.RuntimeRole + " may assume it",
+			"policy SymSSOProd: allows sso:CreateAccountAssignment, sso:DeleteAccountAssignment, sso:Describe*, sso:List* on *",
+			"policy SymSSOGroupProd: allows identitystore:CreateGroupMembership, identitystore:DeleteGroupMembership on *",
+			"policy SymListAccountsProd: allows organizations:ListAccounts, organizations:ListAccountsForParent on *",
+			"policy SymSSOProd-Account: allows iam:AttachRolePolicy",
+			"allows lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:sym-grant",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("report does not say %q:\n%s", want, text)
@@ -347,8 +377,48 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		}
 	})
 
+	t.Run("SSO group policy widened", func(t *testing.T) {
+		arn := "arn:aws:iam::123456789012:policy/sym/SymSSOGroupProd"
+		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+			doc["Statement"] = append(doc["Statement"].([]any), map[string]any{
+				"Effect": "Allow", "Action": "identitystore:DeleteUser", "Resource": "*",
+			})
+		})
+		mustFailWith(t, "SSO connector "+d.SSOSettings["role_arn"], "policy SymSSOGroupProd", "grants what the module does not", "identitystore:DeleteUser on *")
+		// The server's check of the role, which knows no Terraform inputs.
+		err := StrategyCheck(client)(ctx, "aws_sso", d.RuntimeRole, d.SSOSettings["role_arn"])
+		if err == nil || !strings.Contains(err.Error(), "identitystore:DeleteUser") {
+			t.Errorf("the server's check must refuse the widened role: %v", err)
+		}
+		undo()
+		mustPass(t)
+		for typ, role := range map[string]string{"aws_sso": d.SSOSettings["role_arn"], "aws_lambda": d.LambdaRole} {
+			if err := StrategyCheck(client)(ctx, typ, d.RuntimeRole, role); err != nil {
+				t.Errorf("the server's check of the module-made %s connector: %v", typ, err)
+			}
+		}
+	})
+
+	t.Run("SSO connector without the account-assignment policy", func(t *testing.T) {
+		arn := "arn:aws:iam::123456789012:policy/sym/SymSSOProd-Account"
+		role := roleName(d.SSOSettings["role_arn"])
+		if _, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		mustFailWith(t, "policy SymSSOProd-Account", "is not attached")
+		// sso_account_assignment_enabled = false says it should not be.
+		exp.SSOConnectors[0].AccountAssignment = false
+		mustPass(t)
+		exp.SSOConnectors[0].AccountAssignment = true
+		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
 	t.Run("escalation through the module-made roles", func(t *testing.T) {
 		escalateThroughModules(t, moto, d)
+		escalateSSOThroughModules(t, moto, d)
 	})
 
 	t.Run("wrong expectations are differences too", func(t *testing.T) {

@@ -61,6 +61,12 @@ type Options struct {
 	Delivery logdest.Options
 	// Slack turns on the Slack app when its bot token is set.
 	Slack SlackOptions
+	// ConnectorVerifier, when set, is given the server's own AWS
+	// configuration and returns the check each aws_sso and aws_lambda
+	// connector role must pass before the first grant through it (cmd/sym
+	// passes connector.VerifyStrategyConnector). It answers an
+	// *awsauth.GuardError for a role that differs from its module.
+	ConnectorVerifier func(own aws.Config) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error
 	// SSOPollInterval is the first wait between reads of an IAM Identity
 	// Center assignment's status (zero: awssso.DefaultPollInterval).
 	SSOPollInterval time.Duration
@@ -160,10 +166,14 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		eopt.VerifyRuntime = opt.RuntimeVerifier(chain.Base())
 	}
 	eopt.Org = opt.Org
+	var check *strategy.ConnectorCheck
+	if opt.ConnectorVerifier != nil {
+		check = &strategy.ConnectorCheck{Check: opt.ConnectorVerifier(chain.Base()), Every: eopt.VerifyEvery}
+	}
 	eng := engine.New(st, map[string]strategy.AccessStrategy{
 		"aws_iam":    &awsiam.Strategy{Chain: chain},
-		"aws_sso":    &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval},
-		"aws_lambda": &awslambda.Strategy{Chain: chain, Now: eopt.Now, Timeout: opt.LambdaTimeout},
+		"aws_sso":    &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval, Check: check},
+		"aws_lambda": &awslambda.Strategy{Chain: chain, Now: eopt.Now, Timeout: opt.LambdaTimeout, Check: check},
 	}, eopt)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()

@@ -51,6 +51,8 @@ type ServerOptions struct {
 	Delivery logdest.Options
 	// Slack turns on the Slack app.
 	Slack server.SlackOptions
+	// ConnectorVerifier turns on the aws_sso and aws_lambda connector check.
+	ConnectorVerifier func(own aws.Config) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error
 	// SSOPollInterval and LambdaTimeout: see server.Options.
 	SSOPollInterval, LambdaTimeout time.Duration
 }
@@ -77,7 +79,8 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	}
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
-		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack, SSOPollInterval: o.SSOPollInterval, LambdaTimeout: o.LambdaTimeout}
+		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack, SSOPollInterval: o.SSOPollInterval, LambdaTimeout: o.LambdaTimeout,
+		ConnectorVerifier: o.ConnectorVerifier}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {

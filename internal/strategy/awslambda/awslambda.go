@@ -43,6 +43,8 @@ type Strategy struct {
 	Timeout time.Duration
 	// Now stamps the events; nil means time.Now.
 	Now func() time.Time
+	// Check, when set, verifies the Lambda connector role before grants.
+	Check *strategy.ConnectorCheck
 }
 
 // IdentityKey: an aws_lambda identity is optional; when set it travels as
@@ -81,6 +83,9 @@ func functionARN(g strategy.Grant) (string, error) {
 // Escalate invokes the function with an escalate event. An answer with
 // errors is a NotGrantedError carrying them.
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
+	if err := s.Check.Before(ctx, "aws_lambda", g); err != nil {
+		return err
+	}
 	_, err := s.Invoke(ctx, g, "escalate")
 	var fe *FunctionErrors
 	if errors.As(err, &fe) {

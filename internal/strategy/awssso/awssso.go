@@ -60,6 +60,8 @@ type Strategy struct {
 	// per instance; zero means Identity Center's quotas.
 	Rate     float64
 	InFlight int
+	// Check, when set, verifies the SSO connector role before grants.
+	Check *strategy.ConnectorCheck
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
@@ -321,6 +323,9 @@ func (s *Strategy) HasAccess(ctx context.Context, g strategy.Grant) (bool, error
 // only once Identity Center reports it done. An assignment already there
 // counts as done.
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
+	if err := s.Check.Before(ctx, "aws_sso", g); err != nil {
+		return err
+	}
 	t, c, user, found, err := s.prepare(ctx, g)
 	if err != nil {
 		return err
