@@ -64,6 +64,7 @@ type Strategy struct {
 	Check *strategy.ConnectorCheck
 
 	mu       sync.Mutex
+	pace     *awsauth.Pacer
 	limiters map[string]*limiter
 	stores   map[string]string // instance ARN -> identity store id
 	users    map[string]cachedUser
@@ -148,9 +149,16 @@ func (s *Strategy) limiter(instance string) *limiter {
 	if s.limiters == nil {
 		s.limiters = map[string]*limiter{}
 	}
+	if s.pace == nil {
+		rate := s.Rate
+		if rate <= 0 {
+			rate = DefaultRate
+		}
+		s.pace = awsauth.NewPacer(rate, int(rate))
+	}
 	l := s.limiters[instance]
 	if l == nil {
-		l = newLimiter(s.Rate, s.InFlight)
+		l = newLimiter(s.pace, instance, s.InFlight)
 		s.limiters[instance] = l
 	}
 	return l

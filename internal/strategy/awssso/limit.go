@@ -2,10 +2,10 @@ package awssso
 
 import (
 	"context"
-	"sync"
-	"time"
 
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/opensym/sym/internal/awsauth"
 )
 
 // Identity Center's own quotas, which cannot be raised: about 20 API
@@ -16,53 +16,23 @@ const (
 	DefaultInFlight = 10
 )
 
-// limiter paces the calls to one Identity Center instance: a token bucket
-// of rate calls per second (each attempt counts, retries included), and a
-// cap on account assignment operations in flight (from the Create or Delete
+// limiter paces the calls to one Identity Center instance: awsauth's Pacer
+// keyed by the instance (each attempt counts, retries included), and a cap
+// on account assignment operations in flight (from the Create or Delete
 // call until its final status). Grants, removals and the reconciler share
 // it, so that a burst of approvals or a mass expiry queues instead of
 // failing.
 type limiter struct {
-	mu     sync.Mutex
-	rate   float64
-	tokens float64
-	last   time.Time
-	slots  chan struct{}
+	pace     *awsauth.Pacer
+	instance string
+	slots    chan struct{}
 }
 
-func newLimiter(rate float64, inFlight int) *limiter {
-	if rate <= 0 {
-		rate = DefaultRate
-	}
+func newLimiter(pace *awsauth.Pacer, instance string, inFlight int) *limiter {
 	if inFlight <= 0 {
 		inFlight = DefaultInFlight
 	}
-	return &limiter{rate: rate, tokens: 1, last: time.Now(), slots: make(chan struct{}, inFlight)}
-}
-
-// wait takes one token, sleeping until there is one. The bucket holds at
-// most one second's worth, so a burst never exceeds the quota.
-func (l *limiter) wait(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		now := time.Now()
-		l.tokens = min(l.rate, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-		l.last = now
-		if l.tokens >= 1 {
-			l.tokens--
-			l.mu.Unlock()
-			return nil
-		}
-		need := time.Duration((1 - l.tokens) / l.rate * float64(time.Second))
-		l.mu.Unlock()
-		t := time.NewTimer(need)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
+	return &limiter{pace: pace, instance: instance, slots: make(chan struct{}, inFlight)}
 }
 
 // acquire takes an in-flight slot for one account assignment operation;
@@ -76,12 +46,12 @@ func (l *limiter) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// middleware makes every attempt of every call of a client wait for a
-// token: it sits after the SDK's retry step, so retries are paced too.
+// middleware makes every attempt of every call of a client wait for its
+// turn: it sits after the SDK's retry step, so retries are paced too.
 func (l *limiter) middleware(stack *middleware.Stack) error {
-	mw := middleware.FinalizeMiddlewareFunc("SymIdentityCenterRate",
+	mw := middleware.FinalizeMiddlewareFunc("SymIdentityCenterPace",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			if err := l.wait(ctx); err != nil {
+			if err := l.pace.Wait(ctx, l.instance); err != nil {
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 			}
 			return next.HandleFinalize(ctx, in)
