@@ -91,6 +91,8 @@ type Instance struct {
 	Store     *store.Store
 	Engine    *engine.Engine
 	Chain     *awsauth.Chain
+	// SSO is the aws_sso strategy (benchmarks tune its polling).
+	SSO *awssso.Strategy
 	// AWSIdentity is who the server's own credentials were at start, or
 	// AWSError why that could not be told.
 	AWSIdentity awsauth.Identity
@@ -170,9 +172,10 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	if opt.ConnectorVerifier != nil {
 		check = &strategy.ConnectorCheck{Check: opt.ConnectorVerifier(chain.Base()), Every: eopt.VerifyEvery}
 	}
+	sso := &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval, Check: check}
 	eng := engine.New(st, map[string]strategy.AccessStrategy{
 		"aws_iam":    &awsiam.Strategy{Chain: chain},
-		"aws_sso":    &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval, Check: check},
+		"aws_sso":    sso,
 		"aws_lambda": &awslambda.Strategy{Chain: chain, Now: eopt.Now, Timeout: opt.LambdaTimeout, Check: check},
 	}, eopt)
 	if err := eng.Start(ctx); err != nil {
@@ -233,7 +236,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	delivery.RegisterErrorSender("slack", slackApp.ErrorSender)
 	slackApp.Start()
 	started = true
-	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
+	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)

@@ -34,7 +34,7 @@ type otherStrategies struct {
 	aliceU string // alice's identity-store user id
 }
 
-func setupOtherStrategies(t *testing.T) *otherStrategies {
+func setupOtherStrategies(t testing.TB) *otherStrategies {
 	t.Helper()
 	o := &otherStrategies{moto: testenv.StartMoto(t)}
 	o.proxy = testenv.StartFaultProxy(t, o.moto.URL)
