@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -220,6 +224,55 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
 	})
 
+	t.Run("sso: overlapping grants keep access until the last ends (TEAM #279)", func(t *testing.T) {
+		for _, c := range []struct {
+			target string
+			held   func(*testing.T) []string
+		}{
+			{"readonly", func(t *testing.T) []string { return o.sso.Assigned(t, ssoAccount) }},
+			{"oncall", func(t *testing.T) []string { return o.sso.Members(t) }},
+		} {
+			r1 := ask(t, alice, "sso-access", c.target, "1h")
+			do(t, bob, "POST", "/requests/"+r1.ID+"/approve", nil, 200)
+			r2 := ask(t, alice, "sso-access", c.target, "1h")
+			if a := do(t, bob, "POST", "/requests/"+r2.ID+"/approve", nil, 200); a.State != "active" {
+				t.Fatalf("%s: second grant %s %s", c.target, a.State, a.Error)
+			}
+			if got := c.held(t); !slices.Equal(got, []string{o.aliceU}) {
+				t.Fatalf("%s: with two grants open: %v, want alice once", c.target, got)
+			}
+			do(t, alice, "POST", "/requests/"+r1.ID+"/revoke", nil, 200)
+			if got := c.held(t); !slices.Equal(got, []string{o.aliceU}) {
+				t.Fatalf("%s: the first grant's end took away access the second still covers: %v", c.target, got)
+			}
+			do(t, alice, "POST", "/requests/"+r2.ID+"/revoke", nil, 200)
+			if got := c.held(t); len(got) != 0 {
+				t.Fatalf("%s: after the last grant ended: %v", c.target, got)
+			}
+		}
+	})
+
+	t.Run("sso: a standing assignment is left alone", func(t *testing.T) {
+		ctx := context.Background()
+		admin := ssoadmin.NewFromConfig(o.moto.AWSConfig(t))
+		in := &ssoadmin.CreateAccountAssignmentInput{InstanceArn: aws.String(o.sso.InstanceARN), PermissionSetArn: aws.String(o.sso.PermissionSetARN),
+			PrincipalId: aws.String(o.aliceU), PrincipalType: ssotypes.PrincipalTypeUser, TargetId: aws.String(ssoAccount), TargetType: ssotypes.TargetTypeAwsAccount}
+		if _, err := admin.CreateAccountAssignment(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		r := ask(t, alice, "sso-access", "readonly", "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+		if got := o.sso.Assigned(t, ssoAccount); !slices.Equal(got, []string{o.aliceU}) {
+			t.Fatalf("the assignment alice held before sym granted is gone: %v", got)
+		}
+		if _, err := admin.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{InstanceArn: in.InstanceArn,
+			PermissionSetArn: in.PermissionSetArn, PrincipalId: in.PrincipalId, PrincipalType: in.PrincipalType,
+			TargetId: in.TargetId, TargetType: in.TargetType}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	// ---- aws_lambda ----
 
 	var lambdaMode atomic.Int32 // what the function answers next
@@ -371,6 +424,43 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 			t.Fatalf("audit events %v: want failed de-escalations, then the de-escalation", types)
 		}
 	})
+}
+
+// TestSSOCrashAfterCreate: the server dies after CreateAccountAssignment
+// landed and before the grant was recorded (the ledger entry intended, the
+// request approved). Started again after the deadline passed, it removes
+// the assignment from the ledger; started before, it finishes the grant
+// without a second assignment.
+func TestSSOCrashAfterCreate(t *testing.T) {
+	o := setupOtherStrategies(t)
+	alice, bob := o.alice, o.bob
+	late := ask(t, alice, "sso-access", "readonly", "2s")
+	do(t, bob, "POST", "/requests/"+late.ID+"/approve", nil, 200)
+	early := ask(t, alice, "sso-access", "oncall", "1h")
+	do(t, bob, "POST", "/requests/"+early.ID+"/approve", nil, 200)
+	if err := o.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	crashBeforeRecorded(t, o.srv.DB, late.ID)
+	crashBeforeRecorded(t, o.srv.DB, early.ID)
+	if got := o.sso.Assigned(t, ssoAccount); !slices.Equal(got, []string{o.aliceU}) {
+		t.Fatalf("before the restart the assignment is there: %v", got)
+	}
+	time.Sleep(2 * time.Second) // the first grant's deadline passes while the server is down
+	again := testenv.StartServerWith(t, testenv.ServerOptions{Moto: o.moto, AWSEndpoint: o.fake.URL, DB: o.srv.DB, SSOPollInterval: 20 * time.Millisecond})
+	admin := api.NewClient(again.URL, again.AdminToken)
+	waitState(t, admin, late.ID, "ended", 15*time.Second)
+	if got := o.sso.Assigned(t, ssoAccount); len(got) != 0 {
+		t.Fatalf("after the restart, past the deadline: assignments %v", got)
+	}
+	waitState(t, admin, early.ID, "active", 15*time.Second)
+	if got := o.sso.Members(t); !slices.Equal(got, []string{o.aliceU}) {
+		t.Fatalf("the finished grant's group members: %v, want alice once", got)
+	}
+	do(t, admin, "POST", "/requests/"+early.ID+"/revoke", nil, 200)
+	if got := o.sso.Members(t); len(got) != 0 {
+		t.Fatalf("after revoke: %v", got)
+	}
 }
 
 // status rewrites an assignment operation's answer to the given status.

@@ -378,7 +378,7 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return s.wait(ctx, "CreateAccountAssignment ("+what+")", out.AccountAssignmentCreationStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
+	err = s.wait(ctx, "CreateAccountAssignment ("+what+")", out.AccountAssignmentCreationStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 		st, err := c.admin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
 			InstanceArn: aws.String(t.instance), AccountAssignmentCreationRequestId: id})
 		if err != nil {
@@ -386,6 +386,17 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		}
 		return st.AccountAssignmentCreationStatus, nil
 	})
+	if strategy.IsNotGranted(err) {
+		// FAILED means Identity Center made nothing. The user had no such
+		// assignment before this call (read above, under the engine's lock
+		// of this user and target), so one listed now is this call's
+		// leftover: remove it before saying nothing was granted.
+		release()
+		if cerr := s.removeAll(ctx, c, t, user); cerr != nil {
+			return fmt.Errorf("%w; and removing what it may have left failed: %v", err, cerr)
+		}
+	}
+	return err
 }
 
 // Deescalate removes the assignment (every copy of it) or the membership,
@@ -410,6 +421,12 @@ func (s *Strategy) Deescalate(ctx context.Context, g strategy.Grant) error {
 			}
 		}
 	}
+	return s.removeAll(ctx, c, t, user)
+}
+
+// removeAll deletes the user's assignments of the permission set in the
+// account until none is listed.
+func (s *Strategy) removeAll(ctx context.Context, c *clients, t target, user string) error {
 	what := fmt.Sprintf("remove permission set %s in account %s from user %s", t.permissionSet, t.account, user)
 	for {
 		n, err := c.assignments(ctx, t, user)

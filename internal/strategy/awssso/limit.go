@@ -2,6 +2,7 @@ package awssso
 
 import (
 	"context"
+	"sync"
 
 	"github.com/aws/smithy-go/middleware"
 
@@ -36,11 +37,12 @@ func newLimiter(pace *awsauth.Pacer, instance string, inFlight int) *limiter {
 }
 
 // acquire takes an in-flight slot for one account assignment operation;
-// release gives it back.
+// release gives it back (calling it again does nothing).
 func (l *limiter) acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case l.slots <- struct{}{}:
-		return func() { <-l.slots }, nil
+		var once sync.Once
+		return func() { once.Do(func() { <-l.slots }) }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
