@@ -95,7 +95,7 @@ func setupOtherStrategies(t testing.TB) *otherStrategies {
 func detailKeys(t *testing.T, c *api.Client, requestID string) [][]string {
 	t.Helper()
 	var evs []event
-	if err := c.Do(context.Background(), "GET", "/events?request_id="+requestID, nil, &evs); err != nil {
+	if err := c.Do(context.Background(), "GET", "/requests/"+requestID+"/events", nil, &evs); err != nil {
 		t.Fatal(err)
 	}
 	var out [][]string
