@@ -13,3 +13,11 @@ import "embed"
 //go:embed aws-iam-quickstart/environments/*/*.tf aws-iam-quickstart/environments/*/*.example
 //go:embed aws-iam-quickstart/modules/*/*.tf aws-iam-quickstart/modules/*/*.py aws-iam-quickstart/modules/*/*.md
 var AWSIAMQuickstart embed.FS
+
+// AWSSSOQuickstart is examples/aws-sso-quickstart, file by file (the same
+// kinds of files as AWSIAMQuickstart).
+//
+//go:embed aws-sso-quickstart/*.md aws-sso-quickstart/.gitignore
+//go:embed aws-sso-quickstart/environments/*/*.tf aws-sso-quickstart/environments/*/*.example
+//go:embed aws-sso-quickstart/modules/*/*.tf aws-sso-quickstart/modules/*/*.py
+var AWSSSOQuickstart embed.FS

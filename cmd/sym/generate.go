@@ -87,6 +87,56 @@ See %[2]s for the data flow and what to change for your AWS account.
 	awsIAM.Flags().StringVar(&genOrg, "org", generate.DefaultOrg, "the org your sym server runs (sym server --org); default: whatever org the server at SYM_API_URL runs")
 	gen.AddCommand(awsIAM)
 
+	var ssoDir, ssoEnv string
+	var ssoForce bool
+	awsSSO := &cobra.Command{
+		Use:   "aws-sso",
+		Short: "Write the IAM Identity Center quickstart: permission sets assigned for a while",
+		Long: `aws-sso writes the IAM Identity Center quickstart (examples/aws-sso-quickstart)
+into --dir:
+
+  environments/ENV/       providers, runtime connector, environment, variables
+                          (the permission sets requesters may ask for are
+                          the targets input), terraform.tfvars.example
+  modules/aws-sso-flow/   SSO connector, targets, aws_sso strategy, the flow
+  sym-modules/            copies of the sym connector modules those use
+
+Apply it in the account that holds the Identity Center instance. ENV is
+--environment (default prod). A file that exists with other contents stops
+the command before anything is written, unless --force.`,
+		Example: `  sym generate aws-sso --dir my-access
+  sym generate aws-sso --dir my-access --environment sandbox`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ssoDir == "" {
+				return usageError{errors.New("--dir is required: the directory to write the project to")}
+			}
+			files, err := generate.AWSSSO(generate.AWSIAMOptions{Environment: ssoEnv})
+			if err != nil {
+				return usageError{err}
+			}
+			res, err := generate.Write(ssoDir, files, ssoForce)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			report(out, ssoDir, res)
+			fmt.Fprintf(out, `
+Next:
+  sym init --dir %[1]s --api-url URL   # sym.env: server URL, token
+  cd %[1]s
+  cp terraform.tfvars.example terraform.tfvars      # sym server's identity, permission sets, approvers
+  terraform init && terraform apply
+See %[2]s for the data flow.
+`, filepath.Join(ssoDir, "environments", ssoEnv), filepath.Join(ssoDir, "README.md"))
+			return nil
+		},
+	}
+	awsSSO.Flags().StringVar(&ssoDir, "dir", "", "directory to write the project to (created if missing; required)")
+	awsSSO.Flags().StringVar(&ssoEnv, "environment", generate.QuickstartEnvironment, "environment name: lowercase letters, digits and hyphens")
+	awsSSO.Flags().BoolVar(&ssoForce, "force", false, "overwrite files that exist with other contents")
+	gen.AddCommand(awsSSO)
+
 	var initDir, org string
 	var initForce bool
 	initCmd := &cobra.Command{

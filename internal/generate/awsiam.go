@@ -3,6 +3,7 @@ package generate
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,11 +21,27 @@ const QuickstartEnvironment = "prod"
 // Terraform modules (terraform/modules in the sym repository).
 const ModulesDir = "sym-modules"
 
-// quickstartRoot and modulesRoot are where the embedded trees live in the
-// sym repository, which the quickstart's relative module sources refer to.
-const (
-	quickstartRoot = "examples/aws-iam-quickstart"
-	modulesRoot    = "terraform/modules"
+// modulesRoot is where the embedded modules live in the sym repository,
+// which the quickstarts' relative module sources refer to.
+const modulesRoot = "terraform/modules"
+
+// quickstart is one embedded example project that sym generate renders.
+type quickstart struct {
+	fsys fs.FS
+	// root is the example's directory in the sym repository.
+	root string
+	// names are the IAM name prefixes the modules derive from the
+	// environment (SymRuntime -> SymRuntimeProd), renamed in the docs.
+	names []string
+	// readme is sym-modules/README.md.
+	readme string
+}
+
+var (
+	awsIAMQuickstart = quickstart{fsys: examples.AWSIAMQuickstart, root: "examples/aws-iam-quickstart",
+		names: []string{"SymRuntime", "SymIam"}, readme: modulesReadme}
+	awsSSOQuickstart = quickstart{fsys: examples.AWSSSOQuickstart, root: "examples/aws-sso-quickstart",
+		names: []string{"SymRuntime", "SymSSO"}, readme: ssoModulesReadme}
 )
 
 // AWSIAMOptions tune AWSIAM.
@@ -59,7 +76,13 @@ func ProjectEnvironments(dir string) []string {
 // AWSIAM renders the AWS IAM quickstart as a self-contained project: the
 // quickstart's files with the environment renamed, and copies of the sym
 // modules it uses under ModulesDir, with module sources rewritten to them.
-func AWSIAM(o AWSIAMOptions) ([]File, error) {
+func AWSIAM(o AWSIAMOptions) ([]File, error) { return render(awsIAMQuickstart, o) }
+
+// AWSSSO renders the IAM Identity Center quickstart (examples/aws-sso-quickstart)
+// the same way: permission sets assigned through the sso-connector.
+func AWSSSO(o AWSIAMOptions) ([]File, error) { return render(awsSSOQuickstart, o) }
+
+func render(q quickstart, o AWSIAMOptions) ([]File, error) {
 	env := o.Environment
 	if env == "" {
 		env = QuickstartEnvironment
@@ -70,7 +93,7 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 	if err := CheckOrg(o.Org); err != nil {
 		return nil, err
 	}
-	qs, err := readTree(examples.AWSIAMQuickstart, path.Base(quickstartRoot))
+	qs, err := readTree(q.fsys, path.Base(q.root))
 	if err != nil {
 		return nil, fmt.Errorf("read the embedded quickstart: %w", err)
 	}
@@ -89,20 +112,20 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 			out = "environments/" + env + strings.TrimPrefix(p, envDir)
 		}
 		if strings.HasSuffix(p, ".tf") {
-			data, err = rewriteSources(p, out, data, &needed)
+			data, err = rewriteSources(q.root, p, out, data, &needed)
 			if err != nil {
 				return nil, err
 			}
 		}
 		if env != QuickstartEnvironment {
-			data, err = renameEnvironment(p, data, env)
+			data, err = renameEnvironment(q, p, data, env)
 			if err != nil {
 				return nil, err
 			}
 		}
 		if p == envDir+"/sym.tf" && o.Org != "" {
 			if n := bytes.Count(data, orgDefault); n != 1 {
-				return nil, fmt.Errorf("%s/%s: expected exactly one line %s to set the org, found %d", quickstartRoot, p, orgDefault, n)
+				return nil, fmt.Errorf("%s/%s: expected exactly one line %s to set the org, found %d", q.root, p, orgDefault, n)
 			}
 			data = bytes.Replace(data, orgDefault, fmt.Appendf(nil, "default     = %q", o.Org), 1)
 		}
@@ -122,12 +145,12 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 			}
 		}
 	}
-	files = append(files, File{Path: ModulesDir + "/README.md", Data: []byte(modulesReadme)})
+	files = append(files, File{Path: ModulesDir + "/README.md", Data: []byte(q.readme)})
 	for _, sib := range o.Siblings {
 		if sib == env || CheckEnvironment(sib) != nil {
 			continue
 		}
-		others, err := AWSIAM(AWSIAMOptions{Environment: sib})
+		others, err := render(q, AWSIAMOptions{Environment: sib})
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +170,7 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) {
 // rewriteSources points the module sources of the quickstart file p (written
 // as out) that reach into the sym repository's terraform/modules at the
 // project's own copies under ModulesDir, and records which modules it needs.
-func rewriteSources(p, out string, data []byte, needed *[]string) ([]byte, error) {
+func rewriteSources(quickstartRoot, p, out string, data []byte, needed *[]string) ([]byte, error) {
 	var bad error
 	data = sourceLine.ReplaceAllFunc(data, func(line []byte) []byte {
 		m := sourceLine.FindSubmatch(line)
@@ -180,7 +203,8 @@ var envLocal = []byte(`environment_name = "` + QuickstartEnvironment + `"`)
 // renameEnvironment puts env where the quickstart says prod: the
 // environment_name local of environments/prod/main.tf, the directory's name
 // wherever a file mentions it, and the example names of the documentation.
-func renameEnvironment(p string, data []byte, env string) ([]byte, error) {
+func renameEnvironment(q quickstart, p string, data []byte, env string) ([]byte, error) {
+	quickstartRoot := q.root
 	if p == "environments/"+QuickstartEnvironment+"/main.tf" {
 		if n := bytes.Count(data, envLocal); n != 1 {
 			return nil, fmt.Errorf("%s/%s: expected exactly one line %s to rename the environment, found %d", quickstartRoot, p, envLocal, n)
@@ -191,7 +215,7 @@ func renameEnvironment(p string, data []byte, env string) ([]byte, error) {
 	if strings.HasSuffix(p, ".md") {
 		// The names the documentation uses as examples, derived from the
 		// environment as the modules derive them.
-		for _, kind := range []string{"SymRuntime", "SymIam"} {
+		for _, kind := range q.names {
 			data = bytes.ReplaceAll(data, []byte(kind+titleCase(QuickstartEnvironment)), []byte(kind+titleCase(env)))
 		}
 		data = bytes.ReplaceAll(data, []byte(QuickstartEnvironment+"-"), []byte(env+"-"))
@@ -222,6 +246,18 @@ Copies of the Terraform modules of sym (` + "`terraform/modules`" + ` in the sym
 
 - ` + "`runtime-connector`" + `: the role sym server assumes first, with an External ID (and its addons);
 - ` + "`iam-connector`" + `: the role the runtime chains into to add users to, and remove them from, IAM groups.
+
+To update them, generate a project into an empty directory with a newer ` + "`sym`" + ` and copy its
+` + "`sym-modules/`" + ` over this one; then ` + "`terraform init`" + ` and ` + "`terraform plan`" + ` to see what changes.
+`
+
+const ssoModulesReadme = `# sym-modules
+
+Copies of the Terraform modules of sym (` + "`terraform/modules`" + ` in the sym repository), written by
+` + "`sym generate aws-sso`" + ` so that this project needs nothing else:
+
+- ` + "`runtime-connector`" + `: the role sym server assumes first, with an External ID (and its addons);
+- ` + "`sso-connector`" + `: the role the runtime chains into to assign IAM Identity Center permission sets.
 
 To update them, generate a project into an empty directory with a newer ` + "`sym`" + ` and copy its
 ` + "`sym-modules/`" + ` over this one; then ` + "`terraform init`" + ` and ` + "`terraform plan`" + ` to see what changes.

@@ -1,0 +1,29 @@
+output "flow_name" {
+  description = "The name to request access with: sym request FLOW_NAME --target TARGET ..."
+  value       = module.aws_sso_flow.flow_name
+}
+
+output "target_names" {
+  description = "The sym targets of the flow, one per permission set and account."
+  value       = module.aws_sso_flow.target_names
+}
+
+output "runtime_role_arn" {
+  description = "The runtime connector role sym server assumes (with the External ID) in this account."
+  value       = module.runtime_connector.sym_runtime_connector_role.arn
+}
+
+output "sso_connector_role_arn" {
+  description = "The role the runtime chains into to assign permission sets."
+  value       = module.aws_sso_flow.connector_role_arn
+}
+
+output "instance_arn" {
+  description = "The IAM Identity Center instance the flow assigns in."
+  value       = module.aws_sso_flow.instance_arn
+}
+
+output "runtime_settings" {
+  description = "The runtime connector's settings, for `sym connector verify`."
+  value       = module.runtime_connector.settings
+}
