@@ -42,13 +42,18 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 	must(admin.Do(ctx, "POST", "/entities/access-strategies", map[string]any{"type": "aws_iam", "slug": "prod-iam",
 		"integration_id": integ.ID, "targets": []string{target.ID}}, &strat))
 	must(admin.Do(ctx, "POST", "/entities/flows", map[string]any{"slug": "aws-access", "environment_id": env.ID,
-		"params": map[string]any{"strategy_id": strat.ID}}, &flow))
+		"params": map[string]any{"strategy_id": strat.ID}, "vars": map[string]string{"approvers": "bob@example.com"}}, &flow))
 	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "alice@example.com", "identities": map[string]string{"aws_iam": "alice"}}, nil))
+	// Automation tokens never approve (docs/authz.md): bob, the flow's approver, does.
+	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "bob@example.com"}, nil))
+	var tok struct{ Token string }
+	must(admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "bob@example.com"}, &tok))
+	approver := api.NewClient(d.Server.URL, tok.Token)
 	var r struct{ ID, State, Error string }
 	must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "aws-access", "user_email": "alice@example.com",
 		"flow_inputs": map[string]any{"target_id": "prod-admins", "reason": "module test", "duration": "1h"}}, &r))
 	before := d.Server.Chain.Calls().Snapshot()
-	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
+	must(approver.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
 	if r.State != "active" {
 		t.Fatalf("grant through the module-made roles: %s %s", r.State, r.Error)
 	}
@@ -78,7 +83,7 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 	must(err)
 	must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "aws-access", "user_email": "alice@example.com",
 		"flow_inputs": map[string]any{"target_id": "prod-admins", "reason": "after drift", "duration": "1h"}}, &r))
-	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
+	must(approver.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
 	if r.State != "errored" || !strings.Contains(r.Error, "not what its module promises") || !strings.Contains(r.Error, "WITHOUT an External ID") {
 		t.Fatalf("grant through a drifted runtime role: state %s, error %q", r.State, r.Error)
 	}

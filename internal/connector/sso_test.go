@@ -43,11 +43,14 @@ func escalateSSOThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 	must(admin.Do(ctx, "POST", "/entities/access-strategies", map[string]any{"type": "aws_sso", "slug": "prod-sso",
 		"integration_id": integ.ID, "targets": []string{target.ID}, "settings": map[string]string{"instance_arn": d.SSOSettings["instance_arn"]}}, &strat))
 	must(admin.Do(ctx, "POST", "/entities/flows", map[string]any{"slug": "sso-access", "environment_id": envs[0].ID,
-		"params": map[string]any{"strategy_id": strat.ID}}, nil))
+		"params": map[string]any{"strategy_id": strat.ID}, "vars": map[string]string{"approvers": "bob@example.com"}}, nil))
+	var tok struct{ Token string }
+	must(admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "bob@example.com"}, &tok)) // bob: escalateThroughModules made him
+	approver := api.NewClient(d.Server.URL, tok.Token)
 	request := func() (r struct{ ID, State, Error string }) {
 		must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "sso-access", "user_email": "alice@example.com",
 			"flow_inputs": map[string]any{"target_id": "db-admin", "reason": "module test", "duration": "1h"}}, &r))
-		must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
+		must(approver.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
 		return r
 	}
 	r := request()
