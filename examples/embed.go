@@ -21,3 +21,10 @@ var AWSIAMQuickstart embed.FS
 //go:embed aws-sso-quickstart/environments/*/*.tf aws-sso-quickstart/environments/*/*.example
 //go:embed aws-sso-quickstart/modules/*/*.tf aws-sso-quickstart/modules/*/*.py
 var AWSSSOQuickstart embed.FS
+
+// AWSLambdaQuickstart is examples/aws-lambda-quickstart, file by file.
+//
+//go:embed aws-lambda-quickstart/*.md aws-lambda-quickstart/.gitignore
+//go:embed aws-lambda-quickstart/environments/*/*.tf aws-lambda-quickstart/environments/*/*.example
+//go:embed aws-lambda-quickstart/modules/*/*.tf aws-lambda-quickstart/modules/*/*.py
+var AWSLambdaQuickstart embed.FS

@@ -87,12 +87,8 @@ See %[2]s for the data flow and what to change for your AWS account.
 	awsIAM.Flags().StringVar(&genOrg, "org", generate.DefaultOrg, "the org your sym server runs (sym server --org); default: whatever org the server at SYM_API_URL runs")
 	gen.AddCommand(awsIAM)
 
-	var ssoDir, ssoEnv string
-	var ssoForce bool
-	awsSSO := &cobra.Command{
-		Use:   "aws-sso",
-		Short: "Write the IAM Identity Center quickstart: permission sets assigned for a while",
-		Long: `aws-sso writes the IAM Identity Center quickstart (examples/aws-sso-quickstart)
+	gen.AddCommand(quickstartCmd("aws-sso", "Write the IAM Identity Center quickstart: permission sets assigned for a while",
+		`aws-sso writes the IAM Identity Center quickstart (examples/aws-sso-quickstart)
 into --dir:
 
   environments/ENV/       providers, runtime connector, environment, variables
@@ -101,41 +97,20 @@ into --dir:
   modules/aws-sso-flow/   SSO connector, targets, aws_sso strategy, the flow
   sym-modules/            copies of the sym connector modules those use
 
-Apply it in the account that holds the Identity Center instance. ENV is
---environment (default prod). A file that exists with other contents stops
-the command before anything is written, unless --force.`,
-		Example: `  sym generate aws-sso --dir my-access
-  sym generate aws-sso --dir my-access --environment sandbox`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if ssoDir == "" {
-				return usageError{errors.New("--dir is required: the directory to write the project to")}
-			}
-			files, err := generate.AWSSSO(generate.AWSIAMOptions{Environment: ssoEnv})
-			if err != nil {
-				return usageError{err}
-			}
-			res, err := generate.Write(ssoDir, files, ssoForce)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			report(out, ssoDir, res)
-			fmt.Fprintf(out, `
-Next:
-  sym init --dir %[1]s --api-url URL   # sym.env: server URL, token
-  cd %[1]s
-  cp terraform.tfvars.example terraform.tfvars      # sym server's identity, permission sets, approvers
-  terraform init && terraform apply
-See %[2]s for the data flow.
-`, filepath.Join(ssoDir, "environments", ssoEnv), filepath.Join(ssoDir, "README.md"))
-			return nil
-		},
-	}
-	awsSSO.Flags().StringVar(&ssoDir, "dir", "", "directory to write the project to (created if missing; required)")
-	awsSSO.Flags().StringVar(&ssoEnv, "environment", generate.QuickstartEnvironment, "environment name: lowercase letters, digits and hyphens")
-	awsSSO.Flags().BoolVar(&ssoForce, "force", false, "overwrite files that exist with other contents")
-	gen.AddCommand(awsSSO)
+Apply it in the account that holds the Identity Center instance.`, generate.AWSSSO))
+	gen.AddCommand(quickstartCmd("aws-lambda", "Write the AWS Lambda quickstart: your functions grant and take away access",
+		`aws-lambda writes the AWS Lambda quickstart (examples/aws-lambda-quickstart)
+into --dir:
+
+  environments/ENV/        providers, runtime connector, environment,
+                           variables (the functions are the targets input),
+                           terraform.tfvars.example
+  modules/aws-lambda-flow/ Lambda connector, targets, aws_lambda strategy,
+                           the flow
+  sym-modules/             copies of the sym connector modules those use
+
+sym invokes a target's function with an escalate event on approval and a
+deescalate event when access ends (the original's payload, schema 6).`, generate.AWSLambda))
 
 	var initDir, org string
 	var initForce bool
@@ -200,4 +175,49 @@ func report(w io.Writer, dir string, res generate.Result) {
 	if n := len(res.Unchanged); n > 0 {
 		fmt.Fprintf(w, "unchanged %d file(s) already up to date under %s\n", n, dir)
 	}
+}
+
+// quickstartCmd is `sym generate NAME` for a quickstart rendered by render.
+func quickstartCmd(name, short, long string, render func(generate.AWSIAMOptions) ([]generate.File, error)) *cobra.Command {
+	var dir, env string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Long: long + `
+
+ENV is --environment (default prod); it names the directory and every
+resource of the environment. A file that exists with other contents stops
+the command before anything is written, unless --force.`,
+		Example: fmt.Sprintf("  sym generate %[1]s --dir my-access\n  sym generate %[1]s --dir my-access --environment sandbox", name),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return usageError{errors.New("--dir is required: the directory to write the project to")}
+			}
+			files, err := render(generate.AWSIAMOptions{Environment: env})
+			if err != nil {
+				return usageError{err}
+			}
+			res, err := generate.Write(dir, files, force)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			report(out, dir, res)
+			fmt.Fprintf(out, `
+Next:
+  sym init --dir %[1]s --api-url URL   # sym.env: server URL, token
+  cd %[1]s
+  cp terraform.tfvars.example terraform.tfvars      # sym server's identity, targets, approvers
+  terraform init && terraform apply
+See %[2]s for the data flow.
+`, filepath.Join(dir, "environments", env), filepath.Join(dir, "README.md"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the project to (created if missing; required)")
+	cmd.Flags().StringVar(&env, "environment", generate.QuickstartEnvironment, "environment name: lowercase letters, digits and hyphens")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite files that exist with other contents")
+	return cmd
 }

@@ -41,7 +41,11 @@ var (
 	awsIAMQuickstart = quickstart{fsys: examples.AWSIAMQuickstart, root: "examples/aws-iam-quickstart",
 		names: []string{"SymRuntime", "SymIam"}, readme: modulesReadme}
 	awsSSOQuickstart = quickstart{fsys: examples.AWSSSOQuickstart, root: "examples/aws-sso-quickstart",
-		names: []string{"SymRuntime", "SymSSO"}, readme: ssoModulesReadme}
+		names: []string{"SymRuntime", "SymSSO"}, readme: otherModulesReadme("aws-sso", "sso-connector",
+			"the role the runtime chains into to assign IAM Identity Center permission sets")}
+	awsLambdaQuickstart = quickstart{fsys: examples.AWSLambdaQuickstart, root: "examples/aws-lambda-quickstart",
+		names: []string{"SymRuntime", "SymLambda"}, readme: otherModulesReadme("aws-lambda", "lambda-connector",
+			"the role the runtime chains into to invoke the targets' Lambda functions, and nothing else")}
 )
 
 // AWSIAMOptions tune AWSIAM.
@@ -81,6 +85,10 @@ func AWSIAM(o AWSIAMOptions) ([]File, error) { return render(awsIAMQuickstart, o
 // AWSSSO renders the IAM Identity Center quickstart (examples/aws-sso-quickstart)
 // the same way: permission sets assigned through the sso-connector.
 func AWSSSO(o AWSIAMOptions) ([]File, error) { return render(awsSSOQuickstart, o) }
+
+// AWSLambda renders the AWS Lambda quickstart (examples/aws-lambda-quickstart):
+// functions of the team's own invoked through the lambda-connector.
+func AWSLambda(o AWSIAMOptions) ([]File, error) { return render(awsLambdaQuickstart, o) }
 
 func render(q quickstart, o AWSIAMOptions) ([]File, error) {
 	env := o.Environment
@@ -251,14 +259,13 @@ To update them, generate a project into an empty directory with a newer ` + "`sy
 ` + "`sym-modules/`" + ` over this one; then ` + "`terraform init`" + ` and ` + "`terraform plan`" + ` to see what changes.
 `
 
-const ssoModulesReadme = `# sym-modules
-
-Copies of the Terraform modules of sym (` + "`terraform/modules`" + ` in the sym repository), written by
-` + "`sym generate aws-sso`" + ` so that this project needs nothing else:
-
-- ` + "`runtime-connector`" + `: the role sym server assumes first, with an External ID (and its addons);
-- ` + "`sso-connector`" + `: the role the runtime chains into to assign IAM Identity Center permission sets.
-
-To update them, generate a project into an empty directory with a newer ` + "`sym`" + ` and copy its
-` + "`sym-modules/`" + ` over this one; then ` + "`terraform init`" + ` and ` + "`terraform plan`" + ` to see what changes.
-`
+// otherModulesReadme is sym-modules/README.md of a quickstart that uses the
+// runtime connector and one strategy connector.
+func otherModulesReadme(command, connector, what string) string {
+	return "# sym-modules\n\nCopies of the Terraform modules of sym (`terraform/modules` in the sym repository), written by\n" +
+		"`sym generate " + command + "` so that this project needs nothing else:\n\n" +
+		"- `runtime-connector`: the role sym server assumes first, with an External ID (and its addons);\n" +
+		"- `" + connector + "`: " + what + ".\n\n" +
+		"To update them, generate a project into an empty directory with a newer `sym` and copy its\n" +
+		"`sym-modules/` over this one; then `terraform init` and `terraform plan` to see what changes.\n"
+}
