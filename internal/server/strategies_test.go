@@ -179,8 +179,8 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 
 	t.Run("sso: FAILED errors the request with AWS's reason and leaves nothing", func(t *testing.T) {
 		const reason = "Received a 404 status error: Not supported policy arn:aws:iam::aws:policy/Nope"
-		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: status("IN_PROGRESS", "")})
-		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: status("FAILED", reason)})
+		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: testenv.AssignmentStatus("FAILED", reason)})
 		r := ask(t, alice, "sso-access", "readonly", "1h")
 		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
 		o.proxy.Remove(f1)
@@ -196,8 +196,8 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 	})
 
 	t.Run("sso: not active before SUCCEEDED (TEAM #522)", func(t *testing.T) {
-		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: status("IN_PROGRESS", "")})
-		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: status("IN_PROGRESS", "")})
+		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 := o.proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
 		r := ask(t, alice, "sso-access", "readonly", "1h")
 		before := o.proxy.Seen("DescribeAccountAssignmentCreationStatus")
 		done := make(chan *req, 1)
@@ -460,24 +460,6 @@ func TestSSOCrashAfterCreate(t *testing.T) {
 	do(t, admin, "POST", "/requests/"+early.ID+"/revoke", nil, 200)
 	if got := o.sso.Members(t); len(got) != 0 {
 		t.Fatalf("after revoke: %v", got)
-	}
-}
-
-// status rewrites an assignment operation's answer to the given status.
-func status(s, reason string) func([]byte) []byte {
-	return func(body []byte) []byte {
-		var m map[string]map[string]any
-		if err := json.Unmarshal(body, &m); err != nil {
-			return body
-		}
-		for _, st := range m {
-			st["Status"] = s
-			if reason != "" {
-				st["FailureReason"] = reason
-			}
-		}
-		out, _ := json.Marshal(m)
-		return out
 	}
 }
 

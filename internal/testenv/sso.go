@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -117,4 +118,25 @@ func (s *SSO) Members(tb testing.TB) []string {
 // String names the set-up in failure messages.
 func (s *SSO) String() string {
 	return fmt.Sprintf("instance %s, permission set %s, group %s", s.InstanceARN, s.PermissionSetARN, s.GroupID)
+}
+
+// AssignmentStatus is a FaultProxy Rewrite for IAM Identity Center's
+// assignment operations (Create/DeleteAccountAssignment and their
+// Describe*Status): the answer's Status becomes status, with reason as its
+// FailureReason when given.
+func AssignmentStatus(status, reason string) func([]byte) []byte {
+	return func(body []byte) []byte {
+		var m map[string]map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return body
+		}
+		for _, st := range m {
+			st["Status"] = status
+			if reason != "" {
+				st["FailureReason"] = reason
+			}
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
 }

@@ -17,25 +17,6 @@ import (
 
 const account = "111122223333"
 
-// setStatus rewrites the Status (and FailureReason) of an assignment
-// operation's answer, whichever operation it is.
-func setStatus(status, reason string) func([]byte) []byte {
-	return func(body []byte) []byte {
-		var m map[string]map[string]any
-		if err := json.Unmarshal(body, &m); err != nil {
-			return body
-		}
-		for _, st := range m {
-			st["Status"] = status
-			if reason != "" {
-				st["FailureReason"] = reason
-			}
-		}
-		out, _ := json.Marshal(m)
-		return out
-	}
-}
-
 // TestStrategyAgainstMoto runs the aws_sso strategy against moto's IAM
 // Identity Center through a fault proxy: permission-set assignments and
 // group memberships made and removed, found by every kind of identity; a
@@ -140,8 +121,8 @@ func TestStrategyAgainstMoto(t *testing.T) {
 	t.Run("FAILED carries AWS's reason", func(t *testing.T) {
 		g := grant("alice@example.com", "", "aws_sso_permission_set")
 		const reason = "Received a 404 status error: Not supported policy arn:aws:iam::aws:policy/Nope"
-		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
-		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 1, Rewrite: setStatus("FAILED", reason)})
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 1, Rewrite: testenv.AssignmentStatus("FAILED", reason)})
 		defer proxy.Remove(f)
 		defer proxy.Remove(f2)
 		err := s.Escalate(ctx, g)
@@ -158,8 +139,8 @@ func TestStrategyAgainstMoto(t *testing.T) {
 	t.Run("done only when the status says SUCCEEDED", func(t *testing.T) {
 		g := grant("bob@example.com", "", "aws_sso_permission_set")
 		before := proxy.Seen("DescribeAccountAssignmentCreationStatus")
-		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
-		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 3, Rewrite: setStatus("IN_PROGRESS", "")})
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 3, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
 		defer proxy.Remove(f)
 		defer proxy.Remove(f2)
 		if err := s.Escalate(ctx, g); err != nil {
@@ -169,7 +150,7 @@ func TestStrategyAgainstMoto(t *testing.T) {
 			t.Fatalf("Escalate returned after %d status reads; want 4 (three IN_PROGRESS, then SUCCEEDED)", n)
 		}
 		dBefore := proxy.Seen("DescribeAccountAssignmentDeletionStatus")
-		f3 := proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
+		f3 := proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
 		defer proxy.Remove(f3)
 		if err := s.Deescalate(ctx, g); err != nil {
 			t.Fatal(err)
@@ -182,8 +163,8 @@ func TestStrategyAgainstMoto(t *testing.T) {
 	t.Run("still IN_PROGRESS at the time limit: outcome unknown", func(t *testing.T) {
 		short := &awssso.Strategy{Chain: chain, PollInterval: 10 * time.Millisecond, PollTimeout: 50 * time.Millisecond}
 		g := grant("carol@example.com", "carol", "aws_sso_permission_set")
-		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: setStatus("IN_PROGRESS", "")})
-		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: setStatus("IN_PROGRESS", "")})
+		f := proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 := proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
 		err := short.Escalate(ctx, g)
 		proxy.Remove(f)
 		proxy.Remove(f2)
