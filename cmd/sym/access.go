@@ -82,7 +82,7 @@ func printRequest(w io.Writer, r *request) error {
 	}
 	switch {
 	case r.State == "pending":
-		who := "any sym user but " + r.Requester
+		who := "a sym admin (the flow lists no approvers)"
 		if len(r.Approvers) > 0 {
 			who = strings.Join(r.Approvers, ", ")
 		}

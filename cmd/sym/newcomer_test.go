@@ -205,7 +205,7 @@ func TestNewcomer(t *testing.T) {
 	expect("sym doctor", 1, "ok    the server reaches AWS as", "all checks passed")
 	expect("terraform apply", 1, "Apply complete!")
 	expect("sym connector verify", 1, "verified: every connector role is exactly as narrow as its module promises")
-	expect("sym requests", 1, ": pending", "waiting for an approver: any sym user but alice@example.com", "sym withdraw ")
+	expect("sym requests", 1, ": pending", "waiting for an approver: bob@example.com", "sym withdraw ")
 	expect("sym approve", 1, ": active", "approved by bob@example.com", "access ends at", "(in 1h)")
 	if got := strings.Fields(output("aws iam get-group", 1)); !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("members of prod-s3-readonly after approval (aws iam get-group): %v, want [alice]", got)

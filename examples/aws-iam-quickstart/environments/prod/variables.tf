@@ -28,7 +28,7 @@ variable "account_id_safelist" {
 }
 
 variable "approvers" {
-  description = "Emails of the people who may approve or deny requests. Empty: any sym user but the requester."
+  description = "Emails of the people who may approve or deny requests. Empty: only sym admins decide (docs/authz.md)."
   type        = list(string)
   default     = []
 }

@@ -45,7 +45,7 @@ variable "flow_label" {
 }
 
 variable "approvers" {
-  description = "Emails of the people who may approve or deny. Empty: any sym user but the requester."
+  description = "Emails of the people who may approve or deny. Empty: only sym admins decide (docs/authz.md)."
   type        = list(string)
   default     = []
 }
