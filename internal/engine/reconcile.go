@@ -210,6 +210,9 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		members, managed, err = mr.Members(ctx, t.grant)
 	} else {
 		members, err = t.strat.Holders(ctx, t.grant)
+		if errors.Is(err, strategy.ErrCannotList) {
+			return nil, 0, 0, nil // a Lambda function: nobody to compare
+		}
 	}
 	e.attempt("read", err)
 	if err != nil {

@@ -410,6 +410,16 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("the reconciler reads SSO targets and leaves Lambda targets alone", func(t *testing.T) {
+		rep, err := o.srv.Engine.Reconcile(context.Background(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Errors) != 0 || len(rep.Actions) != 0 {
+			t.Fatalf("with every grant ended, the reconciler reports errors %v and actions %v", rep.Errors, rep.Actions)
+		}
+	})
+
 	t.Run("lambda: de-escalation is retried until it succeeds", func(t *testing.T) {
 		lambdaMode.Store(answerOK)
 		r := ask(t, alice, "lambda-access", "db-access", "1h")
