@@ -43,7 +43,7 @@ newcomer-test: check-tools ## follow README's "Use it with your AWS account" ste
 install-provider: ## build the Terraform provider into a local filesystem mirror
 	@scripts/install-provider.sh
 
-bench: check-tools ## benchmarks against moto: grant latency, AWS calls per grant, de-escalation lateness, audit delivery to Kinesis
+bench: check-tools ## benchmarks against moto, each with its baseline: grant latency, expiry lateness, mass expiry drain, reconcile, removals under 5xx, audit delivery to Kinesis
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./internal/server
 
 lint: ## gofmt and go vet

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -66,8 +67,38 @@ type Fault struct {
 	// with the reply's body changed by this function (an asynchronous
 	// operation still IN_PROGRESS, or FAILED with a reason, say).
 	Rewrite func(body []byte) []byte
+	// Probability, when set (0 < p < 1), makes the rule take only that
+	// share of the calls it matches, at random: one call in ten fails.
+	Probability float64
+	// OverRate, when set, makes the rule take only the calls beyond this
+	// many a second (a bucket of one second's worth): a quota, as IAM
+	// throttles an account that calls it too fast.
+	OverRate float64
 
-	used int
+	used   int
+	taken  int // calls the rule took
+	tokens float64
+	last   time.Time
+}
+
+// takes decides, under the proxy's lock, whether a matching rule takes
+// this call.
+func (f *Fault) takes(now time.Time) bool {
+	if f.Probability > 0 && f.Probability < 1 && rand.Float64() >= f.Probability {
+		return false
+	}
+	if f.OverRate > 0 {
+		if f.last.IsZero() {
+			f.tokens, f.last = f.OverRate, now
+		}
+		f.tokens = min(f.OverRate, f.tokens+now.Sub(f.last).Seconds()*f.OverRate)
+		f.last = now
+		if f.tokens >= 1 {
+			f.tokens--
+			return false // within the quota
+		}
+	}
+	return true
 }
 
 // StartFaultProxy starts a proxy in front of the AWS endpoint target (moto's
@@ -93,6 +124,13 @@ func (p *FaultProxy) Add(f Fault) *Fault {
 	r := f
 	p.rules = append(p.rules, &r)
 	return &r
+}
+
+// Taken is how many calls a rule took so far.
+func (p *FaultProxy) Taken(f *Fault) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return f.taken
 }
 
 // Remove takes one rule out.
@@ -188,7 +226,11 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rule Fault
 	for _, f := range p.rules {
 		if matches(f.Action, action) && (f.Times == 0 || f.used < f.Times) {
+			if !f.takes(time.Now()) {
+				continue // not this call: a later rule may take it
+			}
 			f.used++
+			f.taken++
 			rule = *f
 			break
 		}
