@@ -334,5 +334,6 @@ without access (denied, expired, errored, withdrawn).`,
 	audit.Flags().IntVar(&last, "last", 100, "the newest this many events (at most 500)")
 	audit.Flags().BoolVar(&all, "all", false, "from the oldest event on (with --limit) instead of the newest --last")
 	audit.Flags().IntVar(&limit, "limit", 500, "with --all: at most this many events (the server caps it at 500)")
+	audit.AddCommand(newAuditVerifyCmd())
 	root.AddCommand(clientFlags(audit, true))
 }

@@ -22,6 +22,9 @@ import (
 
 func init() {
 	var db, listen, org, logFormat string
+	var configFile, metricsToken, tlsCert, tlsKey string
+	var insecureHTTP bool
+	var maxTokenTTL time.Duration
 	var verify bool
 	var publicURL string
 	var oidc web.OIDCConfig
@@ -77,6 +80,11 @@ SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile != "" {
+				if err := applyConfigFile(cmd, configFile); err != nil {
+					return usageError{err}
+				}
+			}
 			var h slog.Handler
 			switch logFormat {
 			case "json":
@@ -87,12 +95,16 @@ reloaded from the database at the next start.`,
 				return usageError{fmt.Errorf("--log-format must be json or text")}
 			}
 			log := slog.New(h)
-			token := os.Getenv("SYM_ADMIN_TOKEN")
-			if token != "" && len(token) < 16 {
-				return usageError{fmt.Errorf("SYM_ADMIN_TOKEN is shorter than 16 characters; use a long random value")}
+			tokenFile := os.Getenv("SYM_ADMIN_TOKEN_FILE")
+			token, err := adminToken(tokenFile)
+			if err != nil {
+				return usageError{err}
 			}
 			if token == "" {
-				log.Warn("SYM_ADMIN_TOKEN is not set: only tokens issued earlier work; set it to create the first users")
+				log.Warn("neither SYM_ADMIN_TOKEN nor SYM_ADMIN_TOKEN_FILE is set: only tokens issued earlier work; set one to create the first users")
+			}
+			if maxTokenTTL < 0 {
+				return usageError{fmt.Errorf("--max-token-ttl must be positive (e.g. 720h) or 0 for no cap")}
 			}
 			if reconcileMode != "report" && reconcileMode != "enforce" {
 				return usageError{fmt.Errorf("--reconcile must be report or enforce")}
@@ -125,7 +137,11 @@ reloaded from the database at the next start.`,
 				return usageError{fmt.Errorf("Slack needs both the bot token ($SYM_SLACK_BOT_TOKEN) and the signing secret ($SYM_SLACK_SIGNING_SECRET)")}
 			}
 			opt := server.Options{DB: db, Listen: listen, Org: org, Version: buildVersion(), AdminToken: token, Log: log, PublicURL: publicURL, OIDC: oidc, Slack: slackOpt,
-				AWSTimeout: awsTimeout, AWSRate: awsRate}
+				AWSTimeout: awsTimeout, AWSRate: awsRate, MaxTokenTTL: maxTokenTTL, MetricsToken: os.Getenv("SYM_METRICS_TOKEN"),
+				TLSCert: tlsCert, TLSKey: tlsKey, InsecureHTTP: insecureHTTP}
+			if metricsToken != "" {
+				opt.MetricsToken = metricsToken
+			}
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
 			}
@@ -159,13 +175,33 @@ reloaded from the database at the next start.`,
 				fmt.Fprintf(out, "AWS identity: %s (the runtime connector role must trust %s)\n", inst.AWSIdentity.ARN, inst.AWSIdentity.PrincipalARN)
 			}
 			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-			select {
-			case s := <-sig:
-				log.Info("shutting down", "signal", s.String())
-			case err := <-inst.Done():
-				if err != nil {
-					return err
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		wait:
+			for {
+				select {
+				case s := <-sig:
+					if s == syscall.SIGHUP {
+						// Rotate the admin token without a restart.
+						if tokenFile == "" {
+							log.Warn("SIGHUP: no SYM_ADMIN_TOKEN_FILE to re-read")
+							continue
+						}
+						t, err := adminToken(tokenFile)
+						if err != nil {
+							log.Error("SIGHUP: admin token file not re-read; the old token stays", "err", err)
+							continue
+						}
+						inst.SetAdminToken(t)
+						log.Info("SIGHUP: admin token re-read", "file", tokenFile)
+						continue
+					}
+					log.Info("shutting down", "signal", s.String())
+					break wait
+				case err := <-inst.Done():
+					if err != nil {
+						return err
+					}
+					break wait
 				}
 			}
 			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -173,6 +209,12 @@ reloaded from the database at the next start.`,
 			return inst.Shutdown(sctx)
 		},
 	}
+	cmd.Flags().StringVar(&configFile, "config", "", "JSON file of flag values, keys named like the flags ({\"listen\": \"0.0.0.0:8420\", \"allowed-accounts\": \"...\"}); flags given on the command line win")
+	cmd.Flags().DurationVar(&maxTokenTTL, "max-token-ttl", 90*24*time.Hour, "longest life of an issued API token (tokens default to 30 days, or this when shorter); 0 for no cap")
+	cmd.Flags().StringVar(&metricsToken, "metrics-token", "", "bearer token /metrics requires (prefer $SYM_METRICS_TOKEN: flags show in ps); empty leaves /metrics open")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
+	cmd.Flags().BoolVar(&insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --listen address (only behind a TLS-terminating proxy)")
 	cmd.Flags().StringVar(&db, "db", store.DefaultPath(), "SQLite database file (created on first start)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8420", "address to serve the API on")
 	cmd.Flags().StringVar(&org, "org", "default", "organisation name the Terraform provider's org must match")

@@ -161,31 +161,5 @@ func init() {
 	users.AddCommand(clientFlags(del, false))
 	root.AddCommand(users)
 
-	tokens := &cobra.Command{Use: "tokens", Short: "Issue API tokens (admin)"}
-	issue := &cobra.Command{
-		Use:     "issue EMAIL",
-		Short:   "Issue a bearer token for a user; it is shown once",
-		Example: "  sym tokens issue alice@example.com\n  SYM_JWT=$(sym tokens issue alice@example.com) sym requests",
-		Args:    exactArgs(1, "EMAIL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			var out struct {
-				Token     string `json:"token"`
-				UserEmail string `json:"user_email"`
-			}
-			if err := c.Do(ctx(), "POST", "/tokens", map[string]string{"user_email": args[0]}, &out); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), out.Token)
-			return nil
-		},
-	}
-	tokens.AddCommand(clientFlags(issue, true))
-	root.AddCommand(tokens)
+	root.AddCommand(newTokensCmd())
 }

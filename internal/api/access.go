@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/mail"
 	"strconv"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/engine"
@@ -27,7 +29,7 @@ func validRole(role string) bool { return authz.ValidRole(role) }
 
 const rolesText = "admin, member, auditor or automation"
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	var in userInput
 	if !decode(w, r, &in) {
 		return
@@ -54,7 +56,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ engine.Act
 		return
 	}
 	u := &store.User{Email: in.Email, Role: in.Role, Identities: in.Identities}
-	if err := s.cfg.Store.CreateUser(r.Context(), u); err == store.ErrConflict {
+	ev := auditEvent(a, "user.create", map[string]string{"user": strings.ToLower(strings.TrimSpace(u.Email)), "role": u.Role,
+		"identities": identityKeys(u.Identities)})
+	if err := s.cfg.Store.CreateUser(r.Context(), u, ev); err == store.ErrConflict {
 		writeErrors(w, r, 409, fieldErr("email", "user %s already exists", u.Email))
 		return
 	} else if err != nil {
@@ -112,7 +116,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a engine.Act
 		s.writeErr(w, r, err)
 		return
 	}
+	details := map[string]string{"user": u.Email}
 	if in.Role != nil {
+		if *in.Role != u.Role {
+			details["role_from"], details["role_to"] = u.Role, *in.Role
+		}
 		if !validRole(*in.Role) {
 			writeErrors(w, r, 400, fieldErr("role", "must be %s, not %q", rolesText, *in.Role))
 			return
@@ -127,10 +135,14 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a engine.Act
 		}
 		u.Role = *in.Role
 	}
+	var changedIDs []string
 	for k, v := range in.Identities {
 		if strings.TrimSpace(k) == "" {
 			writeErrors(w, r, 400, fieldErr("identities", "identity names must not be empty"))
 			return
+		}
+		if u.Identities[k] != v {
+			changedIDs = append(changedIDs, k)
 		}
 		if _, had := u.Identities[k]; !(had && v == "") {
 			if err := model.CheckIdentityKey(k); err != nil {
@@ -144,7 +156,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a engine.Act
 			u.Identities[k] = v
 		}
 	}
-	if err := s.cfg.Store.UpdateUser(r.Context(), u); err != nil {
+	if len(changedIDs) > 0 {
+		slices.Sort(changedIDs)
+		details["identities_changed"] = strings.Join(changedIDs, ",")
+	}
+	if err := s.cfg.Store.UpdateUser(r.Context(), u, auditEvent(a, "user.update", details)); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -165,7 +181,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a engine.Act
 		s.writeErr(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.DeleteUser(r.Context(), r.PathValue("email")); store.IsNotFound(err) {
+	ev := auditEvent(a, "user.delete", map[string]string{"user": strings.ToLower(email)})
+	if err := s.cfg.Store.DeleteUser(r.Context(), email, ev); store.IsNotFound(err) {
 		writeErrors(w, r, 404, fieldErr("", "no user %s", r.PathValue("email")))
 		return
 	} else if err != nil {
@@ -182,9 +199,10 @@ func NewToken() string {
 	return "sym_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	var in struct {
 		UserEmail string `json:"user_email"`
+		TTL       string `json:"ttl"`
 	}
 	if !decode(w, r, &in) {
 		return
@@ -193,20 +211,87 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, _ engine.Act
 		writeErrors(w, r, 400, fieldErr("user_email", "is required"))
 		return
 	}
+	ttl := store.DefaultTokenTTL
+	if s.cfg.MaxTokenTTL > 0 && ttl > s.cfg.MaxTokenTTL {
+		ttl = s.cfg.MaxTokenTTL
+	}
+	if strings.TrimSpace(in.TTL) != "" {
+		d, err := model.ParseDuration(in.TTL)
+		if err != nil {
+			writeErrors(w, r, 400, fieldErr("ttl", "%s", err))
+			return
+		}
+		if s.cfg.MaxTokenTTL > 0 && d > s.cfg.MaxTokenTTL {
+			writeErrors(w, r, 400, fieldErr("ttl", "%s is longer than the server's --max-token-ttl of %s", model.FormatDuration(d), model.FormatDuration(s.cfg.MaxTokenTTL)))
+			return
+		}
+		ttl = d
+	}
+	if !s.limited(w, r, a, "tokens") {
+		return
+	}
 	u, err := s.cfg.Store.GetUser(r.Context(), in.UserEmail)
 	if store.IsNotFound(err) {
-		writeErrors(w, r, 400, fieldErr("user_email", "no user %s", in.UserEmail))
+		writeErrors(w, r, 400, fieldErr("user_email", "no user %s", capText(in.UserEmail)))
 		return
 	} else if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
 	token := NewToken()
-	if err := s.cfg.Store.AddToken(r.Context(), u.Email, token); err != nil {
+	expires := time.Now().Add(ttl).UTC()
+	ev := auditEvent(a, "token.issue", map[string]string{"user": u.Email, "issuer": strings.ToLower(a.Email),
+		"expires_at": expires.Format(time.RFC3339)})
+	t, err := s.cfg.Store.IssueToken(r.Context(), u.Email, token, a.Email, expires, ev)
+	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, 201, map[string]string{"token": token, "user_email": u.Email})
+	writeJSON(w, 201, map[string]string{"id": t.ID, "token": token, "user_email": u.Email,
+		"expires_at": t.ExpiresAt.Format(time.RFC3339)})
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	email := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("user_email")))
+	owner := email
+	if owner == "" {
+		owner = "*" // everyone's: the others' column
+	}
+	if !authz.Allowed(authz.ListTokens, a.Caller(), authz.Resource{Owner: owner}) {
+		// Members without a filter see their own.
+		if email != "" || !authz.Allowed(authz.ListTokens, a.Caller(), authz.Resource{Owner: a.Email}) {
+			s.allowed(w, r, authz.ListTokens, a, authz.Resource{Owner: owner})
+			return
+		}
+		email = strings.ToLower(a.Email)
+	}
+	ts, err := s.cfg.Store.ListTokens(r.Context(), email)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, ts)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a engine.Actor) {
+	id := r.PathValue("id")
+	t, err := s.cfg.Store.GetToken(r.Context(), id)
+	if store.IsNotFound(err) {
+		writeErrors(w, r, 404, fieldErr("", "no token %s", capText(id)))
+		return
+	} else if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if !s.allowed(w, r, authz.RevokeToken, a, authz.Resource{Owner: t.UserEmail}) {
+		return
+	}
+	ev := auditEvent(a, "token.revoke", map[string]string{"token_id": t.ID, "user": t.UserEmail, "issuer": t.Issuer})
+	if err := s.cfg.Store.RevokeToken(r.Context(), t.ID, ev); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ---- requests ----
@@ -243,6 +328,9 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, a engine.
 		UserEmail  string         `json:"user_email"`
 	}
 	if !decode(w, r, &in) {
+		return
+	}
+	if !s.limited(w, r, a, "requests") {
 		return
 	}
 	if in.Flow == "" {

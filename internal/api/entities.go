@@ -130,7 +130,7 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	return raw, true
 }
 
-func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	k, ok := s.kind(w, r)
 	if !ok {
 		return
@@ -147,7 +147,9 @@ func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 		writeErrors(w, r, 400, errs...)
 		return
 	}
-	id, err := s.cfg.Store.CreateEntity(r.Context(), k, fields)
+	ev := auditEvent(a, "entity.create", map[string]string{"kind": k.Name, "slug": slugOf(k, fields),
+		"fields": strings.Join(changedFields(nil, roundTrip(fields)), ",")})
+	id, err := s.cfg.Store.CreateEntity(r.Context(), k, fields, ev)
 	if err == store.ErrConflict {
 		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", model.Singular(k.Name), fields[k.Slug]))
 		return
@@ -166,7 +168,7 @@ func roundTrip(fields map[string]any) map[string]any {
 	return out
 }
 
-func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
+func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	k, ok := s.kind(w, r)
 	if !ok {
 		return
@@ -189,6 +191,8 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 		writeErrors(w, r, 400, errs...)
 		return
 	}
+	old, _ := k.Normalize(roundTrip(row.Body), false)
+	before := roundTrip(old)
 	merged := row.Body
 	for key, v := range patch {
 		merged[key] = v
@@ -201,7 +205,9 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, _ engine.A
 		writeErrors(w, r, 400, errs...)
 		return
 	}
-	if err := s.cfg.Store.UpdateEntity(r.Context(), k, id, fields); err == store.ErrConflict {
+	ev := auditEvent(a, "entity.update", map[string]string{"kind": k.Name, "entity_id": id, "slug": slugOf(k, fields),
+		"changed": strings.Join(changedFields(before, roundTrip(fields)), ",")})
+	if err := s.cfg.Store.UpdateEntity(r.Context(), k, id, fields, ev); err == store.ErrConflict {
 		writeErrors(w, r, 409, fieldErr(k.Slug, "%s %q already exists", model.Singular(k.Name), fields[k.Slug]))
 		return
 	} else if err != nil {
@@ -225,6 +231,7 @@ func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, a engine.A
 		s.writeErr(w, r, err)
 		return
 	}
+	deletedSlug := slugOf(k, row.Body)
 	users, err := s.referrers(r.Context(), id)
 	if err != nil {
 		s.writeErr(w, r, err)
@@ -242,7 +249,7 @@ func (s *Server) deleteEntity(w http.ResponseWriter, r *http.Request, a engine.A
 		s.writeErr(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.DeleteEntity(r.Context(), k.Name, id); err != nil {
+	if err := s.cfg.Store.DeleteEntity(r.Context(), k.Name, id, auditEvent(a, "entity.delete", map[string]string{"kind": k.Name, "entity_id": id, "slug": deletedSlug})); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -377,4 +384,13 @@ func (s *Server) referrers(ctx context.Context, id string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// slugOf is an entity's name for the audit log ("" for kinds without one).
+func slugOf(k *model.Kind, fields map[string]any) string {
+	if k.Slug == "" {
+		return ""
+	}
+	v, _ := fields[k.Slug].(string)
+	return v
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,14 +42,27 @@ type Config struct {
 	WhoAmI func(context.Context) (awsauth.Identity, error)
 	// Delivery answers GET /api/v1/log-destinations/status.
 	Delivery *logdest.Deliverer
+	// MaxTokenTTL caps the life of issued tokens (0: no cap beyond the
+	// 30-day default).
+	MaxTokenTTL time.Duration
+	// MetricsToken, when set, must be sent as a bearer token for /metrics.
+	MetricsToken string
+	// Rates limit request creation and token issuing per token.
+	Rates Rates
 }
 
 // Server is the HTTP handler.
 type Server struct {
-	cfg      Config
-	mux      *http.ServeMux
-	requests *prometheus.CounterVec
+	cfg        Config
+	mux        *http.ServeMux
+	requests   *prometheus.CounterVec
+	adminToken atomic.Pointer[string]
+	limits     *limiter
 }
+
+// SetAdminToken replaces the admin bot's token (SIGHUP re-reads
+// SYM_ADMIN_TOKEN_FILE); "" disables the bot.
+func (s *Server) SetAdminToken(token string) { s.adminToken.Store(&token) }
 
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
@@ -61,16 +75,34 @@ func New(cfg Config) *Server {
 	if cfg.Org == "" {
 		cfg.Org = "default"
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), limits: newLimiter(cfg.Rates)}
+	s.SetAdminToken(cfg.AdminToken)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sym_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "status"})
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(s.requests)
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+		metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+		s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			if cfg.MetricsToken != "" {
+				token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				if !constantTimeEqual(strings.TrimSpace(token), cfg.MetricsToken) {
+					writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "/metrics needs the server's metrics token (--metrics-token) as a bearer token"))
+					return
+				}
+			}
+			metrics.ServeHTTP(w, r)
+		})
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := cfg.Store.Ping(ctx); err != nil {
+			cfg.Log.Error("health check: database", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 	// Each route names its authz rule; "" means the handler checks with
 	// the resource in hand (ownership, visibility).
@@ -91,6 +123,8 @@ func New(cfg Config) *Server {
 	s.route("PATCH /api/v1/users/{email}", authz.WriteUsers, s.updateUser)
 	s.route("DELETE /api/v1/users/{email}", authz.WriteUsers, s.deleteUser)
 	s.route("POST /api/v1/tokens", authz.IssueToken, s.issueToken)
+	s.route("GET /api/v1/tokens", "", s.listTokens)
+	s.route("DELETE /api/v1/tokens/{id}", "", s.revokeToken)
 	// A one-time sign-in link is a credential like a token: same rule.
 	s.route("POST /api/v1/login-links", authz.IssueToken, s.issueLoginLink)
 	s.route("POST /api/v1/events/request", "", s.createRequest)
@@ -115,7 +149,7 @@ func New(cfg Config) *Server {
 // ServeHTTP adds the request id and logs each request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := r.Header.Get("X-Sym-Request-ID")
-	if rid == "" || len(rid) > 128 {
+	if !wellFormedID(rid) {
 		rid = uuid.NewString()
 	}
 	w.Header().Set("X-Sym-Request-ID", rid)
@@ -126,8 +160,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	s.requests.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
 	// Never log the Authorization header or bodies: they carry secrets.
-	s.cfg.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+	s.cfg.Log.Info("http", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status,
 		"ms", time.Since(start).Milliseconds(), "request_id", rid)
+}
+
+// wellFormedID keeps a client's request id only if it is short and made of
+// [A-Za-z0-9._-] (a UUID is): anything else could forge or flood log lines.
+func wellFormedID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxLoggedPath caps the paths written to the log.
+const maxLoggedPath = 256
+
+func logPath(p string) string {
+	if len(p) > maxLoggedPath {
+		return fmt.Sprintf("%s...(%d bytes)", p[:maxLoggedPath], len(p))
+	}
+	return p
 }
 
 type ridKey struct{}
@@ -173,7 +231,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (engine.Ac
 		writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "missing bearer token: send Authorization: Bearer <token> (SYM_JWT for the CLI)"))
 		return engine.Actor{}, false
 	}
-	if s.cfg.AdminToken != "" && constantTimeEqual(token, s.cfg.AdminToken) {
+	if admin := *s.adminToken.Load(); admin != "" && constantTimeEqual(token, admin) {
 		return engine.Actor{Email: "admin-bot", Role: store.RoleAdmin, Bot: true}, true
 	}
 	u, err := s.cfg.Store.UserForToken(r.Context(), token)

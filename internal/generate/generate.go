@@ -30,6 +30,9 @@ type File struct {
 	// environment). When the file exists with one of them, Write keeps it,
 	// so that a second environment can join a project.
 	Others [][]byte
+	// Secret files (sym.env: it holds a token once filled in) are written
+	// readable by their owner only.
+	Secret bool
 }
 
 // ExistsError is a refusal to overwrite files that already exist with other
@@ -91,8 +94,16 @@ func Write(dir string, files []File, force bool) (Result, error) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return res, err
 		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if f.Secret {
+			mode = 0o600
+		}
+		if err := os.WriteFile(p, f.Data, mode); err != nil {
 			return res, fmt.Errorf("write %s: %w", p, err)
+		}
+		// WriteFile keeps an existing file's mode: set it.
+		if err := os.Chmod(p, mode); err != nil {
+			return res, fmt.Errorf("chmod %s: %w", p, err)
 		}
 		res.Written = append(res.Written, f.Path)
 	}

@@ -68,7 +68,7 @@ func Init(dir string, o InitOptions) (files []File, notes []string, err error) {
 	}
 	fmt.Fprintf(&b, symTFProvider, o.Org)
 	files = append(files, File{Path: "sym.tf", Data: []byte(b.String())})
-	files = append(files, File{Path: "sym.env", Data: fmt.Appendf(nil, symEnv, o.APIURL)})
+	files = append(files, File{Path: "sym.env", Data: fmt.Appendf(nil, symEnv, o.APIURL), Secret: true})
 	return files, notes, nil
 }
 

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,18 @@ type Options struct {
 	// LambdaTimeout bounds one invocation of an aws_lambda target's
 	// function (zero: awslambda.DefaultTimeout).
 	LambdaTimeout time.Duration
+	// MaxTokenTTL caps the life of issued API tokens (0: no cap beyond
+	// the 30-day default).
+	MaxTokenTTL time.Duration
+	// MetricsToken, when set, protects /metrics (a bearer token).
+	MetricsToken string
+	// Rates limit request creation and token issuing per token.
+	Rates api.Rates
+	// TLSCert and TLSKey (PEM files) make the server speak HTTPS.
+	TLSCert, TLSKey string
+	// InsecureHTTP allows plain HTTP on a non-loopback address (behind a
+	// TLS-terminating proxy); without it such a listener is refused.
+	InsecureHTTP bool
 }
 
 // SlackOptions configure the Slack app (docs/web.md).
@@ -81,6 +94,33 @@ type SlackOptions struct {
 	SigningSecret string
 	APIURL        string        // Slack's Web API base; default https://slack.com/api/
 	Poll          time.Duration // how often the audit log is read for news (default 1s)
+}
+
+// HTTP limits: a slow or silent client cannot hold a connection forever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+// checkListen refuses plain HTTP on an address other hosts can reach.
+func checkListen(addr string, tlsOn, insecure bool) error {
+	if tlsOn || insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to serve plain HTTP on %s, which other hosts can reach: tokens would cross the network in clear; give --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy sits in front", addr)
 }
 
 // Instance is a running server.
@@ -102,6 +142,7 @@ type Instance struct {
 	// Delivery ships the audit log to log destinations and error loggers.
 	Delivery *logdest.Deliverer
 	lock     *dbLock
+	api      *api.Server
 	http     *http.Server
 	done     chan error
 }
@@ -192,19 +233,42 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	dopt.Log, dopt.Registry, dopt.Org = opt.Log, reg, opt.Org
 	delivery := logdest.New(st, chain, res, dopt)
 	delivery.Start()
-	ln, err := net.Listen("tcp", opt.Listen)
+	tlsOn := opt.TLSCert != "" || opt.TLSKey != ""
+	var tlsCfg *tls.Config
+	err = checkListen(opt.Listen, tlsOn, opt.InsecureHTTP)
+	if err == nil && tlsOn {
+		var cert tls.Certificate
+		if opt.TLSCert == "" || opt.TLSKey == "" {
+			err = fmt.Errorf("--tls-cert and --tls-key go together")
+		} else if cert, err = tls.LoadX509KeyPair(opt.TLSCert, opt.TLSKey); err != nil {
+			err = fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var ln net.Listener
+	if err == nil {
+		ln, err = net.Listen("tcp", opt.Listen)
+		if err != nil {
+			err = fmt.Errorf("listen on %s: %w", opt.Listen, err)
+		}
+	}
 	if err != nil {
 		delivery.Stop()
 		eng.Stop()
 		st.Close()
-		return nil, fmt.Errorf("listen on %s: %w", opt.Listen, err)
+		return nil, err
 	}
 	url := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		url = "https://" + ln.Addr().String()
+	}
 	if opt.PublicURL == "" {
 		opt.PublicURL = url
 	}
 	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, Version: opt.Version, AdminToken: opt.AdminToken, Log: opt.Log,
-		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery})
+		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery,
+		MaxTokenTTL: opt.MaxTokenTTL, MetricsToken: opt.MetricsToken, Rates: opt.Rates})
 	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
 	if err != nil {
 		ln.Close()
@@ -237,7 +301,9 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	slackApp.Start()
 	started = true
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
+		api: apiHandler,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+			IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -261,6 +327,9 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	}
 	return inst, nil
 }
+
+// SetAdminToken replaces the admin bot's token at once ("" disables it).
+func (i *Instance) SetAdminToken(token string) { i.api.SetAdminToken(token) }
 
 // Done reports the HTTP server's end.
 func (i *Instance) Done() <-chan error { return i.done }

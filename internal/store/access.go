@@ -31,15 +31,18 @@ const (
 )
 
 // CreateUser adds a user; ErrConflict when the email is taken.
-func (s *Store) CreateUser(ctx context.Context, u *User) error {
+func (s *Store) CreateUser(ctx context.Context, u *User, evs ...*model.AuditEvent) error {
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	if u.Identities == nil {
 		u.Identities = map[string]string{}
 	}
 	ids, _ := json.Marshal(u.Identities)
 	u.CreatedAt = s.now().UTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (email, role, identities, created_at) VALUES (?,?,?,?)`,
-		u.Email, u.Role, string(ids), stamp(u.CreatedAt))
+	err := s.audited(ctx, evs, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO users (email, role, identities, created_at) VALUES (?,?,?,?)`,
+			u.Email, u.Role, string(ids), stamp(u.CreatedAt))
+		return err
+	})
 	if isUnique(err) {
 		return ErrConflict
 	}
@@ -47,28 +50,32 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 }
 
 // UpdateUser stores a user's role and identities.
-func (s *Store) UpdateUser(ctx context.Context, u *User) error {
+func (s *Store) UpdateUser(ctx context.Context, u *User, evs ...*model.AuditEvent) error {
 	ids, _ := json.Marshal(u.Identities)
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET role=?, identities=? WHERE email=?`, u.Role, string(ids), strings.ToLower(u.Email))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.audited(ctx, evs, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE users SET role=?, identities=? WHERE email=?`, u.Role, string(ids), strings.ToLower(u.Email))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // DeleteUser removes a user and their tokens.
-func (s *Store) DeleteUser(ctx context.Context, email string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE email=?`, strings.ToLower(email))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+func (s *Store) DeleteUser(ctx context.Context, email string, evs ...*model.AuditEvent) error {
+	return s.audited(ctx, evs, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE email=?`, strings.ToLower(email))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // GetUser reads one user by email (case-insensitive).
@@ -115,25 +122,6 @@ func (s *Store) queryUsers(ctx context.Context, where string, args ...any) ([]Us
 func HashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
-}
-
-// AddToken records a token (by hash) for a user.
-func (s *Store) AddToken(ctx context.Context, email, token string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user_email, created_at) VALUES (?,?,?)`,
-		HashToken(token), strings.ToLower(email), stamp(s.now()))
-	return err
-}
-
-// UserForToken finds the user a token belongs to.
-func (s *Store) UserForToken(ctx context.Context, token string) (*User, error) {
-	us, err := s.queryUsers(ctx, `WHERE email = (SELECT user_email FROM tokens WHERE hash=?)`, HashToken(token))
-	if err != nil {
-		return nil, err
-	}
-	if len(us) == 0 {
-		return nil, ErrNotFound
-	}
-	return &us[0], nil
 }
 
 // ---- requests and the audit log ----
@@ -283,6 +271,9 @@ func appendEvent(ctx context.Context, tx *sql.Tx, ev *model.AuditEvent, now time
 		return fmt.Errorf("append audit event: %w", err)
 	}
 	ev.Seq, _ = res.LastInsertId()
+	if err := chain(ctx, tx, ev.Seq); err != nil {
+		return fmt.Errorf("append audit event: %w", err)
+	}
 	return enqueueDeliveries(ctx, tx, ev, now)
 }
 

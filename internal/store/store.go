@@ -162,6 +162,25 @@ var migrations = []string{
 	CREATE INDEX grants_status ON grants(status);
 	CREATE INDEX grants_holder ON grants(target_key, identity_key);
 	CREATE INDEX grants_request ON grants(request_id);`,
+	// Tokens that expire and are revoked one by one (issue 9); the audit
+	// log as a hash chain with its head kept beside it (package audit
+	// verifies it offline). Tokens made before get an id and 30 days.
+	`ALTER TABLE tokens ADD COLUMN id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN last_used_at TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN revoked_at TEXT NOT NULL DEFAULT '';
+	UPDATE tokens SET id = 'tok_' || lower(hex(randomblob(8))) WHERE id = '';
+	UPDATE tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+30 days') WHERE expires_at = '';
+	CREATE UNIQUE INDEX tokens_id ON tokens(id);
+	ALTER TABLE events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+	ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+	CREATE TABLE audit_head (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		seq INTEGER NOT NULL,
+		hash TEXT NOT NULL,
+		count INTEGER NOT NULL
+	);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the
@@ -197,6 +216,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, now: time.Now, appended: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.sealUnchained(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -285,7 +308,10 @@ func nameOf(k *model.Kind, fields map[string]any) (typ, slug string) {
 
 // CreateEntity stores a new entity and returns its id; ErrConflict when its
 // name is taken.
-func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[string]any) (string, error) {
+// The audit events evs are written in the same transaction (their
+// details get "entity_id" = the new id): no entity changes without its
+// audit row.
+func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[string]any, evs ...*model.AuditEvent) (string, error) {
 	id := uuid.NewString()
 	body, err := json.Marshal(fields)
 	if err != nil {
@@ -294,8 +320,17 @@ func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[stri
 	typ, slug := nameOf(k, fields)
 	now := stamp(s.now())
 	defer s.gen.Add(1)
-	_, err = s.db.ExecContext(ctx, `INSERT INTO entities (id, kind, type, slug, slug_key, body, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
-		id, k.Name, typ, slug, strings.ToLower(slug), string(body), now, now)
+	for _, ev := range evs {
+		if ev.Details == nil {
+			ev.Details = map[string]string{}
+		}
+		ev.Details["entity_id"] = id
+	}
+	err = s.audited(ctx, evs, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO entities (id, kind, type, slug, slug_key, body, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
+			id, k.Name, typ, slug, strings.ToLower(slug), string(body), now, now)
+		return err
+	})
 	if isUnique(err) {
 		return "", ErrConflict
 	}
@@ -306,38 +341,69 @@ func (s *Store) CreateEntity(ctx context.Context, k *model.Kind, fields map[stri
 }
 
 // UpdateEntity replaces an entity's fields.
-func (s *Store) UpdateEntity(ctx context.Context, k *model.Kind, id string, fields map[string]any) error {
+func (s *Store) UpdateEntity(ctx context.Context, k *model.Kind, id string, fields map[string]any, evs ...*model.AuditEvent) error {
 	body, err := json.Marshal(fields)
 	if err != nil {
 		return err
 	}
 	typ, slug := nameOf(k, fields)
 	defer s.gen.Add(1)
-	res, err := s.db.ExecContext(ctx, `UPDATE entities SET type=?, slug=?, slug_key=?, body=?, updated_at=? WHERE id=? AND kind=?`,
-		typ, slug, strings.ToLower(slug), string(body), stamp(s.now()), id, k.Name)
+	err = s.audited(ctx, evs, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE entities SET type=?, slug=?, slug_key=?, body=?, updated_at=? WHERE id=? AND kind=?`,
+			typ, slug, strings.ToLower(slug), string(body), stamp(s.now()), id, k.Name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 	if isUnique(err) {
 		return ErrConflict
 	}
-	if err != nil {
+	if err != nil && err != ErrNotFound {
 		return fmt.Errorf("update %s %s: %w", k.Name, id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return err
 }
 
 // DeleteEntity removes an entity.
-func (s *Store) DeleteEntity(ctx context.Context, kind, id string) error {
+func (s *Store) DeleteEntity(ctx context.Context, kind, id string, evs ...*model.AuditEvent) error {
 	defer s.gen.Add(1)
-	res, err := s.db.ExecContext(ctx, `DELETE FROM entities WHERE id=? AND kind=?`, id, kind)
+	err := s.audited(ctx, evs, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM entities WHERE id=? AND kind=?`, id, kind)
+		if err != nil {
+			return fmt.Errorf("delete %s %s: %w", kind, id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	return err
+}
+
+// audited runs write and appends evs in one transaction: both land or
+// neither does, so the server never acts without its audit row.
+func (s *Store) audited(ctx context.Context, evs []*model.AuditEvent, write func(q querier) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, id, err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+	defer tx.Rollback()
+	if err := write(tx); err != nil {
+		return err
 	}
-	return nil
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // GetEntity reads one entity of a kind by id.
