@@ -124,6 +124,23 @@ func TestCLI(t *testing.T) {
 	}
 	run(bobToken, true, "revoke", pending[0].ID)
 
+	// Tokens are listed without their secret and revoked one by one.
+	out = run(admin, true, "tokens", "list", "--user", "carol@example.com", "--json")
+	var carolTokens []struct{ ID, Issuer string }
+	if err := json.Unmarshal([]byte(out), &carolTokens); err != nil || len(carolTokens) != 1 || carolTokens[0].Issuer != "admin-bot" || strings.Contains(out, carolToken) {
+		t.Fatalf("tokens list --json: %v %s", err, out)
+	}
+	if out = run(bobToken, true, "tokens", "list"); !strings.Contains(out, "bob@example.com") || strings.Contains(out, "carol@example.com") {
+		t.Fatalf("bob's tokens list: %s", out)
+	}
+	run(bobToken, false, "tokens", "revoke", carolTokens[0].ID) // not his
+	if out = run(admin, true, "tokens", "revoke", carolTokens[0].ID); !strings.Contains(out, "revoked "+carolTokens[0].ID) {
+		t.Fatalf("tokens revoke: %s", out)
+	}
+	if out = run(carolToken, false, "requests"); !strings.Contains(out, "401") {
+		t.Fatalf("a revoked token: %s", out)
+	}
+
 	out = run("", false, "requests")
 	if !strings.Contains(out, "SYM_JWT is not set") {
 		t.Fatalf("no token said: %s", out)
@@ -134,7 +151,8 @@ func TestCLI(t *testing.T) {
 	}
 	// Every command has help text.
 	for _, c := range [][]string{{"server"}, {"request"}, {"approve"}, {"deny"}, {"revoke"}, {"requests"}, {"users", "create"},
-		{"users", "set-identity"}, {"users", "list"}, {"tokens", "issue"}, {"audit"}, {"connector", "verify"}} {
+		{"users", "set-identity"}, {"users", "list"}, {"tokens", "issue"}, {"tokens", "list"}, {"tokens", "revoke"}, {"audit"}, {"audit", "verify"},
+		{"connector", "verify"}} {
 		out := run("", true, append(c, "--help")...)
 		if !strings.Contains(out, "Usage:") {
 			t.Fatalf("sym %v --help: %s", c, out)

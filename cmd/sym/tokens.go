@@ -51,9 +51,9 @@ their own.`,
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			// Only the token on stdout, so that SYM_JWT=$(sym tokens issue ...) works.
+			// Only the token, so that SYM_JWT=$(sym tokens issue ...) works;
+			// --json adds its id and expiry.
 			fmt.Fprintln(cmd.OutOrStdout(), out.Token)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %s for %s expires %s\n", out.ID, out.UserEmail, out.ExpiresAt)
 			return nil
 		},
 	}

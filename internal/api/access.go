@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 

@@ -11,6 +11,10 @@ import (
 	"github.com/opensym/sym/internal/api"
 )
 
+// FixtureExternalID is the runtime connector's External ID in SetupIAMFlow;
+// every in-process server's log is checked not to hold it.
+const FixtureExternalID = "3f1c5e9a-7b1d-4d0e-9c55-0a1b2c3d4e5f"
+
 // IAMFlow is a complete aws_iam setup: IAM users, groups and the two
 // connector roles in moto, and the entities that use them in a sym server.
 type IAMFlow struct {
@@ -61,7 +65,7 @@ func SetupIAMFlow(tb testing.TB, m *Moto, baseURL, adminToken string, o IAMFlowO
 	must(err, "create runtime role")
 	conn, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("SymIamProd"), Path: aws.String("/sym/"), AssumeRolePolicyDocument: aws.String(trust)})
 	must(err, "create IAM connector role")
-	f := &IAMFlow{RuntimeRole: *rt.Role.Arn, IAMRole: *conn.Role.Arn, ExternalID: "3f1c5e9a-7b1d-4d0e-9c55-0a1b2c3d4e5f",
+	f := &IAMFlow{RuntimeRole: *rt.Role.Arn, IAMRole: *conn.Role.Arn, ExternalID: FixtureExternalID,
 		Admin: api.NewClient(baseURL, adminToken), Users: map[string]*api.Client{}}
 	for i := 0; i < o.Groups; i++ {
 		g := fmt.Sprintf("sym-prod-admins-%d", i)

@@ -24,6 +24,7 @@ type Server struct {
 	AdminToken string // accepted as the admin bot (SYM_ADMIN_TOKEN)
 	DB         string
 	*server.Instance
+	logs *logCapture
 }
 
 // ServerOptions tune StartServerWith.
@@ -42,6 +43,11 @@ type ServerOptions struct {
 	Verbose bool
 	// LogTo, when set, receives the server's log too (for scanning it).
 	LogTo io.Writer
+	// Rates limit request creation and token issuing per token.
+	Rates api.Rates
+	// MaxTokenTTL and MetricsToken as the server flags.
+	MaxTokenTTL  time.Duration
+	MetricsToken string
 	// RuntimeVerifier turns on the runtime connector check (off by default
 	// here: the fixture's roles are not made by the modules).
 	RuntimeVerifier func(own aws.Config) func(ctx context.Context, settings map[string]string) error
@@ -77,10 +83,12 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	if o.LogTo != nil {
 		logOut = io.MultiWriter(logOut, o.LogTo)
 	}
+	logs := &logCapture{secrets: map[string]string{token: "the admin token", FixtureExternalID: "the fixture's External ID"}}
+	logOut = io.MultiWriter(logOut, logs)
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
 		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack, SSOPollInterval: o.SSOPollInterval, LambdaTimeout: o.LambdaTimeout,
-		ConnectorVerifier: o.ConnectorVerifier}
+		ConnectorVerifier: o.ConnectorVerifier, Rates: o.Rates, MaxTokenTTL: o.MaxTokenTTL, MetricsToken: o.MetricsToken}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {
@@ -101,8 +109,9 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = inst.Shutdown(ctx)
+		logs.scan(tb)
 	})
-	return &Server{URL: inst.URL, AdminToken: token, DB: o.DB, Instance: inst}
+	return &Server{URL: inst.URL, AdminToken: token, DB: o.DB, Instance: inst, logs: logs}
 }
 
 type tbWriter struct{ tb testing.TB }
