@@ -89,6 +89,9 @@ func CheckConnector(rt Runtime, roleARN string) error {
 		return &GuardError{fmt.Sprintf("connector role %s is not under the path %s", roleARN, ConnectorPath)}
 	}
 	rtAcct, _, _, _ := model.ParseRoleARN(rt.RoleARN)
+	if p, rp := model.RolePartition(roleARN), model.RolePartition(rt.RoleARN); p != rp {
+		return &GuardError{fmt.Sprintf("connector role %s is in partition %s, the runtime role in %s: a role chain stays in one partition", roleARN, p, rp)}
+	}
 	if acct != rtAcct && !slices.Contains(rt.Safelist, acct) {
 		return &GuardError{fmt.Sprintf("connector role %s is in account %s, which is neither the runtime's account (%s) nor in its safelist", roleARN, acct, rtAcct)}
 	}
@@ -109,6 +112,9 @@ func CheckResource(rt Runtime, nameOrARN string) error {
 	parts := strings.SplitN(nameOrARN, ":", 6)
 	if len(parts) != 6 || !isAccount(parts[4]) {
 		return &GuardError{fmt.Sprintf("%q is not an ARN with an account id", nameOrARN)}
+	}
+	if rp := model.RolePartition(rt.RoleARN); parts[1] != rp {
+		return &GuardError{fmt.Sprintf("%s is in partition %q, the runtime role in %s", nameOrARN, parts[1], rp)}
 	}
 	rtAcct, _, _, _ := model.ParseRoleARN(rt.RoleARN)
 	if parts[4] != rtAcct && !slices.Contains(rt.Safelist, parts[4]) {

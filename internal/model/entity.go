@@ -252,18 +252,63 @@ func (k *Kind) Normalize(raw map[string]any, partial bool) (map[string]any, []Fi
 	return out, errs
 }
 
-var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role(/[\x21-\x7e]*)?/[\w+=,.@-]+$`)
+// roleARN is the strict grammar of an IAM role ARN: a known partition, a
+// 12-digit account, a path of IAM path segments, a role name.
+var roleARN = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role(/(?:[\w+=,.@-]+/)*)?([\w+=,.@-]{1,64})$`)
+
+// Partitions are the AWS partitions sym accepts in ARNs.
+var Partitions = []string{"aws", "aws-us-gov", "aws-cn"}
+
+// CheckIAMPath enforces IAM's path grammar and more: it starts and ends
+// with "/", has no empty segment ("//"), no "." or ".." segment, and no
+// wildcard; at most 512 characters.
+func CheckIAMPath(p string) error {
+	if len(p) > 512 || !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") {
+		return fmt.Errorf("IAM path %q must start and end with / (at most 512 characters)", p)
+	}
+	if p == "/" {
+		return nil
+	}
+	for _, seg := range strings.Split(p[1:len(p)-1], "/") {
+		switch {
+		case seg == "":
+			return fmt.Errorf("IAM path %q has an empty segment (//)", p)
+		case seg == "." || seg == "..":
+			return fmt.Errorf("IAM path %q has a %q segment", p, seg)
+		case strings.ContainsAny(seg, "*?"):
+			return fmt.Errorf("IAM path %q has a wildcard", p)
+		case !iamPathSegment.MatchString(seg):
+			return fmt.Errorf("IAM path %q has characters IAM paths do not allow", p)
+		}
+	}
+	return nil
+}
+
+var iamPathSegment = regexp.MustCompile(`^[\w+=,.@-]+$`)
+
+// RolePartition is the partition of a role ARN that ParseRoleARN accepts.
+func RolePartition(arn string) string {
+	if m := roleARN.FindStringSubmatch(arn); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 // ParseRoleARN splits an IAM role ARN into its account and path ("/" when
 // the role has none); it fails on anything that is not a role ARN.
 func ParseRoleARN(arn string) (account, path, name string, err error) {
 	m := roleARN.FindStringSubmatch(arn)
 	if m == nil {
-		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<path>/<name>)", arn)
+		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:<aws|aws-us-gov|aws-cn>:iam::<12-digit account>:role/<path>/<name>)", arn)
 	}
-	rest := arn[strings.Index(arn, ":role/")+len(":role"):]
-	i := strings.LastIndex(rest, "/")
-	return m[1], rest[:i+1], rest[i+1:], nil
+	path = m[3]
+	if path == "" {
+		path = "/"
+	}
+	if err := CheckIAMPath(path); err != nil {
+		return "", "", "", fmt.Errorf("%q is not a usable IAM role ARN: %w", arn, err)
+	}
+	return m[2], path, m[4], nil
 }
 
 // ValidateTyped checks the rules that depend on an entity's type (what a
