@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: all build install demo test newcomer-test tidy-check check-tools install-provider bench lint fmt clean help
+.PHONY: all build install demo test newcomer-test tidy-check check-tools install-provider bench fuzz lint fmt clean help
 
 all: build
 
@@ -45,6 +45,13 @@ install-provider: ## build the Terraform provider into a local filesystem mirror
 
 bench: check-tools ## benchmarks against moto, each with its baseline: grant latency, expiry lateness, mass expiry drain, reconcile, removals under 5xx, audit delivery to Kinesis
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./internal/server
+
+FUZZTIME ?= 60s
+fuzz: ## run each fuzz target for $(FUZZTIME) (make test runs their seed corpora): bodies, ARNs, IAM paths, durations
+	go test -run='^$$' -fuzz='^FuzzEndpointBodies$$' -fuzztime=$(FUZZTIME) ./internal/api
+	go test -run='^$$' -fuzz='^FuzzParseRoleARN$$' -fuzztime=$(FUZZTIME) ./internal/model
+	go test -run='^$$' -fuzz='^FuzzCheckIAMPath$$' -fuzztime=$(FUZZTIME) ./internal/model
+	go test -run='^$$' -fuzz='^FuzzParseDuration$$' -fuzztime=$(FUZZTIME) ./internal/model
 
 lint: ## gofmt and go vet
 	gofmt -l $$(git ls-files '*.go')
