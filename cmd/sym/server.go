@@ -24,7 +24,7 @@ func init() {
 	var db, listen, org, logFormat string
 	var configFile, metricsToken, tlsCert, tlsKey string
 	var insecureHTTP bool
-	var maxTokenTTL time.Duration
+	var maxTokenTTL, verifyInterval time.Duration
 	var verify bool
 	var publicURL string
 	var oidc web.OIDCConfig
@@ -44,7 +44,7 @@ chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles, ...; AWS_ENDPOINT_URL
 points it at an emulator). SYM_ADMIN_TOKEN, when set, is accepted as an admin
 bot token.
 
-Before the first grant through a runtime (and hourly after), the server reads
+Before the first grant through a runtime (and every --verify-interval after), the server reads
 the runtime connector role with IAM read calls and refuses to use it unless
 it is exactly what the runtime-connector module promises (the check of
 'sym connector verify'); it checks the sso-connector and lambda-connector
@@ -142,6 +142,10 @@ reloaded from the database at the next start.`,
 			if metricsToken != "" {
 				opt.MetricsToken = metricsToken
 			}
+			if verifyInterval <= 0 {
+				return usageError{fmt.Errorf("--verify-interval must be positive (e.g. 5m)")}
+			}
+			opt.Engine.VerifyEvery = verifyInterval
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
 			}
@@ -212,6 +216,7 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&configFile, "config", "", "JSON file of flag values, keys named like the flags ({\"listen\": \"0.0.0.0:8420\", \"allowed-accounts\": \"...\"}); flags given on the command line win")
 	cmd.Flags().DurationVar(&maxTokenTTL, "max-token-ttl", 90*24*time.Hour, "longest life of an issued API token (tokens default to 30 days, or this when shorter); 0 for no cap")
 	cmd.Flags().StringVar(&metricsToken, "metrics-token", "", "bearer token /metrics requires (prefer $SYM_METRICS_TOKEN: flags show in ps); empty leaves /metrics open")
+	cmd.Flags().DurationVar(&verifyInterval, "verify-interval", 5*time.Minute, "how long a passed runtime connector check is trusted before it runs again")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key)")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
 	cmd.Flags().BoolVar(&insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --listen address (only behind a TLS-terminating proxy)")
