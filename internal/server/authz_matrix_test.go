@@ -178,6 +178,8 @@ func (w *matrixWorld) perform(rule authz.Action, caller, owner string, col authz
 		return []int{st("POST", "/requests/"+w.request(owner, "with-approvers", false)+"/withdraw", nil)}
 	case authz.ReadEvents:
 		return []int{st("GET", "/events", nil)}
+	case authz.Reconcile:
+		return []int{st("POST", "/reconcile?dry_run=true", nil)}
 	}
 	w.t.Fatalf("the matrix test does not know how to call rule %s (column %s): teach it", rule, col)
 	return nil
