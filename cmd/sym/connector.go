@@ -79,7 +79,7 @@ difference is found. AWS is reached through the SDK's default configuration
     --runtime-role-arn arn:aws:iam::123456789012:role/sym/SymRuntimeProd \
     --external-id "$(terraform output -json runtime_settings | jq -r .external_id)" \
     --account-safelist 111122223333 --addon aws/secretsmgr \
-    --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIamProd \
+    --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIAMProd \
     --group /sym/:* --group /teams/:db-admins \
     --sso-connector-role-arn arn:aws:iam::123456789012:role/sym/SymSSOProd`,
 		Args: cobra.NoArgs,

@@ -27,6 +27,7 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 		t.Fatal(err)
 	}
 	admin := api.NewClient(d.Server.URL, d.Server.AdminToken)
+	var r struct{ ID, State, Error string }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -45,32 +46,10 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 		"params": map[string]any{"strategy_id": strat.ID}, "vars": map[string]string{"approvers": "bob@example.com"}}, &flow))
 	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "alice@example.com", "identities": map[string]string{"aws_iam": "alice"}}, nil))
 	// Automation tokens never approve (docs/authz.md): bob, the flow's approver, does.
-	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "bob@example.com"}, nil))
+	grantAndRevoke(t, moto, d.Server, "aws-access", "alice@example.com", "prod-admins", "alice", "bob@example.com")
 	var tok struct{ Token string }
 	must(admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "bob@example.com"}, &tok))
 	approver := api.NewClient(d.Server.URL, tok.Token)
-	var r struct{ ID, State, Error string }
-	must(admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": "aws-access", "user_email": "alice@example.com",
-		"flow_inputs": map[string]any{"target_id": "prod-admins", "reason": "module test", "duration": "1h"}}, &r))
-	before := d.Server.Chain.Calls().Snapshot()
-	must(approver.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r))
-	if r.State != "active" {
-		t.Fatalf("grant through the module-made roles: %s %s", r.State, r.Error)
-	}
-	after := d.Server.Chain.Calls().Snapshot()
-	if after["STS.AssumeRole"]-before["STS.AssumeRole"] != 2 || after["IAM.AddUserToGroup"]-before["IAM.AddUserToGroup"] != 1 {
-		t.Fatalf("the grant did not chain two roles and add once: %v -> %v", before, after)
-	}
-	if got := testenv.GroupMembers(t, moto, "prod-admins"); !slices.Equal(got, []string{"alice"}) {
-		t.Fatalf("group members during the grant: %v", got)
-	}
-	must(admin.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, &r))
-	if r.State != "ended" {
-		t.Fatalf("revoke: %s", r.State)
-	}
-	if got := testenv.GroupMembers(t, moto, "prod-admins"); len(got) != 0 {
-		t.Fatalf("group members after de-escalation: %v", got)
-	}
 
 	// The server refuses a runtime role that drifted from its module: the
 	// External ID condition removed behind Terraform's back.
@@ -92,4 +71,50 @@ func escalateThroughModules(t *testing.T, moto *testenv.Moto, d deployed) {
 	}
 	_, err = ic.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(orig)})
 	must(err)
+}
+
+// grantAndRevoke requests flow's access to group for email; approver (one
+// of the flow's vars.approvers: automation tokens never approve) approves
+// it, and the server must have chained two roles and added iamUser to the
+// group once; then it revokes, and the group must be empty again.
+func grantAndRevoke(t *testing.T, moto *testenv.Moto, srv *testenv.Server, flow, email, group, iamUser, approver string) {
+	t.Helper()
+	ctx := context.Background()
+	admin := api.NewClient(srv.URL, srv.AdminToken)
+	if err := admin.Do(ctx, "POST", "/users", map[string]any{"email": approver, "role": "member"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	if err := admin.Do(ctx, "POST", "/tokens", map[string]any{"user_email": approver}, &tok); err != nil || tok.Token == "" {
+		t.Fatalf("token for %s: %v", approver, err)
+	}
+	lead := api.NewClient(srv.URL, tok.Token)
+	var r struct{ ID, State, Error string }
+	if err := admin.Do(ctx, "POST", "/events/request", map[string]any{"flow": flow, "user_email": email,
+		"flow_inputs": map[string]any{"target_id": group, "reason": "module test", "duration": "1h"}}, &r); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Chain.Calls().Snapshot()
+	if err := lead.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.State != "active" {
+		t.Fatalf("grant through the module-made roles: %s %s", r.State, r.Error)
+	}
+	after := srv.Chain.Calls().Snapshot()
+	if after["STS.AssumeRole"]-before["STS.AssumeRole"] != 2 || after["IAM.AddUserToGroup"]-before["IAM.AddUserToGroup"] != 1 {
+		t.Fatalf("the grant did not chain two roles and add once: %v -> %v", before, after)
+	}
+	if got := testenv.GroupMembers(t, moto, group); !slices.Equal(got, []string{iamUser}) {
+		t.Fatalf("group members during the grant: %v", got)
+	}
+	if err := lead.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", nil, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.State != "ended" {
+		t.Fatalf("revoke: %s %s", r.State, r.Error)
+	}
+	if got := testenv.GroupMembers(t, moto, group); len(got) != 0 {
+		t.Fatalf("group members after de-escalation: %v", got)
+	}
 }

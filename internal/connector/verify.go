@@ -223,7 +223,7 @@ func Verify(ctx context.Context, api IAMAPI, e Expectation) (Report, error) {
 			return Report{}, fmt.Errorf("IAM connector role: %w", err)
 		}
 		want := IAMConnectorPolicy(r.Partition, r.Account, c.Groups)
-		rr, err := v.strategy(ctx, "IAM connector", "SymIam", r, want)
+		rr, err := v.strategy(ctx, "IAM connector", "SymIAM", r, want)
 		if err != nil {
 			return Report{}, err
 		}
@@ -600,7 +600,7 @@ func describeAll(d *policy.Document) string {
 // runtime role only, one managed policy of the role's name (want nil: a
 // Lambda policy on whatever functions).
 func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, want *policy.Document) (RoleReport, error) {
-	// The policy carries the role's own name (SymIamProd), whatever the
+	// The policy carries the role's own name (SymIAMProd), whatever the
 	// environment flag says.
 	name := r.Name
 	if !strings.HasPrefix(name, prefix) {

@@ -258,14 +258,14 @@ func TestVerifyDetectsDrift(t *testing.T) {
 	})
 
 	t.Run("group ARN widened to *", func(t *testing.T) {
-		arn := "arn:aws:iam::123456789012:policy/sym/SymIamProd"
+		arn := "arn:aws:iam::123456789012:policy/sym/SymIAMProd"
 		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
 			doc["Statement"].([]any)[0].(map[string]any)["Resource"] = []any{"*"}
 		})
 		rep := verify(t)
 		all := strings.Join(rep.Differences(), "\n")
 		for _, want := range []string{
-			"IAM connector " + d.IAMRole + ": policy SymIamProd: grants what the module does not: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on * without conditions",
+			"IAM connector " + d.IAMRole + ": policy SymIAMProd: grants what the module does not: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on * without conditions",
 			"lacks the module's statement: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on arn:aws:iam::123456789012:group/sym/*",
 		} {
 			if !strings.Contains(all, want) {

@@ -216,7 +216,7 @@ func TestGeneratedProjectAppliesAgainstMoto(t *testing.T) {
 	// The AWS side, through IAM.
 	ic := iam.NewFromConfig(m.AWSConfig(t))
 	for role, path := range map[string]string{
-		"SymRuntimeDemo": "/sym/", "SymIamDemo": "/sym/",
+		"SymRuntimeDemo": "/sym/", "SymIAMDemo": "/sym/",
 		env + "-s3-readonly": "/sym-targets/", env + "-cloudwatch-readonly": "/sym-targets/",
 	} {
 		out, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})

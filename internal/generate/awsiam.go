@@ -39,7 +39,7 @@ type quickstart struct {
 
 var (
 	awsIAMQuickstart = quickstart{fsys: examples.AWSIAMQuickstart, root: "examples/aws-iam-quickstart",
-		names: []string{"SymRuntime", "SymIam"}, readme: modulesReadme}
+		names: []string{"SymRuntime", "SymIAM"}, readme: modulesReadme}
 	awsSSOQuickstart = quickstart{fsys: examples.AWSSSOQuickstart, root: "examples/aws-sso-quickstart",
 		names: []string{"SymRuntime", "SymSSO"}, readme: otherModulesReadme("aws-sso", "sso-connector",
 			"the role the runtime chains into to assign IAM Identity Center permission sets")}

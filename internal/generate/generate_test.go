@@ -56,7 +56,7 @@ func TestAWSIAMLayout(t *testing.T) {
 				t.Errorf("%smain.tf does not name the environment %s:\n%s", envDir, tc.env, got[envDir+"main.tf"])
 			}
 			readme := string(got["README.md"])
-			for _, want := range []string{"SymRuntime" + titleCase(tc.env), "SymIam" + titleCase(tc.env), tc.env + "-iam-access", tc.env + "-s3-readonly"} {
+			for _, want := range []string{"SymRuntime" + titleCase(tc.env), "SymIAM" + titleCase(tc.env), tc.env + "-iam-access", tc.env + "-s3-readonly"} {
 				if !strings.Contains(readme, want) {
 					t.Errorf("README.md does not mention %s", want)
 				}

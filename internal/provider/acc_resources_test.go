@@ -46,7 +46,7 @@ resource "sym_integration" "iam_context" {
   settings = {
     cloud      = "aws"
     region     = "us-east-1"
-    role_arn   = "arn:aws:iam::123456789012:role/sym/SymIamProd"
+    role_arn   = "arn:aws:iam::123456789012:role/sym/SymIAMProd"
     account_id = "123456789012"
   }
 }

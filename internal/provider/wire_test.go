@@ -67,7 +67,7 @@ func TestFlowWire(t *testing.T) {
 
 func TestCheckRoleARN(t *testing.T) {
 	for arn, ok := range map[string]bool{
-		"arn:aws:iam::123456789012:role/sym/SymIamProd": true,
+		"arn:aws:iam::123456789012:role/sym/SymIAMProd": true,
 		"arn:aws:iam::123456789012:role/Plain":          true,
 		"arn:aws:iam::123456789012:user/bob":            false,
 		"arn:aws:iam::12345:role/x":                     false,

@@ -63,7 +63,7 @@ func SetupIAMFlow(tb testing.TB, m *Moto, baseURL, adminToken string, o IAMFlowO
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
 	rt, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("SymRuntimeProd"), Path: aws.String("/sym/"), AssumeRolePolicyDocument: aws.String(trust)})
 	must(err, "create runtime role")
-	conn, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("SymIamProd"), Path: aws.String("/sym/"), AssumeRolePolicyDocument: aws.String(trust)})
+	conn, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("SymIAMProd"), Path: aws.String("/sym/"), AssumeRolePolicyDocument: aws.String(trust)})
 	must(err, "create IAM connector role")
 	f := &IAMFlow{RuntimeRole: *rt.Role.Arn, IAMRole: *conn.Role.Arn, ExternalID: FixtureExternalID,
 		Admin: api.NewClient(baseURL, adminToken), Users: map[string]*api.Client{}}

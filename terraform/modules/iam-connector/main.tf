@@ -6,7 +6,9 @@ locals {
   env_title = title(var.environment)
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  name      = "SymIam${local.env_title}"
+  # The original's name, upper-case IAM (REFERENCE 9): a different name
+  # would replace the role under open grants.
+  name = "SymIAM${local.env_title}"
 
   group_arns = distinct([for g in var.group_config : "arn:${local.partition}:iam::${local.account}:group${g.path}${g.name}"])
 
@@ -57,6 +59,12 @@ resource "aws_iam_policy" "this" {
   description = "Sym ${var.environment}: membership of the configured IAM groups"
   policy      = jsonencode(local.policy_document)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "this" {

@@ -1,4 +1,7 @@
 locals {
+  # role_name, or the original's iam_role_name ("" there means none).
+  role_name = var.role_name != null ? var.role_name : (var.iam_role_name != "" ? var.iam_role_name : null)
+
   env_title = title(var.environment)
 
   policy_document = {
@@ -26,11 +29,17 @@ resource "aws_iam_policy" "this" {
   description = "Sym ${var.environment}: write audit records to the named Kinesis data streams"
   policy      = jsonencode(local.policy_document)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "this" {
-  count = var.role_name == null ? 0 : 1
+  count = local.role_name == null ? 0 : 1
 
-  role       = var.role_name
+  role       = local.role_name
   policy_arn = aws_iam_policy.this.arn
 }

@@ -34,3 +34,15 @@ variable "stream_arns" {
     error_message = "The stream_arns must be a non-empty list of Kinesis stream ARNs such as arn:aws:kinesis:us-east-1:123456789012:stream/sym-audit."
   }
 }
+
+variable "iam_role_name" {
+  description = "The original module's name for role_name: the IAM role (name, not ARN) to attach the policy to. Blank attaches nothing; role_name wins when both are set."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.iam_role_name == "" || can(regex("^[\\w+=,.@-]{1,64}$", var.iam_role_name))
+    error_message = "The iam_role_name must be an IAM role name (1 to 64 of letters, digits and +=,.@_-), not an ARN or a path."
+  }
+}

@@ -24,3 +24,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "iam_role_name" {
+  description = "The original module's name for role_name: the IAM role (name, not ARN) to attach the policy to. Blank attaches nothing; role_name wins when both are set."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.iam_role_name == "" || can(regex("^[\\w+=,.@-]{1,64}$", var.iam_role_name))
+    error_message = "The iam_role_name must be an IAM role name (1 to 64 of letters, digits and +=,.@_-), not an ARN or a path."
+  }
+}

@@ -49,6 +49,12 @@ resource "aws_iam_policy" "this" {
   description = "Sym ${var.environment}: invoke the configured Lambda functions"
   policy      = jsonencode(local.policy_document)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "this" {

@@ -9,7 +9,7 @@ module "role" {
   addon_params           = var.addon_params
   custom_external_id     = var.custom_external_id
   policy_arns            = var.policy_arns
-  sym_account_ids        = var.sym_account_ids
+  sym_account_ids        = distinct(concat(var.sym_account_ids, var.sym_account_id == "" ? [] : [var.sym_account_id]))
   trusted_principal_arns = var.trusted_principal_arns
   tags                   = var.tags
 }

@@ -75,6 +75,18 @@ variable "sym_account_ids" {
   }
 }
 
+variable "sym_account_id" {
+  description = "The original v2 module's input: one AWS account id whose principals may assume the runtime role (with the External ID), in addition to the current account; the same as one entry of sym_account_ids. Self-hosted, this is the account `sym server` runs in, never the vendor's account (the original's default, 803477428605): blank (the default) trusts the current account only."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.sym_account_id == "" || can(regex("^[0-9]{12}$", var.sym_account_id))
+    error_message = "The sym_account_id must be a 12-digit AWS account id such as \"123456789012\" (the account sym server runs in), or blank."
+  }
+}
+
 variable "trusted_principal_arns" {
   description = "Exact IAM principal ARNs (the identity sym server runs as) that may assume the runtime role. When set, the trust policy names exactly these and no account root."
   type        = list(string)

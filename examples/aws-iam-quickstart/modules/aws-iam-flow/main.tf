@@ -6,7 +6,7 @@ locals {
   targets = { for t in var.targets : t.group_name => t }
 }
 
-# The IAM connector: the role /sym/SymIam<Env> the runtime chains into (no
+# The IAM connector: the role /sym/SymIAM<Env> the runtime chains into (no
 # External ID on this hop: only the runtime connector role may assume it).
 # It may add users to, and remove them from, exactly the groups listed here.
 module "iam_connector" {

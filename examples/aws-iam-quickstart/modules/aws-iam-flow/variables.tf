@@ -1,5 +1,5 @@
 variable "environment" {
-  description = "The environment's name: part of the connector role's name (/sym/SymIam<Environment>) and of the sym entities' names."
+  description = "The environment's name: part of the connector role's name (/sym/SymIAM<Environment>) and of the sym entities' names."
   type        = string
 }
 

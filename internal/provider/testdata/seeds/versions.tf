@@ -38,7 +38,7 @@ locals {
   iam_connector_settings = {
     cloud      = "aws"
     region     = "us-east-1"
-    role_arn   = "arn:aws:iam::123456789012:role/sym/SymIamProd"
+    role_arn   = "arn:aws:iam::123456789012:role/sym/SymIAMProd"
     account_id = local.account_id
   }
 }

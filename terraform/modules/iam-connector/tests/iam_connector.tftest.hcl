@@ -40,11 +40,11 @@ run "rejects_bad_inputs" {
 
 run "creates_a_role_limited_to_group_membership" {
   assert {
-    condition     = aws_iam_role.this.name == "SymIamProd" && aws_iam_role.this.path == "/sym/"
-    error_message = "The role must be /sym/SymIamProd."
+    condition     = aws_iam_role.this.name == "SymIAMProd" && aws_iam_role.this.path == "/sym/"
+    error_message = "The role must be /sym/SymIAMProd."
   }
   assert {
-    condition     = aws_iam_role.this.arn == "arn:aws:iam::123456789012:role/sym/SymIamProd"
+    condition     = aws_iam_role.this.arn == "arn:aws:iam::123456789012:role/sym/SymIAMProd"
     error_message = "Unexpected role ARN ${aws_iam_role.this.arn}."
   }
 
@@ -68,8 +68,8 @@ run "creates_a_role_limited_to_group_membership" {
 
   # Permissions: membership changes on the configured groups only, reads on *.
   assert {
-    condition     = aws_iam_policy.this.name == "SymIamProd" && aws_iam_policy.this.path == "/sym/"
-    error_message = "The policy must be /sym/SymIamProd."
+    condition     = aws_iam_policy.this.name == "SymIAMProd" && aws_iam_policy.this.path == "/sym/"
+    error_message = "The policy must be /sym/SymIAMProd."
   }
   assert {
     condition     = length(jsondecode(aws_iam_policy.this.policy).Statement) == 2
@@ -94,7 +94,7 @@ run "creates_a_role_limited_to_group_membership" {
     error_message = "Only the four read-only IAM actions may apply to *."
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.this.role == "SymIamProd" && aws_iam_role_policy_attachment.this.policy_arn == aws_iam_policy.this.arn
+    condition     = aws_iam_role_policy_attachment.this.role == "SymIAMProd" && aws_iam_role_policy_attachment.this.policy_arn == aws_iam_policy.this.arn
     error_message = "The policy must be attached to the role."
   }
 
@@ -108,7 +108,7 @@ run "creates_a_role_limited_to_group_membership" {
     condition = output.settings == {
       cloud      = "aws"
       region     = "us-east-1"
-      role_arn   = "arn:aws:iam::123456789012:role/sym/SymIamProd"
+      role_arn   = "arn:aws:iam::123456789012:role/sym/SymIAMProd"
       account_id = "123456789012"
     }
     error_message = "Unexpected settings output: ${jsonencode(output.settings)}"

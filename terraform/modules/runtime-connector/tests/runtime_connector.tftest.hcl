@@ -35,9 +35,24 @@ run "rejects_bad_inputs" {
     environment         = "Staging!"
     account_id_safelist = ["11112222333"]
     addons              = ["aws/secretsmanager"]
+    sym_account_id      = "80347742860"
   }
 
-  expect_failures = [var.environment, var.account_id_safelist, var.addons]
+  expect_failures = [var.environment, var.account_id_safelist, var.addons, var.sym_account_id]
+}
+
+run "sym_account_id_is_one_more_trusted_account" {
+  command = plan
+
+  variables {
+    sym_account_id  = "210987654321"
+    sym_account_ids = ["444455556666"]
+  }
+
+  assert {
+    condition     = output.settings.trusted_principals == "arn:aws:iam::123456789012:root,arn:aws:iam::444455556666:root,arn:aws:iam::210987654321:root"
+    error_message = "sym_account_id (the original v2 input) and sym_account_ids must both be trusted, beside the current account; got ${output.settings.trusted_principals}."
+  }
 }
 
 run "registers_the_runtime_with_sym" {

@@ -27,10 +27,24 @@ run "rejects_bad_inputs" {
   variables {
     environment = "-prod"
     role_name   = "arn:aws:iam::123456789012:role/sym/SymRuntimeProd"
-    tag_name    = "Sym Env"
+    tag_name      = "Sym Env"
+    iam_role_name = "role/SymRuntimeProd"
   }
 
-  expect_failures = [var.environment, var.role_name, var.tag_name]
+  expect_failures = [var.environment, var.role_name, var.tag_name, var.iam_role_name]
+}
+
+run "iam_role_name_is_the_originals_role_name" {
+  command = plan
+
+  variables {
+    iam_role_name = "SymRuntimeProd"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.this) == 1 && aws_iam_role_policy_attachment.this[0].role == "SymRuntimeProd"
+    error_message = "iam_role_name (the original's input) must attach the policy to that role."
+  }
 }
 
 run "role" {

@@ -95,6 +95,12 @@ resource "aws_iam_policy" "assume_roles" {
   description = "Sym runtime connector for ${var.environment}: assume /sym/ roles in the current and safelisted accounts"
   policy      = jsonencode(local.assume_roles_policy)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "assume_roles" {

@@ -1,0 +1,7 @@
+# The original symopsio/secretsmgr-addon/aws module (v1.1, used beside
+# runtime-connector v2) attached its policy as attach_secrets_manager_access;
+# its policy is aws_iam_policy.this as here (docs/migrating.md).
+moved {
+  from = aws_iam_role_policy_attachment.attach_secrets_manager_access
+  to   = aws_iam_role_policy_attachment.this
+}
