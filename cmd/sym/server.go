@@ -216,7 +216,7 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&configFile, "config", "", "JSON file of flag values, keys named like the flags ({\"listen\": \"0.0.0.0:8420\", \"allowed-accounts\": \"...\"}); flags given on the command line win")
 	cmd.Flags().DurationVar(&maxTokenTTL, "max-token-ttl", 90*24*time.Hour, "longest life of an issued API token (tokens default to 30 days, or this when shorter); 0 for no cap")
 	cmd.Flags().StringVar(&metricsToken, "metrics-token", "", "bearer token /metrics requires (prefer $SYM_METRICS_TOKEN: flags show in ps); empty leaves /metrics open")
-	cmd.Flags().DurationVar(&verifyInterval, "verify-interval", 5*time.Minute, "how long a passed runtime connector check is trusted before it runs again")
+	cmd.Flags().DurationVar(&verifyInterval, "verify-interval", 5*time.Minute, "how long a passed runtime connector check is trusted before it runs again (at once after an AccessDenied or AssumeRole failure)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key)")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
 	cmd.Flags().BoolVar(&insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --listen address (only behind a TLS-terminating proxy)")

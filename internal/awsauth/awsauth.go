@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	awsmiddleware "github.com/aws/smithy-go/middleware"
 
 	smithymw "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -321,4 +322,22 @@ func (c *Chain) Forget() {
 	c.mu.Lock()
 	c.cache = map[string]aws.CredentialsProvider{}
 	c.mu.Unlock()
+}
+
+// accessDeniedCodes are the AWS error codes of a call refused by a policy.
+var accessDeniedCodes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
+
+// IsAccessDenied reports an AWS answer that a role or policy refused the
+// call, or any failure of an AssumeRole hop of the chain: after one, a
+// passed verification of the runtime role is no longer trusted.
+func IsAccessDenied(err error) bool {
+	if err == nil {
+		return false
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && slices.Contains(accessDeniedCodes, api.ErrorCode()) {
+		return true
+	}
+	var op *smithy.OperationError
+	return errors.As(err, &op) && op.Operation() == "AssumeRole"
 }

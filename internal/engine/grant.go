@@ -115,6 +115,11 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 			err = strat.Escalate(ctx, in.Grant)
 			e.attempt("grant", err)
 		}
+		if awsauth.IsAccessDenied(err) {
+			// The roles may have changed since they were checked: the
+			// next attempt (and grant) verifies the runtime again at once.
+			e.verified.Delete(verifyKey(rtSettings))
+		}
 		if err == nil || awsauth.IsGuard(err) || strategy.IsNotGranted(err) || attempt >= e.opt.GrantAttempts || ctx.Err() != nil {
 			break
 		}
@@ -375,11 +380,8 @@ func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) e
 	if e.opt.VerifyRuntime == nil {
 		return nil
 	}
-	var key strings.Builder
-	for _, k := range []string{"role_arn", "external_id", "account_id_safelist", "trusted_principals", "policy_arns"} {
-		key.WriteString(settings[k] + "|")
-	}
-	if t, ok := e.verified.Load(key.String()); ok && e.opt.Now().Sub(t.(time.Time)) < e.opt.VerifyEvery {
+	key := verifyKey(settings)
+	if t, ok := e.verified.Load(key); ok && e.opt.Now().Sub(t.(time.Time)) < e.opt.VerifyEvery {
 		return nil
 	}
 	err := e.opt.VerifyRuntime(ctx, settings)
@@ -395,8 +397,17 @@ func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) e
 		}
 		return &awsauth.GuardError{Reason: "the runtime connector role " + settings["role_arn"] + " is not what its module promises, so sym will not use it: " + err.Error()}
 	}
-	e.verified.Store(key.String(), e.opt.Now())
+	e.verified.Store(key, e.opt.Now())
 	return nil
+}
+
+// verifyKey names the runtime settings a passed verification vouches for.
+func verifyKey(settings map[string]string) string {
+	var key strings.Builder
+	for _, k := range []string{"role_arn", "external_id", "account_id_safelist", "trusted_principals", "policy_arns"} {
+		key.WriteString(settings[k] + "|")
+	}
+	return key.String()
 }
 
 // transient reports an error that says nothing about the role itself:
