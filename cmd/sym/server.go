@@ -33,6 +33,7 @@ func init() {
 	var slackOpt server.SlackOptions
 	var reconcileEvery time.Duration
 	var reconcileMode string
+	var groupPaths string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -142,6 +143,9 @@ reloaded from the database at the next start.`,
 			if metricsToken != "" {
 				opt.MetricsToken = metricsToken
 			}
+			if opt.Guards.GroupPaths, err = awsauth.ParseGroupPaths(groupPaths); err != nil {
+				return usageError{err}
+			}
 			if verifyInterval <= 0 {
 				return usageError{fmt.Errorf("--verify-interval must be positive (e.g. 5m)")}
 			}
@@ -237,5 +241,6 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&slackOpt.APIURL, "slack-api-url", "", "Slack Web API base URL (default https://slack.com/api/)")
 	cmd.Flags().DurationVar(&reconcileEvery, "reconcile-interval", time.Minute, "compare AWS group members with the grant ledger at start and this often (0: only on 'sym reconcile')")
 	cmd.Flags().StringVar(&reconcileMode, "reconcile", "report", "members sym did not add: report (audit drift, leave them) or enforce (remove them from groups under /sym/)")
+	cmd.Flags().StringVar(&groupPaths, "allowed-group-paths", awsauth.DefaultGroupPath, "comma list of IAM paths of the groups sym may add users to; a group elsewhere is refused at grant (GetGroup reads its path)")
 	root.AddCommand(cmd)
 }

@@ -208,6 +208,8 @@ type Chain struct {
 	// Pacer, when set, paces the calls made as connector roles by the
 	// connector role's account (pace.go).
 	Pacer *Pacer
+	// Guards are the server's guard rails (guards.go).
+	Guards Guards
 
 	mu    sync.Mutex
 	cache map[string]aws.CredentialsProvider

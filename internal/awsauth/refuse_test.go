@@ -23,7 +23,7 @@ func refusedRoleMakesNoCall(t *testing.T, m *testenv.Moto) {
 	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("Admins")}); err != nil {
+	if _, err := c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("Admins"), Path: aws.String("/sym/")}); err != nil {
 		t.Fatal(err)
 	}
 	chain := awsauth.NewChain(m.AWSConfig(t), nil)

@@ -86,6 +86,9 @@ type Options struct {
 	// InsecureHTTP allows plain HTTP on a non-loopback address (behind a
 	// TLS-terminating proxy); without it such a listener is refused.
 	InsecureHTTP bool
+	// Guards are the guard rails the entities cannot move
+	// (--allowed-group-paths, ...).
+	Guards awsauth.Guards
 }
 
 // SlackOptions configure the Slack app (docs/web.md).
@@ -191,6 +194,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	}
 	base = awsauth.WithCallTimeout(base, opt.AWSTimeout)
 	chain := awsauth.NewChain(base, calls)
+	chain.Guards = opt.Guards
 	if opt.AWSRate == 0 {
 		opt.AWSRate = awsauth.DefaultRate
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/opensym/sym/internal/awsauth"
@@ -104,10 +105,27 @@ func (s *Strategy) HasAccess(ctx context.Context, g strategy.Grant) (bool, error
 }
 
 // Escalate adds the user to the group. AddUserToGroup is idempotent; a user
-// or group that does not exist is a NotGrantedError.
+// or group that does not exist is a NotGrantedError. GetGroup first
+// confirms the group's path is within the allowed group paths (a guard
+// refusal otherwise).
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 	c, grp, err := s.client(g, true)
 	if err != nil {
+		return err
+	}
+	out, err := c.GetGroup(ctx, &iam.GetGroupInput{GroupName: &grp, MaxItems: aws.Int32(1)})
+	if err != nil {
+		err = fmt.Errorf("read IAM group %s: %w", grp, err)
+		if isNoSuchEntity(err) {
+			return &strategy.NotGrantedError{Err: err}
+		}
+		return err
+	}
+	path := ""
+	if out.Group != nil && out.Group.Path != nil {
+		path = *out.Group.Path
+	}
+	if err := s.Chain.Guards.CheckGroupPath(grp, path); err != nil {
 		return err
 	}
 	if _, err := c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: &grp, UserName: &g.Identity}); err != nil {
