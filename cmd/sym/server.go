@@ -34,6 +34,7 @@ func init() {
 	var reconcileEvery time.Duration
 	var reconcileMode string
 	var groupPaths string
+	var allowBroad bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -146,6 +147,7 @@ reloaded from the database at the next start.`,
 			if opt.Guards.GroupPaths, err = awsauth.ParseGroupPaths(groupPaths); err != nil {
 				return usageError{err}
 			}
+			opt.Guards.AllowBroadPolicies = allowBroad
 			if verifyInterval <= 0 {
 				return usageError{fmt.Errorf("--verify-interval must be positive (e.g. 5m)")}
 			}
@@ -242,5 +244,6 @@ reloaded from the database at the next start.`,
 	cmd.Flags().DurationVar(&reconcileEvery, "reconcile-interval", time.Minute, "compare AWS group members with the grant ledger at start and this often (0: only on 'sym reconcile')")
 	cmd.Flags().StringVar(&reconcileMode, "reconcile", "report", "members sym did not add: report (audit drift, leave them) or enforce (remove them from groups under /sym/)")
 	cmd.Flags().StringVar(&groupPaths, "allowed-group-paths", awsauth.DefaultGroupPath, "comma list of IAM paths of the groups sym may add users to; a group elsewhere is refused at grant (GetGroup reads its path)")
+	cmd.Flags().BoolVar(&allowBroad, "allow-broad-runtime-policies", false, "let a runtime's policy_arns name AWS-managed admin-level policies (AdministratorAccess*, PowerUserAccess, *FullAccess, job-function/*Administrator)")
 	root.AddCommand(cmd)
 }

@@ -142,6 +142,7 @@ func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, a engine.A
 	fields, errs := k.Normalize(raw, false)
 	if len(errs) == 0 {
 		errs = append(k.ValidateTyped(fields), s.validateRefs(r.Context(), k, "", fields)...)
+		errs = append(errs, s.guardErrs(fields)...)
 	}
 	if len(errs) > 0 {
 		writeErrors(w, r, 400, errs...)
@@ -200,6 +201,7 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, a engine.A
 	fields, errs := k.Normalize(roundTrip(merged), false)
 	if len(errs) == 0 {
 		errs = append(k.ValidateTyped(fields), s.validateRefs(r.Context(), k, id, fields)...)
+		errs = append(errs, s.guardErrs(fields)...)
 	}
 	if len(errs) > 0 {
 		writeErrors(w, r, 400, errs...)
@@ -393,4 +395,21 @@ func slugOf(k *model.Kind, fields map[string]any) string {
 	}
 	v, _ := fields[k.Slug].(string)
 	return v
+}
+
+// guardErrs applies the server's guard rails (awsauth.Guards) to an
+// entity's settings: a write they refuse answers 400 naming the flag.
+func (s *Server) guardErrs(fields map[string]any) []model.FieldError {
+	settings := map[string]string{}
+	if m, ok := roundTrip(fields)["settings"].(map[string]any); ok {
+		for k, v := range m {
+			if str, ok := v.(string); ok {
+				settings[k] = str
+			}
+		}
+	}
+	if err := s.cfg.Guards.CheckSettings(settings); err != nil {
+		return []model.FieldError{fieldErr("settings", "%s", strings.TrimPrefix(err.Error(), "guard rail: "))}
+	}
+	return nil
 }

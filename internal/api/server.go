@@ -49,6 +49,8 @@ type Config struct {
 	MetricsToken string
 	// Rates limit request creation and token issuing per token.
 	Rates Rates
+	// Guards refuse entity settings outside the server's guard rails.
+	Guards awsauth.Guards
 }
 
 // Server is the HTTP handler.

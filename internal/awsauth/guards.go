@@ -16,6 +16,9 @@ type Guards struct {
 	// GroupPaths are the IAM paths (prefixes ending in /) of the groups
 	// sym may add users to (--allowed-group-paths); empty: /sym/.
 	GroupPaths []string
+	// AllowBroadPolicies lets a runtime's policy_arns name AWS-managed
+	// admin-level policies (--allow-broad-runtime-policies).
+	AllowBroadPolicies bool
 }
 
 // AllowedGroupPaths is the effective list of allowed group paths.
@@ -56,4 +59,41 @@ func (g Guards) CheckGroupPath(group, path string) error {
 	}
 	return &GuardError{fmt.Sprintf("IAM group %s has the path %s, outside --allowed-group-paths (%s): sym adds nobody to it",
 		group, path, strings.Join(g.AllowedGroupPaths(), ","))}
+}
+
+// BroadPolicy reports whether arn names an AWS-managed policy sym treats as
+// admin-level (decision 012): AdministratorAccess and its variants,
+// PowerUserAccess, any *FullAccess policy (IAMFullAccess among them: each
+// hands a whole service over, IAM's hands over the account), and the
+// job-function administrators.
+func BroadPolicy(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != "aws" || !strings.HasPrefix(parts[5], "policy/") {
+		return false
+	}
+	path := strings.TrimPrefix(parts[5], "policy/")
+	name := path[strings.LastIndex(path, "/")+1:]
+	return strings.HasPrefix(name, "AdministratorAccess") || name == "PowerUserAccess" || strings.HasSuffix(name, "FullAccess") ||
+		(strings.HasPrefix(path, "job-function/") && strings.HasSuffix(name, "Administrator"))
+}
+
+// CheckPolicyARNs refuses a runtime's policy_arns (a comma list) naming an
+// admin-level AWS-managed policy, unless --allow-broad-runtime-policies.
+func (g Guards) CheckPolicyARNs(list string) error {
+	if g.AllowBroadPolicies {
+		return nil
+	}
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); BroadPolicy(a) {
+			return &GuardError{fmt.Sprintf("policy_arns names %s, an AWS-managed admin-level policy; the server refuses it unless started with --allow-broad-runtime-policies", a)}
+		}
+	}
+	return nil
+}
+
+// CheckSettings applies the guard rails to an entity's settings when it is
+// written (the API answers 400 with the error) and to a runtime's settings
+// when they are used.
+func (g Guards) CheckSettings(settings map[string]string) error {
+	return g.CheckPolicyARNs(settings["policy_arns"])
 }

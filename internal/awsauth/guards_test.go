@@ -28,3 +28,28 @@ func TestGroupPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestBroadPolicy(t *testing.T) {
+	for arn, broad := range map[string]bool{
+		"arn:aws:iam::aws:policy/AdministratorAccess":              true,
+		"arn:aws:iam::aws:policy/AdministratorAccess-Amplify":      true,
+		"arn:aws:iam::aws:policy/PowerUserAccess":                  true,
+		"arn:aws:iam::aws:policy/IAMFullAccess":                    true,
+		"arn:aws-cn:iam::aws:policy/AmazonEC2FullAccess":           true,
+		"arn:aws:iam::aws:policy/job-function/SystemAdministrator": true,
+		"arn:aws:iam::aws:policy/ReadOnlyAccess":                   false,
+		"arn:aws:iam::aws:policy/job-function/ViewOnlyAccess":      false,
+		"arn:aws:iam::123456789012:policy/AdministratorAccess":     false,
+		"AdministratorAccess":                                      false,
+	} {
+		if got := awsauth.BroadPolicy(arn); got != broad {
+			t.Errorf("BroadPolicy(%s) = %v", arn, got)
+		}
+	}
+	if err := (awsauth.Guards{}).CheckPolicyARNs("arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::aws:policy/PowerUserAccess"); !awsauth.IsGuard(err) || !strings.Contains(err.Error(), "--allow-broad-runtime-policies") {
+		t.Errorf("list with PowerUserAccess: %v", err)
+	}
+	if err := (awsauth.Guards{AllowBroadPolicies: true}).CheckPolicyARNs("arn:aws:iam::aws:policy/AdministratorAccess"); err != nil {
+		t.Errorf("with the flag: %v", err)
+	}
+}

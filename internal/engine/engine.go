@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opensym/sym/internal/authz"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
@@ -46,6 +47,9 @@ func (a Actor) IsAdmin() bool { return a.Role == store.RoleAdmin }
 // Options tune the engine.
 type Options struct {
 	Log *slog.Logger
+	// Guards are the server's guard rails, applied to a runtime's settings
+	// before every grant through it.
+	Guards awsauth.Guards
 	// Now is the wall clock and Mono a monotonic one (time since any fixed
 	// origin); the engine reads time through both, so that a wall clock
 	// stepped back delays nothing (clock.go). Both default to the system's.

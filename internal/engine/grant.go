@@ -377,6 +377,9 @@ func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor st
 // difference from the module is a guard refusal; a check that could not
 // read the role (throttling, 5xx, network, timeout) is a transient error.
 func (e *Engine) checkRuntime(ctx context.Context, settings map[string]string) error {
+	if err := e.opt.Guards.CheckSettings(settings); err != nil {
+		return err
+	}
 	if e.opt.VerifyRuntime == nil {
 		return nil
 	}

@@ -213,6 +213,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		eopt.VerifyRuntime = opt.RuntimeVerifier(chain.Base())
 	}
 	eopt.Org = opt.Org
+	eopt.Guards = opt.Guards
 	var check *strategy.ConnectorCheck
 	if opt.ConnectorVerifier != nil {
 		check = &strategy.ConnectorCheck{Check: opt.ConnectorVerifier(chain.Base()), Every: eopt.VerifyEvery}
@@ -272,7 +273,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	}
 	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, Version: opt.Version, AdminToken: opt.AdminToken, Log: opt.Log,
 		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery,
-		MaxTokenTTL: opt.MaxTokenTTL, MetricsToken: opt.MetricsToken, Rates: opt.Rates})
+		MaxTokenTTL: opt.MaxTokenTTL, MetricsToken: opt.MetricsToken, Rates: opt.Rates, Guards: opt.Guards})
 	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
 	if err != nil {
 		ln.Close()

@@ -61,6 +61,8 @@ type ServerOptions struct {
 	ConnectorVerifier func(own aws.Config) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error
 	// SSOPollInterval and LambdaTimeout: see server.Options.
 	SSOPollInterval, LambdaTimeout time.Duration
+	// Guards are the server's guard rails (--allowed-group-paths, ...).
+	Guards awsauth.Guards
 }
 
 // StartServer starts a sym server for org "default" with no AWS.
@@ -88,7 +90,7 @@ func StartServerWith(tb testing.TB, o ServerOptions) *Server {
 	opt := server.Options{DB: o.DB, Listen: "127.0.0.1:0", Org: o.Org, AdminToken: token,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)), Engine: o.Engine, RuntimeVerifier: o.RuntimeVerifier, OIDC: o.OIDC,
 		AWSRate: o.AWSRate, Delivery: o.Delivery, Slack: o.Slack, SSOPollInterval: o.SSOPollInterval, LambdaTimeout: o.LambdaTimeout,
-		ConnectorVerifier: o.ConnectorVerifier, Rates: o.Rates, MaxTokenTTL: o.MaxTokenTTL, MetricsToken: o.MetricsToken}
+		ConnectorVerifier: o.ConnectorVerifier, Rates: o.Rates, MaxTokenTTL: o.MaxTokenTTL, MetricsToken: o.MetricsToken, Guards: o.Guards}
 	if o.Moto != nil {
 		cfg := o.Moto.AWSConfig(tb)
 		if o.AWSEndpoint != "" {
