@@ -34,7 +34,9 @@ func TestConfigFileSetsServerFlags(t *testing.T) {
 		"oidc-auto-create": true,
 		"public-url": "https://sym.example.com",
 		"listen": "127.0.0.1:9999",
-		"org": "from-file"
+		"org": "from-file",
+		"allowed-group-paths": ["/sym/", "/ops/"],
+		"allow-broad-runtime-policies": true
 	}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +47,14 @@ func TestConfigFileSetsServerFlags(t *testing.T) {
 		t.Fatalf("apply %s: %v", cfg, err)
 	}
 	want := map[string]string{
-		"oidc-issuer":      "https://idp.example.com",
-		"oidc-client-id":   "sym-web",
-		"oidc-auto-create": "true",
-		"public-url":       "https://sym.example.com",
-		"listen":           "127.0.0.1:9999",
-		"org":              "from-command-line",
+		"oidc-issuer":                  "https://idp.example.com",
+		"oidc-client-id":               "sym-web",
+		"oidc-auto-create":             "true",
+		"public-url":                   "https://sym.example.com",
+		"listen":                       "127.0.0.1:9999",
+		"org":                          "from-command-line",
+		"allowed-group-paths":          "/sym/,/ops/",
+		"allow-broad-runtime-policies": "true",
 	}
 	for name, v := range want {
 		f := cmd.Flags().Lookup(name)
