@@ -35,6 +35,7 @@ func init() {
 	var reconcileMode string
 	var groupPaths string
 	var allowBroad bool
+	var allowedAccounts, allowedRuntimeRoles string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -148,6 +149,12 @@ reloaded from the database at the next start.`,
 				return usageError{err}
 			}
 			opt.Guards.AllowBroadPolicies = allowBroad
+			if opt.Guards.Accounts, err = awsauth.ParseAccounts(allowedAccounts); err != nil {
+				return usageError{err}
+			}
+			if opt.Guards.RuntimeRoles, err = awsauth.ParseRolePatterns(allowedRuntimeRoles); err != nil {
+				return usageError{err}
+			}
 			if verifyInterval <= 0 {
 				return usageError{fmt.Errorf("--verify-interval must be positive (e.g. 5m)")}
 			}
@@ -244,6 +251,8 @@ reloaded from the database at the next start.`,
 	cmd.Flags().DurationVar(&reconcileEvery, "reconcile-interval", time.Minute, "compare AWS group members with the grant ledger at start and this often (0: only on 'sym reconcile')")
 	cmd.Flags().StringVar(&reconcileMode, "reconcile", "report", "members sym did not add: report (audit drift, leave them) or enforce (remove them from groups under /sym/)")
 	cmd.Flags().StringVar(&groupPaths, "allowed-group-paths", awsauth.DefaultGroupPath, "comma list of IAM paths of the groups sym may add users to; a group elsewhere is refused at grant (GetGroup reads its path)")
+	cmd.Flags().StringVar(&allowedAccounts, "allowed-accounts", "", "comma list of 12-digit AWS accounts sym may act in; entity writes and grants naming others are refused (empty: no limit beyond each runtime's safelist)")
+	cmd.Flags().StringVar(&allowedRuntimeRoles, "allowed-runtime-roles", "", "comma list of runtime role ARN patterns (* wildcards), e.g. arn:aws:iam::123456789012:role/sym/*; other runtime roles are refused at write and before any AWS call")
 	cmd.Flags().BoolVar(&allowBroad, "allow-broad-runtime-policies", false, "let a runtime's policy_arns name AWS-managed admin-level policies (AdministratorAccess*, PowerUserAccess, *FullAccess, job-function/*Administrator)")
 	root.AddCommand(cmd)
 }

@@ -36,7 +36,9 @@ func TestConfigFileSetsServerFlags(t *testing.T) {
 		"listen": "127.0.0.1:9999",
 		"org": "from-file",
 		"allowed-group-paths": ["/sym/", "/ops/"],
-		"allow-broad-runtime-policies": true
+		"allow-broad-runtime-policies": true,
+		"allowed-accounts": ["123456789012", "210987654321"],
+		"allowed-runtime-roles": "arn:aws:iam::123456789012:role/sym/*"
 	}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +57,8 @@ func TestConfigFileSetsServerFlags(t *testing.T) {
 		"org":                          "from-command-line",
 		"allowed-group-paths":          "/sym/,/ops/",
 		"allow-broad-runtime-policies": "true",
+		"allowed-accounts":             "123456789012,210987654321",
+		"allowed-runtime-roles":        "arn:aws:iam::123456789012:role/sym/*",
 	}
 	for name, v := range want {
 		f := cmd.Flags().Lookup(name)

@@ -142,7 +142,7 @@ func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, a engine.A
 	fields, errs := k.Normalize(raw, false)
 	if len(errs) == 0 {
 		errs = append(k.ValidateTyped(fields), s.validateRefs(r.Context(), k, "", fields)...)
-		errs = append(errs, s.guardErrs(fields)...)
+		errs = append(errs, s.guardErrs(r.Context(), k, "", fields)...)
 	}
 	if len(errs) > 0 {
 		writeErrors(w, r, 400, errs...)
@@ -201,7 +201,7 @@ func (s *Server) updateEntity(w http.ResponseWriter, r *http.Request, a engine.A
 	fields, errs := k.Normalize(roundTrip(merged), false)
 	if len(errs) == 0 {
 		errs = append(k.ValidateTyped(fields), s.validateRefs(r.Context(), k, id, fields)...)
-		errs = append(errs, s.guardErrs(fields)...)
+		errs = append(errs, s.guardErrs(r.Context(), k, id, fields)...)
 	}
 	if len(errs) > 0 {
 		writeErrors(w, r, 400, errs...)
@@ -398,18 +398,56 @@ func slugOf(k *model.Kind, fields map[string]any) string {
 }
 
 // guardErrs applies the server's guard rails (awsauth.Guards) to an
-// entity's settings: a write they refuse answers 400 naming the flag.
-func (s *Server) guardErrs(fields map[string]any) []model.FieldError {
-	settings := map[string]string{}
-	if m, ok := roundTrip(fields)["settings"].(map[string]any); ok {
-		for k, v := range m {
-			if str, ok := v.(string); ok {
-				settings[k] = str
+// entity's settings: a write they refuse answers 400 naming the flag. A
+// runtime's permission context (written through the runtime, or an
+// integration a runtime points at) must also name an allowed runtime role.
+func (s *Server) guardErrs(ctx context.Context, k *model.Kind, id string, fields map[string]any) []model.FieldError {
+	settingsOf := func(body map[string]any) map[string]string {
+		out := map[string]string{}
+		if m, ok := roundTrip(body)["settings"].(map[string]any); ok {
+			for k, v := range m {
+				if str, ok := v.(string); ok {
+					out[k] = str
+				}
 			}
 		}
+		return out
 	}
+	refused := func(field string, err error) []model.FieldError {
+		return []model.FieldError{fieldErr(field, "%s", strings.TrimPrefix(err.Error(), "guard rail: "))}
+	}
+	settings := settingsOf(fields)
 	if err := s.cfg.Guards.CheckSettings(settings); err != nil {
-		return []model.FieldError{fieldErr("settings", "%s", strings.TrimPrefix(err.Error(), "guard rail: "))}
+		return refused("settings", err)
+	}
+	switch k.Name {
+	case "runtimes":
+		ctxID, _ := fields["context_id"].(string)
+		row, err := s.cfg.Store.GetEntity(ctx, "integrations", ctxID)
+		if err != nil {
+			return nil // validateRefs says so
+		}
+		if arn := settingsOf(row.Body)["role_arn"]; arn != "" {
+			if err := s.cfg.Guards.CheckRuntimeRole(arn); err != nil {
+				return refused("context_id", err)
+			}
+		}
+	case "integrations":
+		if id == "" || settings["role_arn"] == "" {
+			return nil
+		}
+		refs, err := s.referrers(ctx, id)
+		if err != nil {
+			return nil
+		}
+		for _, ref := range refs {
+			if strings.HasPrefix(ref, model.Singular("runtimes")+" ") {
+				if err := s.cfg.Guards.CheckRuntimeRole(settings["role_arn"]); err != nil {
+					return refused("settings", err)
+				}
+				break
+			}
+		}
 	}
 	return nil
 }

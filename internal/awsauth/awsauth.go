@@ -281,6 +281,9 @@ func (c *Chain) RuntimeConfig(rt Runtime) (aws.Config, error) {
 	if err := CheckRuntime(rt); err != nil {
 		return aws.Config{}, err
 	}
+	if err := c.Guards.CheckRuntimeRole(rt.RoleARN); err != nil {
+		return aws.Config{}, err
+	}
 	p := c.cached("rt|"+rt.RoleARN+"|"+rt.ExternalID, func() aws.CredentialsProvider {
 		return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c.withCreds(c.base.Credentials, rt.Region)), rt.RoleARN,
 			func(o *stscreds.AssumeRoleOptions) {
@@ -297,6 +300,11 @@ func (c *Chain) RuntimeConfig(rt Runtime) (aws.Config, error) {
 func (c *Chain) ConnectorConfig(rt Runtime, roleARN, region string) (aws.Config, error) {
 	if err := CheckConnector(rt, roleARN); err != nil {
 		return aws.Config{}, err
+	}
+	if acct, _, _, _ := model.ParseRoleARN(roleARN); acct != "" {
+		if err := c.Guards.CheckAccount("connector role "+roleARN, acct); err != nil {
+			return aws.Config{}, err
+		}
 	}
 	rtCfg, err := c.RuntimeConfig(rt)
 	if err != nil {

@@ -2,7 +2,10 @@ package awsauth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 // DefaultGroupPath is the IAM path groups sym adds users to must be under
@@ -16,6 +19,14 @@ type Guards struct {
 	// GroupPaths are the IAM paths (prefixes ending in /) of the groups
 	// sym may add users to (--allowed-group-paths); empty: /sym/.
 	GroupPaths []string
+	// Accounts, when set, are the only AWS accounts sym acts in
+	// (--allowed-accounts): roles, safelists and account ids elsewhere are
+	// refused.
+	Accounts []string
+	// RuntimeRoles, when set, are the ARN patterns (* matches any run of
+	// characters) the runtime connector role must match
+	// (--allowed-runtime-roles).
+	RuntimeRoles []string
 	// AllowBroadPolicies lets a runtime's policy_arns name AWS-managed
 	// admin-level policies (--allow-broad-runtime-policies).
 	AllowBroadPolicies bool
@@ -91,9 +102,105 @@ func (g Guards) CheckPolicyARNs(list string) error {
 	return nil
 }
 
-// CheckSettings applies the guard rails to an entity's settings when it is
-// written (the API answers 400 with the error) and to a runtime's settings
-// when they are used.
+// ParseAccounts reads --allowed-accounts: a comma list of 12-digit ids.
+func ParseAccounts(s string) ([]string, error) {
+	out := ParseSafelist(s)
+	for _, a := range out {
+		if !isAccount(a) {
+			return nil, fmt.Errorf("--allowed-accounts: %q is not a 12-digit AWS account id", a)
+		}
+	}
+	return out, nil
+}
+
+// ParseRolePatterns reads --allowed-runtime-roles: a comma list of role
+// ARN patterns (arn:aws:iam::123456789012:role/sym/*).
+func ParseRolePatterns(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.HasPrefix(p, "arn:") || !strings.Contains(p, ":role/") {
+			return nil, fmt.Errorf("--allowed-runtime-roles: %q is not a role ARN pattern (e.g. arn:aws:iam::123456789012:role/sym/*)", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// globMatch matches s against pattern, where * matches any run of
+// characters (slashes included) and everything else matches itself.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// CheckAccount refuses an account outside --allowed-accounts (when set).
+func (g Guards) CheckAccount(what, acct string) error {
+	if len(g.Accounts) == 0 || slices.Contains(g.Accounts, acct) {
+		return nil
+	}
+	return &GuardError{fmt.Sprintf("%s is in account %s, outside --allowed-accounts (%s)", what, acct, strings.Join(g.Accounts, ","))}
+}
+
+// CheckRuntimeRole refuses a runtime connector role outside
+// --allowed-runtime-roles or --allowed-accounts (when set).
+func (g Guards) CheckRuntimeRole(arn string) error {
+	if acct, _, _, err := model.ParseRoleARN(arn); err == nil {
+		if err := g.CheckAccount("runtime role "+arn, acct); err != nil {
+			return err
+		}
+	}
+	if len(g.RuntimeRoles) == 0 {
+		return nil
+	}
+	for _, p := range g.RuntimeRoles {
+		if globMatch(p, arn) {
+			return nil
+		}
+	}
+	return &GuardError{fmt.Sprintf("runtime role %s matches none of --allowed-runtime-roles (%s)", arn, strings.Join(g.RuntimeRoles, ","))}
+}
+
+// CheckSettings applies the guard rails to a permission context's settings
+// when it is written (the API answers 400 with the error) and to a
+// runtime's settings when they are used: policy_arns, and the accounts of
+// role_arn, account_id and account_id_safelist.
 func (g Guards) CheckSettings(settings map[string]string) error {
-	return g.CheckPolicyARNs(settings["policy_arns"])
+	if err := g.CheckPolicyARNs(settings["policy_arns"]); err != nil {
+		return err
+	}
+	if arn := settings["role_arn"]; arn != "" {
+		if acct, _, _, err := model.ParseRoleARN(arn); err == nil {
+			if err := g.CheckAccount("role_arn "+arn, acct); err != nil {
+				return err
+			}
+		}
+	}
+	if a := strings.TrimSpace(settings["account_id"]); a != "" {
+		if err := g.CheckAccount("account_id", a); err != nil {
+			return err
+		}
+	}
+	for _, a := range ParseSafelist(settings["account_id_safelist"]) {
+		if err := g.CheckAccount("account_id_safelist entry", a); err != nil {
+			return err
+		}
+	}
+	return nil
 }

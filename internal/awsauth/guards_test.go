@@ -53,3 +53,28 @@ func TestBroadPolicy(t *testing.T) {
 		t.Errorf("with the flag: %v", err)
 	}
 }
+
+func TestAccountsAndRuntimeRoles(t *testing.T) {
+	g := awsauth.Guards{Accounts: []string{"123456789012"}, RuntimeRoles: []string{"arn:aws:iam::123456789012:role/sym/*"}}
+	for arn, flag := range map[string]string{
+		"arn:aws:iam::123456789012:role/sym/SymRuntimeProd":      "",
+		"arn:aws:iam::123456789012:role/sym/team/SymRuntimeProd": "",
+		"arn:aws:iam::123456789012:role/SymRuntimeProd":          "--allowed-runtime-roles",
+		"arn:aws:iam::123456789012:role/symbolic/SymRuntimeProd": "--allowed-runtime-roles",
+		"arn:aws:iam::999999999999:role/sym/SymRuntimeProd":      "--allowed-accounts",
+	} {
+		err := g.CheckRuntimeRole(arn)
+		if (flag == "") != (err == nil) || (err != nil && (!awsauth.IsGuard(err) || !strings.Contains(err.Error(), flag))) {
+			t.Errorf("CheckRuntimeRole(%s) = %v, want %q", arn, err, flag)
+		}
+	}
+	if err := (awsauth.Guards{}).CheckRuntimeRole("arn:aws:iam::999999999999:role/Anything"); err != nil {
+		t.Errorf("no flags: %v", err)
+	}
+	if _, err := awsauth.ParseAccounts("123456789012, 12345"); err == nil {
+		t.Error("ParseAccounts accepted a short account")
+	}
+	if _, err := awsauth.ParseRolePatterns("sym/*"); err == nil {
+		t.Error("ParseRolePatterns accepted a pattern that is no role ARN")
+	}
+}
