@@ -124,6 +124,18 @@ func CheckResource(rt Runtime, nameOrARN string) error {
 	return nil
 }
 
+// CheckResource is CheckResource with the chain's guard rails: an ARN's
+// account must also be within --allowed-accounts (when set).
+func (c *Chain) CheckResource(rt Runtime, nameOrARN string) error {
+	if err := CheckResource(rt, nameOrARN); err != nil {
+		return err
+	}
+	if parts := strings.SplitN(nameOrARN, ":", 6); strings.HasPrefix(nameOrARN, "arn:") && len(parts) == 6 {
+		return c.Guards.CheckAccount(nameOrARN, parts[4])
+	}
+	return nil
+}
+
 // RuntimeOf is the runtime connector of an AWS permission context.
 func RuntimeOf(a *model.AWSContext) Runtime {
 	return Runtime{RoleARN: a.RoleARN, ExternalID: a.ExternalID, Region: a.Region, Safelist: ParseSafelist(a.Safelist)}

@@ -2,6 +2,8 @@ package awsauth_test
 
 import (
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"testing"
 
 	"github.com/opensym/sym/internal/awsauth"
@@ -76,5 +78,20 @@ func TestAccountsAndRuntimeRoles(t *testing.T) {
 	}
 	if _, err := awsauth.ParseRolePatterns("sym/*"); err == nil {
 		t.Error("ParseRolePatterns accepted a pattern that is no role ARN")
+	}
+}
+
+func TestChainCheckResource(t *testing.T) {
+	chain := awsauth.NewChain(aws.Config{}, nil)
+	chain.Guards = awsauth.Guards{Accounts: []string{"123456789012"}}
+	rt := awsauth.Runtime{RoleARN: "arn:aws:iam::123456789012:role/sym/R", ExternalID: "x", Safelist: []string{"999999999999"}}
+	if err := chain.CheckResource(rt, "arn:aws:kinesis:us-east-1:123456789012:stream/s"); err != nil {
+		t.Errorf("own account: %v", err)
+	}
+	if err := chain.CheckResource(rt, "arn:aws:kinesis:us-east-1:999999999999:stream/s"); !awsauth.IsGuard(err) || !strings.Contains(err.Error(), "--allowed-accounts") {
+		t.Errorf("safelisted but outside --allowed-accounts: %v", err)
+	}
+	if err := chain.CheckResource(rt, "plain-name"); err != nil {
+		t.Errorf("a bare name: %v", err)
 	}
 }

@@ -394,7 +394,7 @@ func (d *Deliverer) sender(ctx context.Context, q store.OutboxQueue, envID strin
 		if err != nil {
 			return nil, err
 		}
-		if err := awsauth.CheckResource(rt, dest.StreamName); err != nil {
+		if err := d.chain.CheckResource(rt, dest.StreamName); err != nil {
 			return nil, err
 		}
 		cfg, err := d.chain.RuntimeConfig(rt)

@@ -207,7 +207,7 @@ func (r *Resolver) read(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	path := s.Secret.Path
-	if err := awsauth.CheckResource(s.Runtime, path); err != nil {
+	if err := r.chain.CheckResource(s.Runtime, path); err != nil {
 		return "", fmt.Errorf("secret %s: %w", path, err)
 	}
 	cfg, err := r.chain.RuntimeConfig(s.Runtime)
