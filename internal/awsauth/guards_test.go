@@ -2,10 +2,9 @@ package awsauth_test
 
 import (
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensym/sym/internal/awsauth"
 )
 
