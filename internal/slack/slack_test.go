@@ -202,7 +202,7 @@ func TestSlackApp(t *testing.T) {
 		Users: []string{"alice@example.com", "bob@example.com", "carol@example.com"},
 		Vars:  map[string]string{"approvers": "bob@example.com", "request_channel": channel},
 		Params: map[string]any{"prompt_fields": []any{
-			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h"}},
+			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h", "3s"}},
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
 		}},
 	})
@@ -406,6 +406,28 @@ func TestSlackApp(t *testing.T) {
 		ws.wait(t, "alice told of the denial", "chat.postMessage", dmTo("U0ALICE", "bob@example.com denied your request"))
 		if got, _ := srv.Engine.Get(ctx, id); got.State != "denied" {
 			t.Fatalf("after bob's deny the request is %s", got.State)
+		}
+	})
+
+	t.Run("access that ends at its deadline is told to the requester", func(t *testing.T) {
+		var r struct{ ID string }
+		if err := f.Users["alice@example.com"].Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "a short look", "duration": "3s"}}, &r); err != nil {
+			t.Fatal(err)
+		}
+		ws.wait(t, "the short request in the channel", "chat.postMessage", func(c call) bool {
+			return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), r.ID)
+		})
+		id = r.ID
+		if status, body := click("U0BOB", "sym_approve"); status != 200 {
+			t.Fatalf("bob's click answered %d %s", status, body)
+		}
+		ws.wait(t, "alice told her access ended", "chat.postMessage", dmTo("U0ALICE", "Your access to *"+f.Targets[0]+"* ended at its deadline"))
+		if got := testenv.GroupMembers(t, m, f.Groups[0]); len(got) != 0 {
+			t.Fatalf("after the deadline the IAM group holds %v, want nobody", got)
+		}
+		if got, _ := srv.Engine.Get(ctx, id); got.State != "ended" {
+			t.Fatalf("after the deadline the request is %s, want ended", got.State)
 		}
 	})
 
