@@ -18,6 +18,7 @@ func TestStrictRoleARNs(t *testing.T) {
 		"arn:aws:iam::123456789012:role/sym/./X",
 		"arn:aws:iam::123456789012:user/sym/X",
 		"arn:aws:iam::123456789012:role/",
+		"arn:aws:iam::123456789012:role0", // found by FuzzParseRoleARN: no slash after "role"
 	}
 	for _, a := range bad {
 		if _, _, _, err := ParseRoleARN(a); err == nil {

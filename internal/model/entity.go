@@ -254,7 +254,7 @@ func (k *Kind) Normalize(raw map[string]any, partial bool) (map[string]any, []Fi
 
 // roleARN is the strict grammar of an IAM role ARN: a known partition, a
 // 12-digit account, a path of IAM path segments, a role name.
-var roleARN = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role(/(?:[\w+=,.@-]+/)*)?([\w+=,.@-]{1,64})$`)
+var roleARN = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
 
 // Partitions are the AWS partitions sym accepts in ARNs.
 var Partitions = []string{"aws", "aws-us-gov", "aws-cn"}
