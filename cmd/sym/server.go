@@ -36,6 +36,7 @@ func init() {
 	var groupPaths string
 	var allowBroad bool
 	var allowedAccounts, allowedRuntimeRoles string
+	var httpTimeouts server.HTTPTimeouts
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -159,6 +160,13 @@ reloaded from the database at the next start.`,
 				return usageError{fmt.Errorf("--verify-interval must be positive (e.g. 5m)")}
 			}
 			opt.Engine.VerifyEvery = verifyInterval
+			for name, d := range map[string]time.Duration{"--read-header-timeout": httpTimeouts.ReadHeader, "--read-timeout": httpTimeouts.Read,
+				"--write-timeout": httpTimeouts.Write, "--idle-timeout": httpTimeouts.Idle} {
+				if d <= 0 {
+					return usageError{fmt.Errorf("%s must be positive (e.g. 30s)", name)}
+				}
+			}
+			opt.HTTP = httpTimeouts
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
 			}
@@ -180,6 +188,11 @@ reloaded from the database at the next start.`,
 					return connector.StrategyCheck(iam.NewFromConfig(own))
 				}
 			}
+			// Signals are caught before the server starts: a SIGHUP sent
+			// as soon as it listens re-reads the token instead of killing it.
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sig)
 			inst, err := server.Start(context.Background(), opt)
 			if err != nil {
 				return err
@@ -191,8 +204,6 @@ reloaded from the database at the next start.`,
 			} else {
 				fmt.Fprintf(out, "AWS identity: %s (the runtime connector role must trust %s)\n", inst.AWSIdentity.ARN, inst.AWSIdentity.PrincipalARN)
 			}
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		wait:
 			for {
 				select {
@@ -254,5 +265,10 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&allowedAccounts, "allowed-accounts", "", "comma list of 12-digit AWS accounts sym may act in; entity writes and grants naming others are refused (empty: no limit beyond each runtime's safelist)")
 	cmd.Flags().StringVar(&allowedRuntimeRoles, "allowed-runtime-roles", "", "comma list of runtime role ARN patterns (* wildcards), e.g. arn:aws:iam::123456789012:role/sym/*; other runtime roles are refused at write and before any AWS call")
 	cmd.Flags().BoolVar(&allowBroad, "allow-broad-runtime-policies", false, "let a runtime's policy_arns name AWS-managed admin-level policies (AdministratorAccess*, PowerUserAccess, *FullAccess, job-function/*Administrator)")
+	d := server.DefaultHTTPTimeouts
+	cmd.Flags().DurationVar(&httpTimeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "close a connection whose request headers take longer than this")
+	cmd.Flags().DurationVar(&httpTimeouts.Read, "read-timeout", d.Read, "close a connection whose whole request (headers and body) takes longer than this")
+	cmd.Flags().DurationVar(&httpTimeouts.Write, "write-timeout", d.Write, "give up writing an answer to a client that does not read it after this long (from the end of its request headers)")
+	cmd.Flags().DurationVar(&httpTimeouts.Idle, "idle-timeout", d.Idle, "close a kept-alive connection that sends no new request for this long")
 	root.AddCommand(cmd)
 }

@@ -89,6 +89,38 @@ type Options struct {
 	// Guards are the guard rails the entities cannot move
 	// (--allowed-group-paths, ...).
 	Guards awsauth.Guards
+	// HTTP are the listener's timeouts (zero fields: the defaults).
+	HTTP HTTPTimeouts
+}
+
+// HTTPTimeouts bound how long a client may hold a connection: while it
+// sends its headers (ReadHeader), its whole request, body included (Read),
+// while the server writes the answer to a client that does not read it
+// (Write), and between requests on a kept-alive connection (Idle). A zero
+// field takes its default (DefaultHTTPTimeouts).
+type HTTPTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultHTTPTimeouts are the listener's timeouts unless told otherwise.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 2 * time.Minute, Idle: 2 * time.Minute}
+
+// withDefaults fills the zero fields.
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	if t.ReadHeader > 0 {
+		d.ReadHeader = t.ReadHeader
+	}
+	if t.Read > 0 {
+		d.Read = t.Read
+	}
+	if t.Write > 0 {
+		d.Write = t.Write
+	}
+	if t.Idle > 0 {
+		d.Idle = t.Idle
+	}
+	return d
 }
 
 // SlackOptions configure the Slack app (docs/web.md).
@@ -99,14 +131,9 @@ type SlackOptions struct {
 	Poll          time.Duration // how often the audit log is read for news (default 1s)
 }
 
-// HTTP limits: a slow or silent client cannot hold a connection forever.
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 2 * time.Minute
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-)
+// maxHeaderBytes bounds a request's headers (with the timeouts of
+// HTTPTimeouts, a slow or silent client cannot hold a connection forever).
+const maxHeaderBytes = 64 << 10
 
 // checkListen refuses plain HTTP on an address other hosts can reach.
 func checkListen(addr string, tlsOn, insecure bool) error {
@@ -305,10 +332,11 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	delivery.RegisterErrorSender("slack", slackApp.ErrorSender)
 	slackApp.Start()
 	started = true
+	timeouts := opt.HTTP.withDefaults()
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		api: apiHandler,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
-			IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: timeouts.ReadHeader, ReadTimeout: timeouts.Read, WriteTimeout: timeouts.Write,
+			IdleTimeout: timeouts.Idle, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
 		err := inst.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

@@ -106,5 +106,8 @@ func (p *Process) Stop() error {
 	return p.cmd.Wait()
 }
 
+// Signal sends sig to the server process (SIGHUP, say).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
 // LogContains reports whether the server's log has s.
 func (p *Process) LogContains(s string) bool { return strings.Contains(p.Log.String(), s) }
