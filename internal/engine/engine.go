@@ -177,6 +177,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load open requests: %w", err)
 	}
+	// Old ledger rows get their principal ids before anything acts on
+	// them (pin.go).
+	e.repinLedger(ctx)
 	e.startOnce.Do(func() {
 		go e.sched.run(e.stop, e.opt.Now)
 		for i := 0; i < e.opt.Workers; i++ {

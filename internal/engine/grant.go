@@ -102,6 +102,13 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 		return
 	}
 	in.Grant.Step = strategy.Step{Actor: r.Approver, At: e.opt.Now()}
+	if entry == nil {
+		// The user id a Pinner's grant is made to, pinned before the key.
+		if in, err = e.pinPrincipal(ctx, strat, in, rtSettings); err != nil {
+			e.grantFailed(ctx, r, nil, err)
+			return
+		}
+	}
 	unlockKey := e.lockKey(in.Key)
 	for attempt := 1; ; attempt++ {
 		err = e.checkRuntime(ctx, rtSettings)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,9 +232,7 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		return ReconcileAction{Action: a, Target: t.key, Group: group, Member: member, Reason: reason, RequestID: requestID}
 	}
 	identityKey := func(name string) string {
-		g := t.grant
-		g.Identity = name
-		k, err := t.strat.Key(g)
+		k, err := t.strat.Key(strategy.HolderGrant(t.strat, t.grant, name))
 		if err != nil {
 			return name
 		}
@@ -243,10 +242,26 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 	for _, m := range members {
 		present[identityKey(m)] = m
 	}
+	// Rows written before a Pinner's ids were pinned get theirs now (Start
+	// tries first); an open one whose user cannot be found cannot be
+	// compared, and is left out and reported as an error.
+	_, pinner := t.strat.(strategy.Pinner)
+	var unpinned []string
+	for _, en := range hist {
+		if !pinner || en.Grant.PrincipalID != "" {
+			continue
+		}
+		if err := e.repinEntry(ctx, en, !dryRun); err != nil && en.Status.Open() {
+			unpinned = append(unpinned, err.Error())
+		}
+	}
 	// The newest entry per identity, and the open ones.
 	latest := map[string]*ledger.Entry{}
 	open := map[string][]*ledger.Entry{}
 	for _, en := range hist {
+		if pinner && en.Grant.PrincipalID == "" {
+			continue
+		}
 		latest[en.Key.Identity] = en
 		if en.Status.Open() {
 			open[en.Key.Identity] = append(open[en.Key.Identity], en)
@@ -268,7 +283,11 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		if r.State == model.Approved || !r.State.HoldsAccess() {
 			continue // a grant in flight, or a request the engine is closing
 		}
-		a := act(ActionReport, en.Grant.Identity, "an open grant's membership vanished", r.ID)
+		member := en.Grant.Identity
+		if pinner {
+			member = en.Grant.PrincipalID // as AWS names its holders
+		}
+		a := act(ActionReport, member, "an open grant's membership vanished", r.ID)
 		switch {
 		case en.Standing:
 			a.Reason += "; it was a standing membership, which sym does not restore"
@@ -294,6 +313,13 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		symGranted := en != nil && !en.Standing && en.Status != ledger.NotGranted
 		var a ReconcileAction
 		switch {
+		case len(unpinned) > 0:
+			// An open grant of this target names a user that cannot be
+			// found: it may be this member's. Remove nothing.
+			a = act(ActionReport, name, "no open grant matches it, but an open grant of this target cannot be matched to its user; left alone", "")
+			if en != nil {
+				a.RequestID = en.RequestID()
+			}
 		case symGranted:
 			a = act(ActionRemove, name, "sym granted this membership and no grant of it is open", en.RequestID())
 		case e.opt.ReconcileEnforce && managed:
@@ -302,7 +328,10 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		default:
 			unmanaged++
 			a = act(ActionReport, name, "a member sym did not add; left alone", "")
-			if !managed && e.opt.ReconcileEnforce {
+			switch {
+			case !managed && e.opt.ReconcileEnforce && pinner:
+				a.Reason += " (enforce mode leaves it: nothing marks an Identity Center permission set or group as sym's alone)"
+			case !managed && e.opt.ReconcileEnforce:
 				a.Reason += " (the group is not under /sym/, so enforce mode leaves it)"
 			}
 		}
@@ -312,13 +341,15 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 				if symGranted {
 					g = en.Grant // through the roles and the identity it was granted with
 				}
-				g.Identity = name
-				e.reconcileRemove(ctx, t, id, g, &a)
+				e.reconcileRemove(ctx, t, id, strategy.HolderGrant(t.strat, g, name), &a)
 			} else if _, seen := e.reported.LoadOrStore(t.key+"\x00"+id, true); !seen {
 				e.audit(ctx, "", EventDrift, map[string]string{"member": name, "group": group, "target": t.key, "reason": a.Reason})
 			}
 		}
 		acts = append(acts, a)
+	}
+	if len(unpinned) > 0 {
+		return acts, len(members), unmanaged, fmt.Errorf("open grants not compared, their user cannot be found: %s", strings.Join(unpinned, "; "))
 	}
 	return acts, len(members), unmanaged, nil
 }

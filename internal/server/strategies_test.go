@@ -16,6 +16,7 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -39,11 +40,17 @@ type otherStrategies struct {
 }
 
 func setupOtherStrategies(t testing.TB) *otherStrategies {
+	return setupOtherStrategiesWith(t, engine.Options{})
+}
+
+// setupOtherStrategiesWith is setupOtherStrategies with the engine's
+// options (enforce mode, say).
+func setupOtherStrategiesWith(t testing.TB, eo engine.Options) *otherStrategies {
 	t.Helper()
 	o := &otherStrategies{moto: testenv.StartMoto(t)}
 	o.proxy = testenv.StartFaultProxy(t, o.moto.URL)
 	o.fake = testenv.StartFakeLambda(t, o.proxy.URL)
-	o.srv = testenv.StartServerWith(t, testenv.ServerOptions{Moto: o.moto, AWSEndpoint: o.fake.URL,
+	o.srv = testenv.StartServerWith(t, testenv.ServerOptions{Moto: o.moto, AWSEndpoint: o.fake.URL, Engine: eo,
 		SSOPollInterval: 20 * time.Millisecond, LambdaTimeout: 500 * time.Millisecond})
 	o.iam = testenv.SetupIAMFlow(t, o.moto, o.srv.URL, o.srv.AdminToken, testenv.IAMFlowOptions{
 		Vars: map[string]string{"approvers": "bob@example.com"}})

@@ -21,6 +21,15 @@
 //     de-escalating something already gone, succeeds and changes nothing.
 //   - Holders lists every identity that holds the target's access now (the
 //     reconciler compares it with the ledger); Grant.Identity is ignored.
+//     A Pinner's holders are principal ids (Grant.PrincipalID), others'
+//     are identities (Grant.Identity).
+//   - A strategy whose target system names users by an id of its own,
+//     which sym's identity only leads to (an identity-store user id found
+//     from a user name or an email), is a Pinner: the engine resolves that
+//     id once, before Key, when a grant is made, and pins it in the grant.
+//     Key, HasAccess, Escalate and Deescalate then use the pinned id and
+//     never look the user up again: a removal (or the reconciler) acts on
+//     the user the grant was made to, whatever the directory says today.
 //   - An error that retrying cannot fix and that proves nothing was granted
 //     (the IAM user or group does not exist) is a *NotGrantedError; every
 //     other error may be transient, and the engine retries it.
@@ -44,6 +53,11 @@ type Grant struct {
 	// Identity is the requester's user name in the target system (an IAM
 	// user name for aws_iam).
 	Identity string `json:"identity"`
+	// PrincipalID is the target system's own id of the identity (the
+	// identity-store user id for aws_sso), resolved by a Pinner when the
+	// grant is made; empty for other strategies, and in ledger rows written
+	// before it was pinned.
+	PrincipalID string `json:"principal_id,omitempty"`
 	// Runtime is the runtime connector role, External ID included.
 	Runtime awsauth.Runtime `json:"runtime"`
 	// ConnectorRoleARN is the strategy's permission context role.
@@ -103,6 +117,24 @@ type AccessStrategy interface {
 	Escalate(ctx context.Context, g Grant) error
 	Deescalate(ctx context.Context, g Grant) error
 	Holders(ctx context.Context, g Grant) ([]string, error)
+}
+
+// Pinner is a strategy that resolves the target system's id of a grant's
+// identity (see the package comment). Pin answers that id for g (whose
+// PrincipalID is empty); no such user is a *NotGrantedError.
+type Pinner interface {
+	Pin(ctx context.Context, g Grant) (string, error)
+}
+
+// HolderGrant is g naming the holder that strat's Holders listed: as its
+// principal id for a Pinner, as its identity otherwise.
+func HolderGrant(strat AccessStrategy, g Grant, holder string) Grant {
+	if _, ok := strat.(Pinner); ok {
+		g.PrincipalID = holder
+	} else {
+		g.Identity = holder
+	}
+	return g
 }
 
 // NotGrantedError says that AWS refused a grant in a way retrying cannot

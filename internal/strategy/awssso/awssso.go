@@ -122,16 +122,22 @@ func targetOf(g strategy.Grant) (target, error) {
 	return t, nil
 }
 
-// Key: the instance and the user reference (the aws_sso identity, else the
-// email) on one side; the permission set in its account, or the group, on
-// the other. Identity-store user names and emails ignore case.
+// Key: the instance and the identity-store user id pinned when the grant
+// was made (what Holders lists) on one side; the permission set in its
+// account, or the group, on the other. A grant without a pinned id (a
+// ledger row from before ids were pinned) is keyed by the user reference
+// it looked the user up with: the aws_sso identity, else the email; user
+// names and emails ignore case.
 func (s *Strategy) Key(g strategy.Grant) (strategy.Key, error) {
 	t, err := targetOf(g)
 	if err != nil {
 		return strategy.Key{}, err
 	}
 	who := "email/" + strings.ToLower(g.Requester)
-	if g.Identity != "" {
+	switch {
+	case g.PrincipalID != "":
+		who = "id/" + strings.ToLower(g.PrincipalID)
+	case g.Identity != "":
 		who = "user/" + strings.ToLower(g.Identity)
 	}
 	k := strategy.Key{Identity: "aws_sso:" + t.instance + ":" + who}
@@ -221,10 +227,34 @@ func (s *Strategy) identityStore(ctx context.Context, c *ssoadmin.Client, instan
 
 var userID = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
 
-// user finds the requester's identity-store user id: the aws_sso identity
-// when it is a user id or a user name, else the user whose user name or
-// email is the requester's email. found is false when there is none.
+// Pin finds the identity-store user id a new grant is made to (see user),
+// through the grant's roles. No such user is a NotGrantedError.
+func (s *Strategy) Pin(ctx context.Context, g strategy.Grant) (string, error) {
+	g.PrincipalID = ""
+	t, err := targetOf(g)
+	if err != nil {
+		return "", err
+	}
+	c, err := s.clients(ctx, g, t)
+	if err != nil {
+		return "", err
+	}
+	id, found, err := s.user(ctx, c, g)
+	if err == nil && !found {
+		err = s.noUser(g)
+	}
+	return id, err
+}
+
+// user is the grant's identity-store user id: the pinned one when the
+// grant has it; otherwise (a new grant's Pin, or a ledger row from before
+// ids were pinned) the aws_sso identity when it is a user id or a user
+// name, else the user whose user name or email is the requester's email.
+// found is false when there is none.
 func (s *Strategy) user(ctx context.Context, c *clients, g strategy.Grant) (id string, found bool, err error) {
+	if g.PrincipalID != "" {
+		return g.PrincipalID, true, nil
+	}
 	cacheKey := c.store + "|" + strings.ToLower(g.Identity) + "|" + strings.ToLower(g.Requester)
 	s.mu.Lock()
 	if u, ok := s.users[cacheKey]; ok && time.Now().Before(u.exp) {
@@ -553,7 +583,8 @@ func (c *clients) membership(ctx context.Context, group, user string) (string, e
 	return "", nil
 }
 
-// Holders lists the identity-store user ids that hold the target now: the
+// Holders lists the identity-store user ids (principal ids: aws_sso is a
+// strategy.Pinner) that hold the target now: the
 // users assigned the permission set in the account, or the group's members.
 func (s *Strategy) Holders(ctx context.Context, g strategy.Grant) ([]string, error) {
 	t, err := targetOf(g)
