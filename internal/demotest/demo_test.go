@@ -1,6 +1,8 @@
 // Package demotest runs `make demo`'s script and checks what it shows a
 // newcomer: the engineer in the IAM group during the grant, gone after
-// expiry, the audit trail in order, and nothing left running.
+// expiry; the IAM Identity Center permission set assigned to the engineer's
+// identity-store user during the grant, gone after the revoke; both audit
+// trails in order; and nothing left running.
 package demotest
 
 import (
@@ -28,7 +30,10 @@ func TestDemoScript(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"))
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "SYM_BIN="+bin, "SYM_DEMO_DIR="+dir, "SYM_DEMO_DURATION=12s")
+		// The IAM grant lasts long enough that a slow aws CLI read, and the
+		// Identity Center part that runs meanwhile, fall inside it on a
+		// loaded machine (12 s did not, once).
+		cmd.Env = append(os.Environ(), "SYM_BIN="+bin, "SYM_DEMO_DIR="+dir, "SYM_DEMO_DURATION=25s")
 		b, err := cmd.CombinedOutput()
 		out := string(b)
 		if err != nil {
@@ -38,7 +43,11 @@ func TestDemoScript(t *testing.T) {
 			"members of demo-s3-readonly now (from IAM): []",
 			"members of demo-s3-readonly during the grant (from IAM): [alice]",
 			"members of demo-s3-readonly after expiry (from IAM): []",
-			"verified: every connector role is exactly as narrow as its module promises",
+			"flow sandbox-sso-access, target readonly (permission set ReadOnly in account 123456789012)",
+			"SSO connector role     arn:aws:iam::123456789012:role/sym/SymSSOSandbox",
+			"assignments of ReadOnly in account 123456789012 now (from IAM Identity Center): []",
+			"assignments of ReadOnly in account 123456789012 after the revoke (from IAM Identity Center): []",
+			"revoked by alice@example.com: done",
 			"To use it with your AWS account",
 			"one-time sign-in link for alice@example.com (15 minutes): http://127.0.0.1:",
 			"/login/link?code=",
@@ -48,17 +57,40 @@ func TestDemoScript(t *testing.T) {
 				t.Fatalf("run %d: the demo did not say %q:\n%s", run, want, out)
 			}
 		}
-		// The audit trail, in order.
-		audit := out[strings.Index(out, "The audit trail"):]
-		var events []string
-		for _, line := range strings.Split(audit, "\n") {
-			f := strings.Fields(line)
-			if len(f) > 3 && regexp.MustCompile(`^\d{4}-\d\d-\d\d$`).MatchString(f[0]) {
-				events = append(events, f[2])
+		// Both projects applied, and their roles verified.
+		for _, p := range []string{"aws-iam", "aws-sso"} {
+			if !regexp.MustCompile(`Apply complete! Resources: \d+ added, 0 changed, 0 destroyed\. \(` + p + `\)`).MatchString(out) {
+				t.Fatalf("run %d: the demo did not apply the %s project:\n%s", run, p, out)
 			}
 		}
-		if want := []string{"request", "approve", "escalate", "deescalate"}; !slices.Equal(events, want) {
-			t.Fatalf("run %d: audit events %v, want %v\n%s", run, events, want, audit)
+		if n := strings.Count(out, "verified: every connector role is exactly as narrow as its module promises"); n != 2 {
+			t.Fatalf("run %d: %d connector verifications passed, want 2:\n%s", run, n, out)
+		}
+		// The permission set was assigned to alice's identity-store user,
+		// as Identity Center itself lists it, during the grant.
+		m := regexp.MustCompile(`identity-store user alice: (\S+) `).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("run %d: the demo did not show alice's identity-store user:\n%s", run, out)
+		}
+		if want := "assignments of ReadOnly in account 123456789012 during the grant (from IAM Identity Center): [" + m[1] + "]"; !strings.Contains(out, want) {
+			t.Fatalf("run %d: the demo did not say %q:\n%s", run, want, out)
+		}
+		// The audit trails, in order: the IAM request's ends at its
+		// deadline, the Identity Center request's by revoke.
+		iamAudit, ssoAudit, ok := strings.Cut(out[strings.Index(out, "==> The audit trail"):], "The audit trail of the Identity Center request")
+		if !ok {
+			t.Fatalf("run %d: the demo did not print the Identity Center request's audit trail:\n%s", run, out)
+		}
+		for _, c := range []struct {
+			text string
+			want []string
+		}{
+			{iamAudit, []string{"request", "approve", "escalate", "deescalate"}},
+			{ssoAudit, []string{"request", "approve", "escalate", "revoke", "deescalate"}},
+		} {
+			if events := auditEvents(c.text); !slices.Equal(events, c.want) {
+				t.Fatalf("run %d: audit events %v, want %v\n%s", run, events, c.want, c.text)
+			}
 		}
 		// Nothing it started is still running.
 		for _, m := range regexp.MustCompile(`\(pid (\d+)`).FindAllStringSubmatch(out, -1) {
@@ -68,4 +100,17 @@ func TestDemoScript(t *testing.T) {
 			}
 		}
 	}
+}
+
+// auditEvents reads the EVENT column of `sym audit`'s table rows in text.
+func auditEvents(text string) []string {
+	var events []string
+	date := regexp.MustCompile(`^\d{4}-\d\d-\d\d$`)
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && date.MatchString(f[0]) {
+			events = append(events, f[2])
+		}
+	}
+	return events
 }
