@@ -12,17 +12,24 @@ func init() {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "reconcile",
-		Short: "Compare AWS group members with sym's grant ledger now, and repair (admin)",
+		Short: "Compare what AWS says with sym's grant ledger now, and repair (admin)",
 		Long: `Run one reconciler pass on the server now (it also runs at start and every
---reconcile-interval). For every group a target names, it reads the members
-from AWS and compares them with the grant ledger:
+--reconcile-interval). For every IAM group, Identity Center permission set
+(in its account) and identity-store group a target names, it reads who holds
+it from AWS and compares that with the grant ledger:
 
-  remove   a membership sym granted with no open grant (audit "reconciled")
-  re-add   an open grant of an active request whose membership vanished
-  report   a member sym did not add (audit "drift"), left alone unless the
-           server runs with --reconcile=enforce and the group is under /sym/
+  remove   access sym granted with no open grant (audit "reconciled")
+  re-add   an open grant of an active request whose access vanished
+  report   access sym did not grant (audit "drift"), left alone unless the
+           server runs with --reconcile=enforce and the IAM group is under
+           /sym/ (Identity Center access sym did not grant is never removed)
 
-With --dry-run it only reads, and prints what it would do.`,
+With --dry-run it only reads, and prints what it would do.
+
+Exit codes: 0 the pass ran (with --dry-run: whatever it would do); 1 a target
+could not be read or an action failed (both are tried again on the next
+pass), or the server refused (only admins may reconcile); 2 a wrong command
+line.`,
 		Example: `  sym reconcile --dry-run
   sym reconcile --json`,
 		Args: cobra.NoArgs,
@@ -35,10 +42,13 @@ With --dry-run it only reads, and prints what it would do.`,
 			if err := c.Do(ctx(), "POST", api.Query("/reconcile", "dry_run", fmt.Sprint(dryRun)), nil, &rep); err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
 			out := cmd.OutOrStdout()
+			if asJSON {
+				if err := printJSON(out, rep); err != nil {
+					return err
+				}
+				return reconcileFailed(rep)
+			}
 			verb := "did"
 			if rep.DryRun {
 				verb = "would do (dry run)"
@@ -58,12 +68,29 @@ With --dry-run it only reads, and prints what it would do.`,
 			for _, e := range rep.Errors {
 				fmt.Fprintf(out, "could not read %s\n", e)
 			}
-			if len(rep.Errors) > 0 {
-				return fmt.Errorf("%d targets could not be read", len(rep.Errors))
-			}
-			return nil
+			return reconcileFailed(rep)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only read, and print what it would do")
 	root.AddCommand(clientFlags(cmd, true))
+}
+
+// reconcileFailed is the command's error when the pass could not read a
+// target or an action failed: exit code 1, though the report was printed.
+func reconcileFailed(rep engine.ReconcileReport) error {
+	failed := 0
+	for _, a := range rep.Actions {
+		if a.Error != "" {
+			failed++
+		}
+	}
+	switch {
+	case len(rep.Errors) > 0 && failed > 0:
+		return fmt.Errorf("%d targets could not be read and %d actions failed; the next pass tries again", len(rep.Errors), failed)
+	case len(rep.Errors) > 0:
+		return fmt.Errorf("%d targets could not be read; the next pass tries again", len(rep.Errors))
+	case failed > 0:
+		return fmt.Errorf("%d actions failed; the next pass tries again", failed)
+	}
+	return nil
 }
