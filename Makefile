@@ -47,11 +47,13 @@ bench: check-tools ## benchmarks against moto, each with its baseline: grant lat
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./internal/server
 
 FUZZTIME ?= 60s
-fuzz: ## run each fuzz target for $(FUZZTIME) (make test runs their seed corpora): bodies, ARNs, IAM paths, durations
-	go test -run='^$$' -fuzz='^FuzzEndpointBodies$$' -fuzztime=$(FUZZTIME) ./internal/api
-	go test -run='^$$' -fuzz='^FuzzParseRoleARN$$' -fuzztime=$(FUZZTIME) ./internal/model
-	go test -run='^$$' -fuzz='^FuzzCheckIAMPath$$' -fuzztime=$(FUZZTIME) ./internal/model
-	go test -run='^$$' -fuzz='^FuzzParseDuration$$' -fuzztime=$(FUZZTIME) ./internal/model
+fuzz: ## run every fuzz target (each func Fuzz* in a _test.go file) for $(FUZZTIME) (make test runs their seed corpora)
+	@set -e; for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
+	  for n in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$n in ./$$(dirname $$f) for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$n\$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$f); \
+	  done; \
+	done
 
 lint: ## gofmt and go vet
 	gofmt -l $$(git ls-files '*.go')

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/connector"
 )
 
@@ -39,6 +40,7 @@ func newConnectorVerifyCmd() *cobra.Command {
 		declaredExtras []string
 		destinations   []string
 		fromServer     bool
+		groupPaths     string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -70,7 +72,15 @@ SymEnv=<environment>, and read no secret tagged otherwise or untagged.
 $SYM_API_URL runs through this runtime role.
 
 Policies attached beyond these are listed with what they allow; those not
-declared with --extra-policy are differences. The exit status is 1 when any
+declared with --extra-policy are differences.
+
+It applies the sym server's guard rails too, with the same flags: an
+--extra-policy naming an AWS-managed admin-level policy (AdministratorAccess*,
+PowerUserAccess, *FullAccess, job-function/*Administrator) is a difference
+unless --allow-broad-runtime-policies, and an IAM connector role whose
+policies (any of them, inline ones included) let it add users to or remove
+them from groups outside --allowed-group-paths (default /sym/) is a
+difference: the server refuses such roles before using them. The exit status is 1 when any
 difference is found. AWS is reached through the SDK's default configuration
 (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).`,
 		Example: `  # in a root that outputs the runtime connector module's settings as runtime_settings
@@ -84,6 +94,10 @@ difference is found. AWS is reached through the SDK's default configuration
     --sso-connector-role-arn arn:aws:iam::123456789012:role/sym/SymSSOProd`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if e.GroupPaths, err = awsauth.ParseGroupPaths(groupPaths); err != nil {
+				return usageError{err}
+			}
 			e.TrustedPrincipals = trusted
 			e.AccountSafelist = splitCommas(safelist)
 			e.DeclaredPolicyARNs = declaredExtras
@@ -185,6 +199,8 @@ difference is found. AWS is reached through the SDK's default configuration
 	f.StringArrayVar(&ssoRoles, "sso-connector-role-arn", nil, "ARN of an SSO (IAM Identity Center) connector role to verify (repeat)")
 	f.BoolVar(&ssoAccount, "sso-account-assignment", true, "the SSO connector's sso_account_assignment_enabled: expect the SymSSO<Env>-Account policy")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	f.StringVar(&groupPaths, "allowed-group-paths", awsauth.DefaultGroupPath, "comma list of the IAM paths of the groups sym may change (the server's flag): an IAM connector role that may change membership elsewhere is a difference")
+	f.BoolVar(&e.AllowBroadPolicies, "allow-broad-runtime-policies", false, "accept --extra-policy entries naming AWS-managed admin-level policies (the server's flag)")
 	// --api-url: the server --from-server reads.
 	return clientFlags(cmd, false)
 }

@@ -53,7 +53,9 @@ the runtime connector role with IAM read calls and refuses to use it unless
 it is exactly what the runtime-connector module promises (the check of
 'sym connector verify'); it checks the sso-connector and lambda-connector
 roles of aws_sso and aws_lambda strategies the same way before their first
-grant. Its own identity needs iam:GetRole,
+grant, and the iam-connector role of an aws_iam strategy before it adds
+anyone to a group (its policies must let it change membership of groups
+under --allowed-group-paths only). Its own identity needs iam:GetRole,
 ListAttachedRolePolicies, GetPolicy, GetPolicyVersion, ListRolePolicies and
 GetRolePolicy for that; --verify-connectors=false turns the check off.
 De-escalations never wait for it.
@@ -175,7 +177,7 @@ reloaded from the database at the next start.`,
 				opt.RuntimeVerifier = func(own aws.Config) func(context.Context, map[string]string) error {
 					reader := iam.NewFromConfig(own)
 					return func(ctx context.Context, settings map[string]string) error {
-						_, err := connector.VerifyRuntime(ctx, reader, settings, nil)
+						_, err := connector.VerifyRuntimeWith(ctx, reader, settings, nil, opt.Guards)
 						var ce *awsauth.CredentialsError
 						if awsauth.IsCredentialsError(err) && !errors.As(err, &ce) {
 							// Not a role that differs: the server cannot read it.
@@ -185,7 +187,7 @@ reloaded from the database at the next start.`,
 					}
 				}
 				opt.ConnectorVerifier = func(own aws.Config) func(context.Context, string, string, string) error {
-					return connector.StrategyCheck(iam.NewFromConfig(own))
+					return connector.StrategyCheckWith(iam.NewFromConfig(own), opt.Guards)
 				}
 			}
 			// Signals are caught before the server starts: a SIGHUP sent
@@ -248,7 +250,7 @@ reloaded from the database at the next start.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8420", "address to serve the API on")
 	cmd.Flags().StringVar(&org, "org", "default", "organisation name the Terraform provider's org must match")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format: json or text")
-	cmd.Flags().BoolVar(&verify, "verify-connectors", true, "check runtime connector roles against their module before the first grant")
+	cmd.Flags().BoolVar(&verify, "verify-connectors", true, "check the runtime and strategy connector roles against their modules (and the guard rails) before they are used")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "URL browsers reach the server at, e.g. https://sym.example.com (default http://<listen address>)")
 	cmd.Flags().StringVar(&oidc.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL for web sign-in (e.g. https://accounts.google.com)")
 	cmd.Flags().StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id registered at the issuer")

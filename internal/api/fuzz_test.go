@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
@@ -22,7 +23,10 @@ const fuzzAdmin = "fuzz-admin-token-0123456789"
 
 // fuzzAPI is the API over a real SQLite store, without a listener: the
 // fuzzers call its handler directly.
-func fuzzAPI(f *testing.F) http.Handler {
+func fuzzAPI(f *testing.F) http.Handler { return fuzzAPIWith(f, awsauth.Guards{}) }
+
+// fuzzAPIWith is fuzzAPI with the server's guard rails set.
+func fuzzAPIWith(f *testing.F, guards awsauth.Guards) http.Handler {
 	st, err := store.Open(context.Background(), filepath.Join(f.TempDir(), "sym.db"))
 	if err != nil {
 		f.Fatal(err)
@@ -30,7 +34,8 @@ func fuzzAPI(f *testing.F) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := engine.New(st, map[string]strategy.AccessStrategy{}, engine.Options{Log: log})
 	f.Cleanup(func() { eng.Stop(); st.Close() })
-	h := api.New(api.Config{Store: st, Engine: eng, AdminToken: fuzzAdmin, Log: log, Rates: api.Rates{RequestsPerMinute: -1, TokensPerMinute: -1}})
+	h := api.New(api.Config{Store: st, Engine: eng, AdminToken: fuzzAdmin, Log: log, Rates: api.Rates{RequestsPerMinute: -1, TokensPerMinute: -1},
+		Guards: guards})
 	for _, body := range []string{`{"email":"alice@example.com"}`} {
 		req := httptest.NewRequest("POST", "/api/v1/users", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+fuzzAdmin)

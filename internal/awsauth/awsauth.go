@@ -222,9 +222,19 @@ type Chain struct {
 	Pacer *Pacer
 	// Guards are the server's guard rails (guards.go).
 	Guards Guards
+	// MembershipCheck, when set, verifies a connector role before a user
+	// is added to a group through it (IAM AddUserToGroup): before the
+	// first addition, again once CheckEvery has passed, and at once after
+	// a call through the role was refused (IsAccessDenied). A refusal
+	// should be a *GuardError; any other error is transient. Removals
+	// never wait for it.
+	MembershipCheck func(ctx context.Context, rt Runtime, roleARN string) error
+	// CheckEvery is how long a passed MembershipCheck holds (default 5 min).
+	CheckEvery time.Duration
 
-	mu    sync.Mutex
-	cache map[string]aws.CredentialsProvider
+	mu      sync.Mutex
+	cache   map[string]aws.CredentialsProvider
+	checked map[string]time.Time // MembershipCheck passes, by runtime and connector role
 }
 
 // LoadDefault builds the server's own AWS configuration through the SDK's
@@ -332,11 +342,62 @@ func (c *Chain) ConnectorConfig(rt Runtime, roleARN, region string) (aws.Config,
 		})
 	})
 	cfg := c.withCreds(p, region)
+	if c.MembershipCheck != nil {
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), c.membershipCheck(rt, roleARN))
+	}
 	if c.Pacer != nil {
 		acct, _, _, _ := model.ParseRoleARN(roleARN) // CheckConnector parsed it already
 		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), c.Pacer.middleware(acct))
 	}
 	return cfg, nil
+}
+
+// membershipCheck is the middleware that runs MembershipCheck before an
+// AddUserToGroup made as roleARN when no passed check holds, and drops the
+// passed check after any call as roleARN that AWS refused.
+func (c *Chain) membershipCheck(rt Runtime, roleARN string) func(*awsmiddleware.Stack) error {
+	key := rt.RoleARN + "|" + roleARN
+	return func(stack *awsmiddleware.Stack) error {
+		return stack.Initialize.Add(awsmiddleware.InitializeMiddlewareFunc("SymMembershipCheck",
+			func(ctx context.Context, in awsmiddleware.InitializeInput, next awsmiddleware.InitializeHandler) (awsmiddleware.InitializeOutput, awsmiddleware.Metadata, error) {
+				if smithymw.GetServiceID(ctx) == "IAM" && smithymw.GetOperationName(ctx) == "AddUserToGroup" {
+					if err := c.checkMembership(ctx, rt, roleARN, key); err != nil {
+						return awsmiddleware.InitializeOutput{}, awsmiddleware.Metadata{}, err
+					}
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				if IsAccessDenied(err) {
+					// The role may have changed since it was checked.
+					c.mu.Lock()
+					delete(c.checked, key)
+					c.mu.Unlock()
+				}
+				return out, md, err
+			}), awsmiddleware.After) // after the SDK registers the service and operation names
+	}
+}
+
+func (c *Chain) checkMembership(ctx context.Context, rt Runtime, roleARN, key string) error {
+	every := c.CheckEvery
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	c.mu.Lock()
+	at, ok := c.checked[key]
+	c.mu.Unlock()
+	if ok && time.Since(at) < every {
+		return nil
+	}
+	if err := c.MembershipCheck(ctx, rt, roleARN); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.checked == nil {
+		c.checked = map[string]time.Time{}
+	}
+	c.checked[key] = time.Now()
+	c.mu.Unlock()
+	return nil
 }
 
 // Forget drops cached credentials (after a connector changed, say).

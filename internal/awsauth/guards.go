@@ -204,3 +204,52 @@ func (g Guards) CheckSettings(settings map[string]string) error {
 	}
 	return nil
 }
+
+// MembershipGrant is one resource on which a connector role's policy lets
+// it change the members of IAM groups, and the policy that says so. The
+// connector package reads them from the role's policies (it holds the IAM
+// facts: which actions change membership); the rule is here.
+type MembershipGrant struct {
+	Policy   string // "policy SymIAMProd", "inline policy x", ...
+	Resource string // a group ARN or pattern as the policy writes it ("*" for NotResource)
+}
+
+// GroupResourceAllowed reports whether a policy resource names only groups
+// under the allowed group paths: an IAM group ARN (arn:P:iam::ACCOUNT:group
+// followed by the group's path and name) whose path, read up to its first
+// wildcard, begins with an allowed path. "*", group/*, or group/sym* (which
+// matches /symbolic/) are not.
+func (g Guards) GroupResourceAllowed(resource string) bool {
+	parts := strings.SplitN(resource, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" || !isAccount(parts[4]) ||
+		!slices.Contains([]string{"aws", "aws-us-gov", "aws-cn"}, parts[1]) || !strings.HasPrefix(parts[5], "group/") {
+		return false
+	}
+	path := strings.TrimPrefix(parts[5], "group")
+	if i := strings.IndexAny(path, "*?"); i >= 0 {
+		path = path[:i]
+	}
+	if strings.Contains(path, "..") || strings.Contains(path, "//") || strings.ContainsAny(path, "${}") {
+		return false
+	}
+	for _, p := range g.AllowedGroupPaths() {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckMembershipGrants refuses an IAM connector role whose policies let it
+// change the members of groups outside --allowed-group-paths: sym would be
+// a way into any group the role can reach. It names the first such grant.
+func (g Guards) CheckMembershipGrants(roleARN string, grants []MembershipGrant) error {
+	for _, m := range grants {
+		if !g.GroupResourceAllowed(m.Resource) {
+			return &GuardError{fmt.Sprintf("IAM connector role %s: its %s lets it change the members of %s, groups outside --allowed-group-paths (%s); "+
+				"sym uses a connector role only when it can change membership of the allowed groups alone (narrow the policy to group ARNs under those paths, as the iam-connector module's group_config does)",
+				roleARN, m.Policy, m.Resource, strings.Join(g.AllowedGroupPaths(), ","))}
+		}
+	}
+	return nil
+}

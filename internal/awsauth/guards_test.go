@@ -94,3 +94,48 @@ func TestChainCheckResource(t *testing.T) {
 		t.Errorf("a bare name: %v", err)
 	}
 }
+
+// TestMembershipGrants: the rule on IAM connector roles. A resource on
+// which a role may change group membership must name only groups under an
+// allowed path: its path, read up to the first wildcard, begins with one.
+func TestMembershipGrants(t *testing.T) {
+	const g = "arn:aws:iam::123456789012:group"
+	def, ops := awsauth.Guards{}, awsauth.Guards{GroupPaths: []string{"/sym/", "/ops/"}}
+	for _, c := range []struct {
+		resource  string
+		def, both bool
+	}{
+		{g + "/sym/*", true, true},
+		{g + "/sym/admins", true, true},
+		{g + "/sym/team/x?", true, true},
+		{"arn:aws-us-gov:iam::123456789012:group/sym/*", true, true},
+		{g + "/ops/db-*", false, true},
+		{"*", false, false},
+		{g + "/*", false, false},
+		{g + "/admins", false, false},
+		{g + "/sym*", false, false},       // matches /symbolic/
+		{g + "/s?m/admins", false, false}, // a wildcard inside the path
+		{g + "/sym/../admins", false, false},
+		{"arn:aws:iam::*:group/sym/*", false, false},
+		{"arn:*:iam::123456789012:group/sym/*", false, false},
+		{"arn:aws:iam::123456789012:*", false, false},
+		{"arn:aws:iam::123456789012:user/sym/x", false, false},
+		{"arn:aws:s3:::bucket/sym/x", false, false},
+	} {
+		if got := def.GroupResourceAllowed(c.resource); got != c.def {
+			t.Errorf("default guards, %s: allowed %v, want %v", c.resource, got, c.def)
+		}
+		if got := ops.GroupResourceAllowed(c.resource); got != c.both {
+			t.Errorf("/sym/ and /ops/, %s: allowed %v, want %v", c.resource, got, c.both)
+		}
+	}
+	role := "arn:aws:iam::123456789012:role/sym/SymIAMProd"
+	if err := def.CheckMembershipGrants(role, []awsauth.MembershipGrant{{Policy: "policy SymIAMProd", Resource: g + "/sym/*"}}); err != nil {
+		t.Errorf("module's grant refused: %v", err)
+	}
+	err := def.CheckMembershipGrants(role, []awsauth.MembershipGrant{{Policy: "policy SymIAMProd", Resource: g + "/sym/*"}, {Policy: "inline policy x", Resource: "*"}})
+	if !awsauth.IsGuard(err) || !strings.Contains(err.Error(), "inline policy x") || !strings.Contains(err.Error(), "--allowed-group-paths (/sym/)") ||
+		!strings.Contains(err.Error(), role) {
+		t.Errorf("a grant on *: %v", err)
+	}
+}

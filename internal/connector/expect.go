@@ -14,9 +14,11 @@ package connector
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/policy"
 )
 
@@ -73,6 +75,16 @@ type Expectation struct {
 	// DeclaredPolicyARNs are the runtime-connector's policy_arns: attached
 	// on purpose, listed with what they allow but not a difference.
 	DeclaredPolicyARNs []string `json:"declared_policy_arns,omitempty"`
+
+	// GroupPaths are the IAM paths of the groups sym may change
+	// (--allowed-group-paths; empty: /sym/): an IAM connector role whose
+	// policies let it change membership of groups elsewhere is a
+	// difference.
+	GroupPaths []string `json:"allowed_group_paths,omitempty"`
+	// AllowBroadPolicies accepts DeclaredPolicyARNs naming AWS-managed
+	// admin-level policies (--allow-broad-runtime-policies); without it
+	// each is a difference, as the server refuses them.
+	AllowBroadPolicies bool `json:"allow_broad_runtime_policies,omitempty"`
 
 	IAMConnectors    []IAMConnector    `json:"iam_connectors,omitempty"`
 	LambdaConnectors []LambdaConnector `json:"lambda_connectors,omitempty"`
@@ -274,6 +286,86 @@ func IAMConnectorPolicy(partition, account string, groups []Group) *policy.Docum
 		"Action":   []string{"iam:GetGroup", "iam:GetUser", "iam:ListGroups", "iam:ListGroupsForUser"},
 		"Resource": []string{"*"},
 	})
+}
+
+// MembershipActions are the IAM actions that change a group's members: the
+// iam-connector module allows them on the configured groups only.
+var MembershipActions = []string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup"}
+
+// MembershipGrants lists, for each named policy document of a role, the
+// resources on which an Allow statement lets the role change group
+// membership: its Action names (or its NotAction leaves out) a membership
+// action, wildcards included (iam:*, iam:Add*, *). A statement with
+// NotResource counts as "*" (everything but a few). Conditions are not
+// read and Deny statements do not subtract: a grant that is narrowed only
+// by them still counts, so the check errs towards refusing.
+func MembershipGrants(docs map[string]*policy.Document) []awsauth.MembershipGrant {
+	var out []awsauth.MembershipGrant
+	names := make([]string, 0, len(docs))
+	for n := range docs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, s := range docs[name].Statements {
+			if s.Effect != "Allow" || !changesMembership(s) {
+				continue
+			}
+			resources := s.Resource
+			if len(s.NotResource) > 0 {
+				resources = []string{"*"}
+			}
+			for _, r := range resources {
+				out = append(out, awsauth.MembershipGrant{Policy: name, Resource: r})
+			}
+		}
+	}
+	return out
+}
+
+func changesMembership(s policy.Statement) bool {
+	for _, a := range MembershipActions {
+		switch {
+		case len(s.Action) > 0:
+			for _, p := range s.Action {
+				if policy.Wildcard(p, a, true) {
+					return true
+				}
+			}
+		case len(s.NotAction) > 0:
+			left := true
+			for _, p := range s.NotAction {
+				left = left && !policy.Wildcard(p, a, true)
+			}
+			if left {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// groupsOf reads the group_config entries back from the group ARNs an
+// iam-connector policy names (arn:P:iam::ACCOUNT:group/PATH/NAME).
+func groupsOf(d *policy.Document) []Group {
+	var out []Group
+	for _, s := range d.Statements {
+		if !changesMembership(s) {
+			continue
+		}
+		for _, r := range s.Resource {
+			parts := strings.SplitN(r, ":", 6)
+			if len(parts) != 6 || !strings.HasPrefix(parts[5], "group/") {
+				continue
+			}
+			rest := strings.TrimPrefix(parts[5], "group")
+			i := strings.LastIndex(rest, "/")
+			if g := (Group{Path: rest[:i+1], Name: rest[i+1:]}); g.Name != "" && !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 // SSOConnectorPolicy is the sso-connector's SymSSO<Env> policy: account

@@ -122,10 +122,18 @@ func (r Report) Err() error {
 // the addon modules make. It answers nil or an error naming every
 // difference, and the full report either way.
 func VerifyRuntime(ctx context.Context, api IAMAPI, settings map[string]string, trustedPrincipals []string) (Report, error) {
+	return VerifyRuntimeWith(ctx, api, settings, trustedPrincipals, awsauth.Guards{})
+}
+
+// VerifyRuntimeWith is VerifyRuntime under the server's guard rails (a
+// policy_arns entry naming an admin-level AWS-managed policy is a
+// difference unless guards.AllowBroadPolicies).
+func VerifyRuntimeWith(ctx context.Context, api IAMAPI, settings map[string]string, trustedPrincipals []string, guards awsauth.Guards) (Report, error) {
 	e, err := ExpectationFromSettings(settings)
 	if err != nil {
 		return Report{}, err
 	}
+	e.AllowBroadPolicies = guards.AllowBroadPolicies
 	if trustedPrincipals != nil {
 		e.TrustedPrincipals = trustedPrincipals
 	}
@@ -146,17 +154,23 @@ func VerifyRuntime(ctx context.Context, api IAMAPI, settings map[string]string, 
 // differences are in the report. Other strategy types answer an empty
 // report.
 func VerifyStrategyConnector(ctx context.Context, api IAMAPI, strategyType, runtimeRoleARN, roleARN string) (RoleReport, error) {
+	return verifyStrategyConnector(ctx, api, awsauth.Guards{}, strategyType, runtimeRoleARN, roleARN)
+}
+
+func verifyStrategyConnector(ctx context.Context, api IAMAPI, guards awsauth.Guards, strategyType, runtimeRoleARN, roleARN string) (RoleReport, error) {
 	r, err := parseRoleARN(roleARN)
 	if err != nil {
 		return RoleReport{}, fmt.Errorf("connector role: %w", err)
 	}
-	v := verifier{api: api, e: Expectation{RuntimeRoleARN: runtimeRoleARN}}
+	v := verifier{api: api, e: Expectation{RuntimeRoleARN: runtimeRoleARN, GroupPaths: guards.GroupPaths}}
 	var rep RoleReport
 	switch strategyType {
 	case "aws_sso":
 		rep, err = v.sso(ctx, r, SSOConnector{RoleARN: roleARN, DetectAccountAssignment: true})
 	case "aws_lambda":
 		rep, err = v.strategy(ctx, "Lambda connector", "SymLambda", r, nil)
+	case "aws_iam":
+		rep, err = v.iamConnector(ctx, r, nil)
 	default:
 		return RoleReport{}, nil
 	}
@@ -168,8 +182,15 @@ func VerifyStrategyConnector(ctx context.Context, api IAMAPI, strategyType, runt
 // module is an *awsauth.GuardError naming every difference; a role that
 // could not be read is a plain (transient) error.
 func StrategyCheck(api IAMAPI) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error {
+	return StrategyCheckWith(api, awsauth.Guards{})
+}
+
+// StrategyCheckWith is StrategyCheck under the server's guard rails: an
+// aws_iam connector role (strategyType "aws_iam") must also change
+// membership of groups under guards' allowed group paths only.
+func StrategyCheckWith(api IAMAPI, guards awsauth.Guards) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error {
 	return func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error {
-		rep, err := VerifyStrategyConnector(ctx, api, strategyType, runtimeRoleARN, roleARN)
+		rep, err := verifyStrategyConnector(ctx, api, guards, strategyType, runtimeRoleARN, roleARN)
 		if err != nil {
 			return err
 		}
@@ -178,6 +199,19 @@ func StrategyCheck(api IAMAPI) func(ctx context.Context, strategyType, runtimeRo
 				rep.Connector, roleARN, strings.Join(Report{Roles: []RoleReport{rep}}.Differences(), "; "))}
 		}
 		return nil
+	}
+}
+
+// MembershipCheck is the server's check of an IAM connector role before a
+// user is added to a group through it (awsauth.Chain.MembershipCheck): the
+// role is what the iam-connector module makes (trusted by the runtime role
+// only; its policy the module's, for whatever groups it names) and lets
+// sym change membership of groups under guards' allowed group paths only.
+// A refusal is an *awsauth.GuardError naming every difference.
+func MembershipCheck(api IAMAPI, guards awsauth.Guards) func(ctx context.Context, rt awsauth.Runtime, roleARN string) error {
+	check := StrategyCheckWith(api, guards)
+	return func(ctx context.Context, rt awsauth.Runtime, roleARN string) error {
+		return check(ctx, "aws_iam", rt.RoleARN, roleARN)
 	}
 }
 
@@ -222,8 +256,11 @@ func Verify(ctx context.Context, api IAMAPI, e Expectation) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("IAM connector role: %w", err)
 		}
-		want := IAMConnectorPolicy(r.Partition, r.Account, c.Groups)
-		rr, err := v.strategy(ctx, "IAM connector", "SymIAM", r, want)
+		groups := c.Groups
+		if len(groups) == 0 {
+			groups = DefaultGroups
+		}
+		rr, err := v.iamConnector(ctx, r, groups)
 		if err != nil {
 			return Report{}, err
 		}
@@ -389,6 +426,13 @@ func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
 		return rep, err
 	}
 	rep.Findings = append(rep.Findings, findings...)
+	// The server's rule on policy_arns (awsauth.Guards.CheckPolicyARNs).
+	guards := awsauth.Guards{AllowBroadPolicies: v.e.AllowBroadPolicies}
+	for _, arn := range v.e.DeclaredPolicyARNs {
+		if err := guards.CheckPolicyARNs(arn); err != nil {
+			rep.Findings = append(rep.Findings, Finding{OK: false, Subject: "extra policy " + arn, Detail: strings.TrimPrefix(err.Error(), "guard rail: ")})
+		}
+	}
 	rep.Findings = append(rep.Findings, checkInline(facts)...)
 	if len(v.e.Destinations) > 0 || len(v.e.Secrets) > 0 || len(v.e.Addons) > 0 {
 		docs, err := v.attachedDocuments(ctx, facts)
@@ -405,6 +449,9 @@ type expectedPolicy struct {
 	doc        *policy.Document
 	addon      string
 	anyStreams bool // kinesis-data-stream found by detection: stream ARNs unknown
+	// detect, when set, builds the expected document from what the found
+	// one names (an iam-connector policy's groups); nil: nothing usable.
+	detect func(got *policy.Document) *policy.Document
 }
 
 func checkTrust(trust *policy.Document, principals []string, externalID string) []Finding {
@@ -515,6 +562,12 @@ func (v verifier) checkAttached(ctx context.Context, facts roleFacts, want map[s
 }
 
 func comparePolicy(exp expectedPolicy, got *policy.Document) []Finding {
+	if exp.detect != nil {
+		exp.doc, exp.detect = exp.detect(got), nil
+		if exp.doc == nil {
+			return []Finding{{OK: false, Subject: exp.subject, Detail: "names no IAM group it may change: " + describeAll(got)}}
+		}
+	}
 	if exp.anyStreams {
 		return checkAnyStreams(exp, got)
 	}
@@ -608,7 +661,50 @@ func (v verifier) strategy(ctx context.Context, kind, prefix string, r roleARN, 
 	}
 	return v.chained(ctx, kind, prefix, r, map[string]expectedPolicy{
 		r.policyARN(name): {subject: "policy " + name, doc: want},
-	}, nil)
+	}, nil, nil)
+}
+
+// iamConnector verifies an iam-connector role: the module's policy for
+// groups (nil: whatever groups the role's policy names), and, whatever its
+// policies say, membership changes only on groups under the allowed group
+// paths (awsauth.Guards.CheckMembershipGrants, the server's rule).
+func (v verifier) iamConnector(ctx context.Context, r roleARN, groups []Group) (RoleReport, error) {
+	name := r.Name
+	if !strings.HasPrefix(name, "SymIAM") {
+		name = "SymIAM" + TitleCase(v.env)
+	}
+	exp := expectedPolicy{subject: "policy " + name}
+	if groups != nil {
+		exp.doc = IAMConnectorPolicy(r.Partition, r.Account, groups)
+	} else {
+		exp.detect = func(got *policy.Document) *policy.Document {
+			if found := groupsOf(got); len(found) > 0 {
+				return IAMConnectorPolicy(r.Partition, r.Account, found)
+			}
+			return nil
+		}
+	}
+	guards := awsauth.Guards{GroupPaths: v.e.GroupPaths}
+	return v.chained(ctx, "IAM connector", "SymIAM", r, map[string]expectedPolicy{r.policyARN(name): exp}, nil,
+		func(ctx context.Context, facts roleFacts) ([]Finding, error) {
+			docs := map[string]*policy.Document{}
+			for arn, pname := range facts.attached {
+				d, err := v.managedDocument(ctx, arn)
+				if err != nil {
+					return nil, err
+				}
+				docs["policy "+pname] = d
+			}
+			for pname, d := range facts.inline {
+				docs["inline policy "+pname] = d
+			}
+			subject := "allowed group paths"
+			if err := guards.CheckMembershipGrants(r.ARN, MembershipGrants(docs)); err != nil {
+				return []Finding{{OK: false, Subject: subject, Detail: strings.TrimPrefix(err.Error(), "guard rail: ")}}, nil
+			}
+			return []Finding{{OK: true, Subject: subject, Detail: fmt.Sprintf("membership changes only on groups under %s (--allowed-group-paths)",
+				strings.Join(guards.AllowedGroupPaths(), ", "))}}, nil
+		})
 }
 
 // sso verifies an sso-connector role: its policies are named after the
@@ -631,13 +727,15 @@ func (v verifier) sso(ctx context.Context, r roleARN, c SSOConnector) (RoleRepor
 		if _, attached := f.attached[accountARN]; c.AccountAssignment || (c.DetectAccountAssignment && attached) {
 			want[accountARN] = account
 		}
-	})
+	}, nil)
 }
 
 // chained verifies a strategy connector role: trusted by the runtime role
 // only, exactly the managed policies in want. adjust, when set, may add
-// expected policies once the role's facts are read.
-func (v verifier) chained(ctx context.Context, kind, prefix string, r roleARN, want map[string]expectedPolicy, adjust func(roleFacts)) (RoleReport, error) {
+// expected policies once the role's facts are read; after, when set, adds
+// findings of its own from them.
+func (v verifier) chained(ctx context.Context, kind, prefix string, r roleARN, want map[string]expectedPolicy, adjust func(roleFacts),
+	after func(context.Context, roleFacts) ([]Finding, error)) (RoleReport, error) {
 	rep := RoleReport{Connector: kind, RoleARN: r.ARN}
 	add := func(ok bool, subject, format string, args ...any) {
 		rep.Findings = append(rep.Findings, Finding{OK: ok, Subject: subject, Detail: fmt.Sprintf(format, args...)})
@@ -673,5 +771,12 @@ func (v verifier) chained(ctx context.Context, kind, prefix string, r roleARN, w
 	}
 	rep.Findings = append(rep.Findings, findings...)
 	rep.Findings = append(rep.Findings, checkInline(facts)...)
+	if after != nil {
+		more, err := after(ctx, facts)
+		if err != nil {
+			return rep, err
+		}
+		rep.Findings = append(rep.Findings, more...)
+	}
 	return rep, nil
 }

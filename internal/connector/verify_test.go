@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -51,9 +52,11 @@ func applyConnectors(t *testing.T, moto *testenv.Moto) deployed {
 				return err
 			}
 		},
-		// And the SSO and Lambda connector roles before their first grant.
+		// And the SSO and Lambda connector roles before their first grant,
+		// the IAM connector role before it adds anyone to a group (its
+		// group_config names a group under /teams/: the server allows it).
 		ConnectorVerifier: func(own aws.Config) func(context.Context, string, string, string) error {
-			return StrategyCheck(iam.NewFromConfig(own))
+			return StrategyCheckWith(iam.NewFromConfig(own), awsauth.Guards{GroupPaths: []string{"/sym/", "/teams/"}})
 		}})
 	dir := t.TempDir()
 	main := `terraform {
@@ -163,6 +166,7 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		}}},
 		SSOConnectors:    []SSOConnector{{RoleARN: d.SSOSettings["role_arn"], AccountAssignment: true}},
 		LambdaConnectors: []LambdaConnector{{RoleARN: d.LambdaRole, FunctionARNs: []string{"arn:aws:lambda:us-east-1:123456789012:function:sym-grant"}}},
+		GroupPaths:       []string{"/sym/", "/teams/"},
 	}
 	verify := func(t *testing.T) Report {
 		t.Helper()
@@ -213,10 +217,18 @@ func TestVerifyDetectsDrift(t *testing.T) {
 			"policy SymListAccountsProd: allows organizations:ListAccounts, organizations:ListAccountsForParent on *",
 			"policy SymSSOProd-Account: allows iam:AttachRolePolicy",
 			"allows lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:sym-grant",
+			"allowed group paths: membership changes only on groups under /sym/, /teams/ (--allowed-group-paths)",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("report does not say %q:\n%s", want, text)
 			}
+		}
+		// The /teams/ group is a difference under the default paths.
+		narrow := exp
+		narrow.GroupPaths = nil
+		if rep, err := Verify(ctx, client, narrow); err != nil || len(rep.Differences()) != 1 ||
+			!strings.Contains(rep.Differences()[0], "group/teams/db-admins, groups outside --allowed-group-paths (/sym/)") {
+			t.Errorf("the /teams/ group under the default --allowed-group-paths: %v\n%s", err, rep.Text())
 		}
 		// The server's check, from the integration settings alone.
 		if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err != nil {
@@ -267,13 +279,14 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		for _, want := range []string{
 			"IAM connector " + d.IAMRole + ": policy SymIAMProd: grants what the module does not: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on * without conditions",
 			"lacks the module's statement: allows iam:AddUserToGroup, iam:RemoveUserFromGroup on arn:aws:iam::123456789012:group/sym/*",
+			"allowed group paths: IAM connector role " + d.IAMRole + ": its policy SymIAMProd lets it change the members of *, groups outside --allowed-group-paths (/sym/,/teams/)",
 		} {
 			if !strings.Contains(all, want) {
 				t.Errorf("want %q among the differences:\n%s", want, rep.Text())
 			}
 		}
-		if len(rep.Differences()) != 2 {
-			t.Errorf("want the widened statement and the missing one, got:\n%s", rep.Text())
+		if len(rep.Differences()) != 3 {
+			t.Errorf("want the widened statement, the missing one and the group paths rule, got:\n%s", rep.Text())
 		}
 		undo()
 		mustPass(t)

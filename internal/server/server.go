@@ -64,9 +64,11 @@ type Options struct {
 	Slack SlackOptions
 	// ConnectorVerifier, when set, is given the server's own AWS
 	// configuration and returns the check each aws_sso and aws_lambda
-	// connector role must pass before the first grant through it (cmd/sym
-	// passes connector.VerifyStrategyConnector). It answers an
-	// *awsauth.GuardError for a role that differs from its module.
+	// connector role must pass before the first grant through it, and each
+	// aws_iam connector role (strategyType "aws_iam") before a user is
+	// added to a group through it (cmd/sym passes
+	// connector.StrategyCheckWith). It answers an *awsauth.GuardError for
+	// a role that differs from its module or breaks the guard rails.
 	ConnectorVerifier func(own aws.Config) func(ctx context.Context, strategyType, runtimeRoleARN, roleARN string) error
 	// SSOPollInterval is the first wait between reads of an IAM Identity
 	// Center assignment's status (zero: awssso.DefaultPollInterval).
@@ -243,7 +245,14 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	eopt.Guards = opt.Guards
 	var check *strategy.ConnectorCheck
 	if opt.ConnectorVerifier != nil {
-		check = &strategy.ConnectorCheck{Check: opt.ConnectorVerifier(chain.Base()), Every: eopt.VerifyEvery}
+		verify := opt.ConnectorVerifier(chain.Base())
+		check = &strategy.ConnectorCheck{Check: verify, Every: eopt.VerifyEvery}
+		// The IAM connector role is checked before every user is added
+		// to a group through it, when no passed check holds.
+		chain.MembershipCheck = func(ctx context.Context, rt awsauth.Runtime, roleARN string) error {
+			return verify(ctx, "aws_iam", rt.RoleARN, roleARN)
+		}
+		chain.CheckEvery = eopt.VerifyEvery
 	}
 	sso := &awssso.Strategy{Chain: chain, PollInterval: opt.SSOPollInterval, Check: check}
 	eng := engine.New(st, map[string]strategy.AccessStrategy{
