@@ -14,7 +14,12 @@ import (
 // AWS call (moto itself would happily assume anything). Calls are counted
 // where they would reach AWS (a proxy in front of moto), and the same path
 // with an allowed role is counted too: a count that stays at zero proves
-// something only if the path does call AWS when allowed.
+// something only if the path does call AWS when allowed. Creating a request
+// calls AWS with no role (measured: 0 calls through the allowed role), so
+// a zero count there could never fail; what the request path must show is
+// that a refused role stores nothing, against the allowed role's request,
+// which is stored. The grant path does call AWS when allowed, and there the
+// count is the proof.
 func TestGuardRailsHoldEndToEnd(t *testing.T) {
 	m := testenv.StartMoto(t)
 	fp := testenv.StartFaultProxy(t, m.URL)
@@ -39,18 +44,37 @@ func TestGuardRailsHoldEndToEnd(t *testing.T) {
 		{"arn:aws:iam::123456789012:role/Administrator", "not under the path /sym/"},
 		{"arn:aws:iam::999999999999:role/sym/SymIamProd", "neither the runtime's account"},
 	}
+	stored := func() int {
+		t.Helper()
+		var mine []req
+		if err := alice.Do(ctx, "GET", "/requests", nil, &mine); err != nil {
+			t.Fatal(err)
+		}
+		return len(mine)
+	}
 	for _, c := range refused {
 		setRole(c.role)
-		before := fp.Seen("*")
+		before, had := fp.Seen("*"), stored()
 		err := alice.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
 			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "x"}}, nil)
 		if api.StatusOf(err) != 409 || !strings.Contains(err.Error(), c.says) {
 			t.Fatalf("request through %s: %v, want 409 saying %q", c.role, err, c.says)
 		}
+		if n := stored() - had; n != 0 {
+			t.Fatalf("a request through refused role %s was stored (%d new)", c.role, n)
+		}
 		if n := fp.Seen("*") - before; n != 0 {
 			t.Fatalf("%d AWS calls made for a refused role: %v", n, fp.Counts())
 		}
 	}
+	// The control: through the allowed role the same request is stored.
+	setRole(f.IAMRole)
+	had := stored()
+	ctl := ask(t, alice, f.Flow, f.Targets[0], "1h")
+	if ctl.State != "pending" || stored() != had+1 {
+		t.Fatalf("request through the allowed role: %s, %d stored, had %d", ctl.State, stored(), had)
+	}
+	do(t, alice, "POST", "/requests/"+ctl.ID+"/withdraw", nil, 200)
 
 	// Roles changed between request and approval are refused at grant
 	// time, before any call; the allowed role, on the same path, calls AWS.
