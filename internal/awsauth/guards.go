@@ -177,10 +177,10 @@ func (g Guards) CheckRuntimeRole(arn string) error {
 	return &GuardError{fmt.Sprintf("runtime role %s matches none of --allowed-runtime-roles (%s)", arn, strings.Join(g.RuntimeRoles, ","))}
 }
 
-// CheckSettings applies the guard rails to a permission context's settings
-// when it is written (the API answers 400 with the error) and to a
-// runtime's settings when they are used: policy_arns, and the accounts of
-// role_arn, account_id and account_id_safelist.
+// CheckSettings applies the guard rails to an entity's settings when it is
+// written (the API answers 400 with the error) and to a runtime's settings
+// when they are used: policy_arns, and the accounts of role_arn,
+// account_id, account_id_safelist and of every other ARN a setting names.
 func (g Guards) CheckSettings(settings map[string]string) error {
 	if err := g.CheckPolicyARNs(settings["policy_arns"]); err != nil {
 		return err
@@ -200,6 +200,29 @@ func (g Guards) CheckSettings(settings map[string]string) error {
 	for _, a := range ParseSafelist(settings["account_id_safelist"]) {
 		if err := g.CheckAccount("account_id_safelist entry", a); err != nil {
 			return err
+		}
+	}
+	// Any other ARN a setting names (a log destination's stream, a Lambda
+	// target's function, a secret...), alone or in a comma list: its
+	// account too. AWS-managed policies (account "aws") and ARNs without an
+	// account (SSO's) have none to check; trusted_principals name who may
+	// assume the runtime role (sym server's own identity, which may live
+	// in an account sym does not act in), not where sym acts.
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "trusted_principals" {
+			continue
+		}
+		for _, v := range strings.FieldsFunc(settings[k], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && parts[0] == "arn" && isAccount(parts[4]) {
+				if err := g.CheckAccount("settings."+k+" "+v, parts[4]); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

@@ -139,3 +139,31 @@ func TestMembershipGrants(t *testing.T) {
 		t.Errorf("a grant on *: %v", err)
 	}
 }
+
+// TestSettingsARNsInAllowedAccounts: with --allowed-accounts, any ARN a
+// setting names (alone or in a comma list) must be in one of them.
+func TestSettingsARNsInAllowedAccounts(t *testing.T) {
+	g := awsauth.Guards{Accounts: []string{"123456789012"}}
+	for _, c := range []struct {
+		settings map[string]string
+		refused  string
+	}{
+		{map[string]string{"stream_name": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}, ""},
+		{map[string]string{"stream_name": "arn:aws:kinesis:us-east-1:999999999999:stream/s"}, "settings.stream_name"},
+		{map[string]string{"arn": "arn:aws:lambda:us-east-1:999999999999:function:f"}, "settings.arn"},
+		{map[string]string{"policy_arns": "arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::999999999999:policy/x"}, "settings.policy_arns"},
+		{map[string]string{"policy_arns": "arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::123456789012:policy/x"}, ""},
+		{map[string]string{"permission_set_arn": "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1234567890abcdef"}, ""},
+		{map[string]string{"stream_name": "plain-name", "note": "arn: is not one"}, ""},
+		{map[string]string{"trusted_principals": "arn:aws:iam::999999999999:user/sym-server"}, ""},
+	} {
+		err := g.CheckSettings(c.settings)
+		if (c.refused == "") != (err == nil) || (err != nil && (!awsauth.IsGuard(err) || !strings.Contains(err.Error(), c.refused) ||
+			!strings.Contains(err.Error(), "--allowed-accounts"))) {
+			t.Errorf("%v: %v, want refused naming %q", c.settings, err, c.refused)
+		}
+	}
+	if err := (awsauth.Guards{}).CheckSettings(map[string]string{"arn": "arn:aws:lambda:us-east-1:999999999999:function:f"}); err != nil {
+		t.Errorf("no --allowed-accounts: %v", err)
+	}
+}

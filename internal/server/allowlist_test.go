@@ -62,6 +62,14 @@ func TestAllowedAccountsAndRuntimeRoles(t *testing.T) {
 		{"connector role inside", "PATCH", "/entities/integrations/" + iamCtx, connSettings(f.IAMRole), ""},
 		{"new context inside", "POST", "/entities/integrations", newCtx("arn:aws:iam::" + acct + ":role/sym/X"), ""},
 		{"runtime through the runtime context", "POST", "/entities/runtimes", map[string]any{"slug": "second", "context_id": rtCtx}, ""},
+		{"log stream in another account", "POST", "/entities/log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+			"settings": map[string]string{"stream_name": "arn:aws:kinesis:us-east-1:999999999999:stream/audit"}}, "--allowed-accounts"},
+		{"Lambda function in another account", "POST", "/entities/access-targets", map[string]any{"type": "aws_lambda_function", "slug": "fn",
+			"settings": map[string]string{"arn": "arn:aws:lambda:us-east-1:999999999999:function:grant"}}, "--allowed-accounts"},
+		{"log stream inside", "POST", "/entities/log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+			"settings": map[string]string{"stream_name": "arn:aws:kinesis:us-east-1:" + acct + ":stream/audit"}}, ""},
+		{"Lambda function inside", "POST", "/entities/access-targets", map[string]any{"type": "aws_lambda_function", "slug": "fn2",
+			"settings": map[string]string{"arn": "arn:aws:lambda:us-east-1:" + acct + ":function:grant"}}, ""},
 	}
 	for _, c := range cases {
 		err := f.Admin.Do(ctx, c.method, c.path, c.body, nil)
