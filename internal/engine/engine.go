@@ -332,7 +332,7 @@ func (e *Engine) handleDue(id string) {
 	case r.State == model.Approved:
 		// A grant a crash (or a failed write) interrupted.
 		e.enqueue(r)
-		e.grant(ctx, r)
+		_ = e.grant(ctx, r, nil)
 	default:
 		e.enqueue(r)
 	}
@@ -593,16 +593,17 @@ func (e *Engine) Approve(ctx context.Context, actor Actor, id, message string) (
 		details["message"] = message
 	}
 	details["deadline"] = r.Deadline.Format(time.RFC3339Nano)
-	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Approve, actor.Email, details)); err != nil {
+	e.enqueue(r)
+	// The approval is stored by the grant, in the commit of its ledger
+	// intent (before any AWS call that grants), or on its own first when
+	// the grant ends otherwise. The grant does not stop when the caller
+	// goes away.
+	if err := e.grant(context.WithoutCancel(ctx), r, &unsaved{from: from, ev: e.event(r, model.Approve, actor.Email, details)}); err != nil {
 		if errors.Is(err, store.ErrStale) {
 			return nil, conflict("request changed state meanwhile; read it again")
 		}
 		return nil, err
 	}
-	e.opt.Metrics.transition(string(model.Approve))
-	e.enqueue(r)
-	// The grant does not stop when the caller goes away.
-	e.grant(context.WithoutCancel(ctx), r)
 	return r, nil
 }
 

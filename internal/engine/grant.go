@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/strategy"
 )
 
@@ -69,18 +71,42 @@ func (e *Engine) intentFor(ctx context.Context, r *model.Request) (ledger.Intent
 }
 
 // grant makes the request's grant and records the outcome. The caller
-// holds the request's lock; r is Approved.
-func (e *Engine) grant(ctx context.Context, r *model.Request) {
+// holds the request's lock; r is Approved. approval, when not nil, is the
+// approval's step not stored yet (r is still pending in the store):
+// it commits together with the ledger intent, one commit where there were
+// two, or on its own before any other outcome. grant returns an error only
+// when that approval could not be stored (store.ErrStale: the request
+// changed meanwhile); nothing was granted then.
+func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved) error {
 	start := e.opt.Now()
+	// storeApproval stores a pending approval on its own, before an outcome
+	// that is not a ledger intent.
+	storeApproval := func() error {
+		if approval == nil {
+			return nil
+		}
+		if err := e.st.SaveRequest(ctx, r, approval.from, approval.ev); err != nil {
+			return err
+		}
+		approval = nil
+		e.opt.Metrics.transition(string(model.Approve))
+		return nil
+	}
 	if r.StrategyID == "" {
+		if err := storeApproval(); err != nil {
+			return err
+		}
 		e.granted(ctx, r, nil, start) // an approval-only flow
-		return
+		return nil
 	}
 	entry, err := e.ledger.OpenForRequest(ctx, r.ID)
 	if err != nil {
 		e.opt.Log.Error("read the grant ledger; will retry", "request_id", r.ID, "err", err)
+		if err := storeApproval(); err != nil {
+			return err
+		}
 		e.sched.set(e.opt.Now().Add(e.opt.RemoveRetryBase), r.ID)
-		return
+		return nil
 	}
 	var in ledger.Intent
 	var rtSettings map[string]string
@@ -93,33 +119,56 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 			rtSettings = cur
 		}
 	} else if in, rtSettings, err = e.intentFor(ctx, r); err != nil {
+		if serr := storeApproval(); serr != nil {
+			return serr
+		}
 		e.grantFailed(ctx, r, nil, err)
-		return
+		return nil
 	}
 	strat := e.strategies[in.Grant.StrategyType]
 	if strat == nil {
+		if serr := storeApproval(); serr != nil {
+			return serr
+		}
 		e.grantFailed(ctx, r, entry, fmt.Errorf("strategy type %s cannot grant access in this server", in.Grant.StrategyType))
-		return
+		return nil
 	}
 	in.Grant.Step = strategy.Step{Actor: r.Approver, At: e.opt.Now()}
 	if entry == nil {
 		// The user id a Pinner's grant is made to, pinned before the key.
 		if in, err = e.pinPrincipal(ctx, strat, in, rtSettings); err != nil {
+			if serr := storeApproval(); serr != nil {
+				return serr
+			}
 			e.grantFailed(ctx, r, nil, err)
-			return
+			return nil
 		}
 	}
 	unlockKey := e.lockKey(in.Key)
+	prepared := false // the target was read and checked in this grant (Preparer)
 	for attempt := 1; ; attempt++ {
 		err = e.checkRuntime(ctx, rtSettings)
 		if err == nil && entry == nil {
-			if in.Standing, err = e.standing(ctx, strat, in); err == nil {
-				// The intent is durable before the call that grants.
-				entry, err = e.ledger.Open(ctx, in)
+			if in.Standing, prepared, err = e.standing(ctx, strat, in); err == nil {
+				// The intent is durable before the call that grants, in
+				// the commit of the approval when that is pending.
+				entry, err = e.openIntent(ctx, r, in, approval)
+				if err == nil && approval != nil {
+					approval = nil
+					e.opt.Metrics.transition(string(model.Approve))
+				}
+				if errors.Is(err, store.ErrStale) {
+					unlockKey()
+					return err
+				}
 			}
 		}
 		if err == nil {
-			err = strat.Escalate(ctx, in.Grant)
+			if p, ok := strat.(strategy.Preparer); ok && prepared {
+				err = p.EscalatePrepared(ctx, in.Grant)
+			} else {
+				err = strat.Escalate(ctx, in.Grant)
+			}
 			e.attempt("grant", err)
 		}
 		if awsauth.IsAccessDenied(err) {
@@ -135,34 +184,74 @@ func (e *Engine) grant(ctx context.Context, r *model.Request) {
 	}
 	unlockKey()
 	if err != nil {
+		if serr := storeApproval(); serr != nil {
+			return serr
+		}
 		e.grantFailed(ctx, r, entry, err)
-		return
+		return nil
 	}
-	if merr := e.ledger.MarkGranted(ctx, entry.ID); merr != nil {
-		// The entry stays intended, which counts as granted: nothing lost.
-		e.opt.Log.Error("record confirmed grant in the ledger", "request_id", r.ID, "err", merr)
+	e.grantedEntry(ctx, r, entry, &in, start)
+	return nil
+}
+
+// unsaved is a step of a request that is not stored yet: the state the
+// store still has, and the step's audit event.
+type unsaved struct {
+	from model.State
+	ev   *model.AuditEvent
+}
+
+// openIntent records the grant's intent in the ledger, in one commit with
+// the request's approval when that is not stored yet.
+func (e *Engine) openIntent(ctx context.Context, r *model.Request, in ledger.Intent, approval *unsaved) (*ledger.Entry, error) {
+	if approval == nil {
+		return e.ledger.Open(ctx, in)
 	}
-	e.granted(ctx, r, &in, start)
+	var entry *ledger.Entry
+	err := e.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := e.st.SaveRequestIn(ctx, tx, r, approval.from, approval.ev); err != nil {
+			return err
+		}
+		var err error
+		entry, err = e.ledger.In(tx).Open(ctx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entry, nil
 }
 
 // standing reads whether the identity already holds the access sym is about
 // to grant. While another open grant of sym's that is not standing holds
-// the same key, the access (if any) is sym's: not standing, and no read.
-// Standing entries alone do not decide it: the membership they saw may have
-// been removed since, so IAM is asked.
-func (e *Engine) standing(ctx context.Context, strat strategy.AccessStrategy, in ledger.Intent) (bool, error) {
+// the same key, the access (if any) is sym's: not standing. Standing
+// entries alone do not decide it: the membership they saw may have been
+// removed since, so AWS is asked. A Preparer's read (one call that also
+// checks the target against the guard rails) is made whenever the
+// strategy has one, as Escalate would read the target anyway; prepared
+// says it was.
+func (e *Engine) standing(ctx context.Context, strat strategy.AccessStrategy, in ledger.Intent) (standing, prepared bool, err error) {
 	others, err := e.ledger.OpenFor(ctx, in.Key)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
+	held := false
 	for _, o := range others {
 		if !o.Standing {
-			return false, nil
+			held = true
 		}
+	}
+	if p, ok := strat.(strategy.Preparer); ok {
+		has, err := p.Prepare(ctx, in.Grant)
+		e.attempt("read", err)
+		return has && !held, err == nil, err
+	}
+	if held {
+		return false, false, nil
 	}
 	has, err := strat.HasAccess(ctx, in.Grant)
 	e.attempt("read", err)
-	return has, err
+	return has, false, err
 }
 
 func runtimeSettings(rt awsauth.Runtime) map[string]string {
@@ -170,8 +259,23 @@ func runtimeSettings(rt awsauth.Runtime) map[string]string {
 		"account_id_safelist": strings.Join(rt.Safelist, ",")}
 }
 
-// granted records a confirmed grant: the request is active.
+// grantedEntry records a confirmed grant in one commit: the ledger entry
+// granted and the request active. Marking the entry may fail alone (it
+// stays intended, which counts as granted: nothing lost).
+func (e *Engine) grantedEntry(ctx context.Context, r *model.Request, entry *ledger.Entry, in *ledger.Intent, start time.Time) {
+	e.recordGranted(ctx, r, in, start, func(tx *sql.Tx) {
+		if err := e.ledger.In(tx).MarkGranted(ctx, entry.ID); err != nil {
+			e.opt.Log.Error("record confirmed grant in the ledger", "request_id", r.ID, "err", err)
+		}
+	})
+}
+
+// granted records that a request without a strategy is active.
 func (e *Engine) granted(ctx context.Context, r *model.Request, in *ledger.Intent, start time.Time) {
+	e.recordGranted(ctx, r, in, start, nil)
+}
+
+func (e *Engine) recordGranted(ctx context.Context, r *model.Request, in *ledger.Intent, start time.Time, also func(tx *sql.Tx)) {
 	from := r.State
 	r.State, _, _ = model.Transition(r.State, model.Escalated)
 	now := e.opt.Now().UTC()
@@ -189,7 +293,14 @@ func (e *Engine) granted(ctx context.Context, r *model.Request, in *ledger.Inten
 			details["target."+k] = v
 		}
 	}
-	if err := e.st.SaveRequest(ctx, r, from, e.event(r, model.Escalated, SystemActor, details)); err != nil {
+	ev := e.event(r, model.Escalated, SystemActor, details)
+	err := e.st.Tx(ctx, func(tx *sql.Tx) error {
+		if also != nil {
+			also(tx)
+		}
+		return e.st.SaveRequestIn(ctx, tx, r, from, ev)
+	})
+	if err != nil {
 		e.opt.Log.Error("record grant", "request_id", r.ID, "err", err)
 	}
 	e.enqueue(r)
@@ -226,10 +337,21 @@ func (e *Engine) grantFailed(ctx context.Context, r *model.Request, entry *ledge
 	e.opt.Metrics.transition(string(model.EscalateFailed))
 }
 
+// removal is what taking away a request's access did: the ledger entry it
+// closed (nil when the request had none open) and how.
+type removal struct {
+	entry  *ledger.Entry
+	status ledger.Status
+	note   string
+}
+
 // removeEntry takes away what one ledger entry granted, unless another
 // open entry of the same (identity, target) or a standing membership keeps
-// it, and closes the entry. It acts only through the entry's pinned roles.
-func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry) error {
+// it, and closes the entry; done writes the request's step in the same
+// commit. It acts only through the entry's pinned roles. The key stays
+// locked until the entry is closed, so that two entries of one key that
+// end together cannot each leave the access to the other.
+func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry, done func(tx *sql.Tx, rm removal) error) error {
 	strat := e.strategies[entry.Grant.StrategyType]
 	if strat == nil {
 		return fmt.Errorf("strategy type %s is not served by this server, so its grant cannot be removed", entry.Grant.StrategyType)
@@ -249,32 +371,41 @@ func (e *Engine) removeEntry(ctx context.Context, entry *ledger.Entry) error {
 			break
 		}
 	}
+	rm := removal{entry: entry, status: ledger.Removed}
 	switch {
 	case entry.Standing:
-		return e.ledger.Close(ctx, entry.ID, ledger.Released, "the identity held this access before sym granted it; sym leaves it")
+		rm.status, rm.note = ledger.Released, "the identity held this access before sym granted it; sym leaves it"
 	case holder != nil:
-		return e.ledger.Close(ctx, entry.ID, ledger.Released, "request "+holder.RequestID()+" still holds this access")
+		rm.status, rm.note = ledger.Released, "request "+holder.RequestID()+" still holds this access"
+	default:
+		g := entry.Grant
+		g.Step = stepOf(ctx, e.opt.Now())
+		err = strat.Deescalate(ctx, g)
+		e.attempt("remove", err)
+		if err != nil {
+			return err
+		}
 	}
-	g := entry.Grant
-	g.Step = stepOf(ctx, e.opt.Now())
-	err = strat.Deescalate(ctx, g)
-	e.attempt("remove", err)
-	if err != nil {
-		return err
-	}
-	return e.ledger.Close(ctx, entry.ID, ledger.Removed, "")
+	return e.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := e.ledger.In(tx).Close(ctx, entry.ID, rm.status, rm.note); err != nil {
+			return err
+		}
+		return done(tx, rm)
+	})
 }
 
-// removeFor takes away everything the request may hold: its open ledger
-// entry. A request granted before the ledger existed (active, no ledger
-// history) is removed through its plan, as it was granted.
-func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry, error) {
+// removeFor takes away everything the request may hold (its open ledger
+// entry) and, in the commit that records it, writes the request's step
+// with done. A request granted before the ledger existed (active, no
+// ledger history) is removed through its plan, as it was granted.
+func (e *Engine) removeFor(ctx context.Context, r *model.Request, done func(tx *sql.Tx, rm removal) error) error {
+	alone := func() error { return e.st.Tx(ctx, func(tx *sql.Tx) error { return done(tx, removal{}) }) }
 	if r.StrategyID == "" {
-		return nil, nil
+		return alone()
 	}
 	hist, err := e.ledger.ForRequest(ctx, r.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var open *ledger.Entry
 	for _, en := range hist {
@@ -283,19 +414,21 @@ func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry
 		}
 	}
 	if open != nil {
-		return open, e.removeEntry(ctx, open)
+		return e.removeEntry(ctx, open, done)
 	}
 	if len(hist) == 0 && r.GrantedAt != nil {
 		g, strat, _, err := e.grantFor(ctx, r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		g.Step = stepOf(ctx, e.opt.Now())
 		err = strat.Deescalate(ctx, g)
 		e.attempt("remove", err)
-		return nil, err
+		if err != nil {
+			return err
+		}
 	}
-	return nil, nil
+	return alone()
 }
 
 // deescalate takes access away and ends the request; on failure it keeps
@@ -304,8 +437,49 @@ func (e *Engine) removeFor(ctx context.Context, r *model.Request) (*ledger.Entry
 // retried failure is audited once, when the state changes. The caller
 // holds the request's lock.
 func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor string) error {
-	entry, err := e.removeFor(withStep(ctx, typ, actor), r)
 	from := r.State
+	var ended model.Request
+	var endedEv model.Event
+	// end is the request's last step, written in the commit that closes
+	// its ledger entry; r changes only once that commit is made.
+	end := func(tx *sql.Tx, rm removal) error {
+		ended = *r
+		nr := &ended
+		now := e.opt.Now().UTC()
+		endedEv = model.Deescalated
+		if nr.GrantedAt == nil && nr.Error != "" {
+			endedEv = model.EscalateFailed // a failed grant, now without leftovers
+		}
+		nr.State, _, _ = model.Transition(nr.State, endedEv)
+		if endedEv == model.Deescalated {
+			nr.EndedAt = &now
+			nr.DeescalateType = typ
+		} else {
+			nr.Deadline = nil
+		}
+		nr.DeescalateError = ""
+		details := map[string]string{}
+		if endedEv == model.Deescalated {
+			details["deescalate_type"] = typ
+		} else {
+			details["error"] = nr.Error
+		}
+		if rm.entry != nil {
+			g := rm.entry.Grant
+			details["identity"] = g.Identity
+			for k, v := range g.TargetSettings {
+				details["target."+k] = v
+			}
+			if rm.status == ledger.Released {
+				details["left_in_place"] = rm.note
+			}
+		}
+		if endedEv == model.Deescalated && nr.Deadline != nil && typ == "scheduled" {
+			details["late_ms"] = fmt.Sprint(now.Sub(*nr.Deadline).Milliseconds())
+		}
+		return e.st.SaveRequestIn(ctx, tx, nr, from, e.event(nr, endedEv, actor, details))
+	}
+	err := e.removeFor(withStep(ctx, typ, actor), r, end)
 	if err != nil {
 		n := 1
 		if v, ok := e.failures.Load(r.ID); ok {
@@ -336,47 +510,13 @@ func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor st
 		e.sched.set(next, r.ID)
 		return err
 	}
+	*r = ended
 	e.failures.Delete(r.ID)
 	e.sched.cancel(r.ID)
-	now := e.opt.Now().UTC()
-	ev := model.Deescalated
-	if r.GrantedAt == nil && r.Error != "" {
-		ev = model.EscalateFailed // a failed grant, now without leftovers
+	if endedEv == model.Deescalated && r.Deadline != nil && typ == "scheduled" {
+		e.opt.Metrics.Lateness.Observe(r.EndedAt.Sub(*r.Deadline).Seconds())
 	}
-	r.State, _, _ = model.Transition(r.State, ev)
-	if ev == model.Deescalated {
-		r.EndedAt = &now
-		r.DeescalateType = typ
-	} else {
-		r.Deadline = nil
-	}
-	r.DeescalateError = ""
-	details := map[string]string{}
-	if ev == model.Deescalated {
-		details["deescalate_type"] = typ
-	} else {
-		details["error"] = r.Error
-	}
-	if entry != nil {
-		g := entry.Grant
-		details["identity"] = g.Identity
-		for k, v := range g.TargetSettings {
-			details["target."+k] = v
-		}
-		if cur, err := e.ledger.Get(ctx, entry.ID); err == nil && cur.Status == ledger.Released {
-			details["left_in_place"] = cur.Note
-		}
-	}
-	if ev == model.Deescalated && r.Deadline != nil && typ == "scheduled" {
-		late := now.Sub(*r.Deadline)
-		details["late_ms"] = fmt.Sprint(late.Milliseconds())
-		e.opt.Metrics.Lateness.Observe(late.Seconds())
-	}
-	if err := e.st.SaveRequest(ctx, r, from, e.event(r, ev, actor, details)); err != nil {
-		e.opt.Log.Error("record de-escalation", "request_id", r.ID, "err", err)
-		return err
-	}
-	e.opt.Metrics.transition(string(ev))
+	e.opt.Metrics.transition(string(endedEv))
 	return nil
 }
 

@@ -82,8 +82,14 @@ func (e *Entry) RequestID() string { return e.Grant.RequestID }
 // Ledger reads and writes the grants table of sym's database (created by
 // the store's migrations).
 type Ledger struct {
-	db  *sql.DB
+	db  conn
 	now func() time.Time
+}
+
+// conn is the database or one transaction of it.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // New wraps the database; now may be nil (time.Now).
@@ -93,6 +99,11 @@ func New(db *sql.DB, now func() time.Time) *Ledger {
 	}
 	return &Ledger{db: db, now: now}
 }
+
+// In is the ledger read and written inside tx: its writes commit (and are
+// durable) with tx, together with whatever else tx writes (the request's
+// state and audit event), so that a step costs one commit.
+func (l *Ledger) In(tx *sql.Tx) *Ledger { return &Ledger{db: tx, now: l.now} }
 
 func stamp(t time.Time) string {
 	if t.IsZero() {
@@ -107,7 +118,8 @@ func parse(s string) time.Time {
 }
 
 // Open records an intent (status Intended) and returns its entry. The row
-// is committed when Open returns: call it before the AWS call that grants.
+// is committed when Open returns (or, on a ledger In a transaction, when
+// that commits): the commit comes before the AWS call that grants.
 func (l *Ledger) Open(ctx context.Context, in Intent) (*Entry, error) {
 	if in.Grant.RequestID == "" || in.Grant.StrategyType == "" {
 		return nil, fmt.Errorf("ledger intent needs a request and a strategy type")

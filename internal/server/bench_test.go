@@ -35,6 +35,10 @@ func pct(ds []time.Duration, p int) time.Duration {
 // measure sym's own cost set it; the drain benchmark sets its pace itself.
 const unpaced = -1
 
+// benchRates lifts the per-token limits on request creation and token
+// issuing: a benchmark creates hundreds of requests from one token.
+var benchRates = api.Rates{RequestsPerMinute: -1, TokensPerMinute: -1}
+
 // benchUsers creates n IAM users and sym users (eng0..) with tokens.
 func benchUsers(b *testing.B, m *testenv.Moto, f *testenv.IAMFlow, base string, n int) []*api.Client {
 	b.Helper()
@@ -141,7 +145,7 @@ func waitEnded(b *testing.B, st *store.Store, ids []string, limit time.Duration)
 // granted) against one raw AddUserToGroup from Go to the same moto.
 func BenchmarkGrantLatency(b *testing.B) {
 	m := testenv.StartMoto(b)
-	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced})
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced, Rates: benchRates})
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	alice, bob := f.Users["alice@example.com"], f.Users["bob@example.com"]
 	ctx := context.Background()
@@ -200,7 +204,7 @@ func BenchmarkExpiryLateness(b *testing.B) {
 	const n = 40
 	m := testenv.StartMoto(b)
 	db := b.TempDir() + "/sym.db"
-	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, DB: db, AWSRate: unpaced})
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, DB: db, AWSRate: unpaced, Rates: benchRates})
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	clients := benchUsers(b, m, f, srv.URL, n)
 	bob := f.Users["bob@example.com"]
@@ -222,7 +226,7 @@ func BenchmarkExpiryLateness(b *testing.B) {
 	}
 	time.Sleep(time.Until(first) + time.Second)
 	restart := time.Now()
-	srv2 := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, DB: db, AWSRate: unpaced})
+	srv2 := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, DB: db, AWSRate: unpaced, Rates: benchRates})
 	var afterRestart []time.Duration
 	for _, r := range waitEnded(b, srv2.Store, ids, time.Minute) {
 		afterRestart = append(afterRestart, r.EndedAt.Sub(restart))
@@ -279,7 +283,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 	const n = 1000
 	m := testenv.StartMoto(b)
 	fp := testenv.StartFaultProxy(b, m.URL)
-	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL, AWSRate: unpaced,
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL, AWSRate: unpaced, Rates: benchRates,
 		Engine: engine.Options{Sweep: time.Hour}})
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	clients := benchUsers(b, m, f, srv.URL, n)
@@ -339,7 +343,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 func BenchmarkReconcile(b *testing.B) {
 	const n = 1000
 	m := testenv.StartMoto(b)
-	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced})
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced, Rates: benchRates})
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	ctx := context.Background()
 	ic := iam.NewFromConfig(m.AWSConfig(b))
@@ -418,7 +422,7 @@ func BenchmarkFaultyRemovals(b *testing.B) {
 	const n = 200
 	m := testenv.StartMoto(b)
 	fp := testenv.StartFaultProxy(b, m.URL)
-	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL, AWSRate: unpaced})
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL, AWSRate: unpaced, Rates: benchRates})
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
 	clients := benchUsers(b, m, f, srv.URL, n)
 	bob := f.Users["bob@example.com"]

@@ -363,7 +363,9 @@ func TestMissingIAMUserErrorsAtOnce(t *testing.T) {
 	for _, op := range []string{"ListGroupsForUser", "AddUserToGroup", "GetGroup", "RemoveUserFromGroup"} {
 		iamCalls += after[op] - before[op]
 	}
-	if iamCalls != 1 {
-		t.Fatalf("%d IAM calls for a user that does not exist (%v -> %v), want 1: no retries", iamCalls, before, after)
+	// One read of the group (its path and members), one AddUserToGroup that
+	// AWS refuses: no retries, no removal of what was never granted.
+	if iamCalls != 2 || after["AddUserToGroup"]-before["AddUserToGroup"] != 1 {
+		t.Fatalf("%d IAM calls for a user that does not exist (%v -> %v), want 2 (GetGroup, AddUserToGroup): no retries", iamCalls, before, after)
 	}
 }

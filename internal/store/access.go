@@ -149,35 +149,31 @@ func (s *Store) CreateRequest(ctx context.Context, r *model.Request, ev *model.A
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, state, body, requester, expires_at, deadline, created_at) VALUES (?,?,?,?,?,?,?)`,
-		r.ID, string(r.State), body, r.Requester, r.ExpiresAt.UnixMilli(), unixMilli(r.Deadline), stamp(r.CreatedAt)); err != nil {
-		return fmt.Errorf("insert request: %w", err)
-	}
-	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
-		return err
-	}
-	return s.commitEvents(tx)
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, state, body, requester, expires_at, deadline, created_at) VALUES (?,?,?,?,?,?,?)`,
+			r.ID, string(r.State), body, r.Requester, r.ExpiresAt.UnixMilli(), unixMilli(r.Deadline), stamp(r.CreatedAt)); err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		return appendEvent(ctx, tx, ev, s.now())
+	})
 }
 
 // SaveRequest writes r if its stored state is still from, with the audit
 // events (any may be nil) in the same transaction. ErrStale when someone
 // moved the request first.
 func (s *Store) SaveRequest(ctx context.Context, r *model.Request, from model.State, evs ...*model.AuditEvent) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error { return s.SaveRequestIn(ctx, tx, r, from, evs...) })
+}
+
+// SaveRequestIn is SaveRequest inside tx (a Tx of this store's), so that
+// the request's step commits with the other writes of tx (the grant
+// ledger's).
+func (s *Store) SaveRequestIn(ctx context.Context, tx *sql.Tx, r *model.Request, from model.State, evs ...*model.AuditEvent) error {
 	r.UpdatedAt = s.now().UTC()
 	body, err := encodeRequest(r)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE requests SET state=?, body=?, expires_at=?, deadline=? WHERE id=? AND state=?`,
 		string(r.State), body, r.ExpiresAt.UnixMilli(), unixMilli(r.Deadline), r.ID, string(from))
 	if err != nil {
@@ -194,7 +190,7 @@ func (s *Store) SaveRequest(ctx context.Context, r *model.Request, from model.St
 			return err
 		}
 	}
-	return s.commitEvents(tx)
+	return nil
 }
 
 // GetRequest reads one request.
@@ -279,15 +275,7 @@ func appendEvent(ctx context.Context, tx *sql.Tx, ev *model.AuditEvent, now time
 
 // AppendEvent appends one audit event on its own.
 func (s *Store) AppendEvent(ctx context.Context, ev *model.AuditEvent) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
-		return err
-	}
-	return s.commitEvents(tx)
+	return s.Tx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, ev, s.now()) })
 }
 
 // Events reads the audit log oldest first; requestID narrows it, afterSeq

@@ -39,6 +39,8 @@ type Store struct {
 	gen atomic.Int64
 	// appended signals committed audit events to the delivery loop.
 	appended chan struct{}
+	// group runs Tx's work, several callers' per commit (groupcommit.go).
+	group *committer
 }
 
 // EntityGeneration changes whenever an entity is created, updated or
@@ -214,7 +216,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps every
 	// transaction free of SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, now: time.Now, appended: make(chan struct{}, 1)}
+	s := &Store{db: db, now: time.Now, appended: make(chan struct{}, 1), group: newCommitter()}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -232,7 +234,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopCommitter()
+	return s.db.Close()
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {

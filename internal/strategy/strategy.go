@@ -137,6 +137,25 @@ func HolderGrant(strat AccessStrategy, g Grant, holder string) Grant {
 	return g
 }
 
+// Preparer is a strategy whose grant starts with a read of the target that
+// can also say whether the identity holds the access already (aws_iam: one
+// GetGroup returns the group's path, which the guard rails check, and its
+// members). The engine then makes one read where it would make two:
+//
+//   - Prepare reads the target once, refuses it (a guard error) when the
+//     guard rails do, and reports whether the identity holds the access now.
+//     It never writes. A target that does not exist is a *NotGrantedError.
+//   - EscalatePrepared grants as Escalate does, without reading the target
+//     again: the engine calls it only after a Prepare of the same grant
+//     passed in the same attempt to grant.
+//
+// A grant resumed from the ledger after a crash calls Escalate, which makes
+// its own checks.
+type Preparer interface {
+	Prepare(ctx context.Context, g Grant) (standing bool, err error)
+	EscalatePrepared(ctx context.Context, g Grant) error
+}
+
 // NotGrantedError says that AWS refused a grant in a way retrying cannot
 // change, and that nothing was granted.
 type NotGrantedError struct{ Err error }

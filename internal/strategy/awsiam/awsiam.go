@@ -104,6 +104,8 @@ func (s *Strategy) HasAccess(ctx context.Context, g strategy.Grant) (bool, error
 	return false, nil
 }
 
+var _ strategy.Preparer = (*Strategy)(nil)
+
 // Escalate adds the user to the group. AddUserToGroup is idempotent; a user
 // or group that does not exist is a NotGrantedError. GetGroup first
 // confirms the group's path is within the allowed group paths (a guard
@@ -115,25 +117,79 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 	}
 	out, err := c.GetGroup(ctx, &iam.GetGroupInput{GroupName: &grp, MaxItems: aws.Int32(1)})
 	if err != nil {
-		err = fmt.Errorf("read IAM group %s: %w", grp, err)
-		if isNoSuchEntity(err) {
-			return &strategy.NotGrantedError{Err: err}
-		}
+		return readGroupError(grp, err)
+	}
+	if err := s.checkPath(grp, out); err != nil {
 		return err
 	}
+	return s.add(ctx, c, g, grp)
+}
+
+// Prepare reads the group once (GetGroup, every page of members until the
+// user is found): its path must be within the allowed group paths (a
+// guard refusal otherwise), and the user's membership is the standing
+// answer. A group that does not exist is a NotGrantedError; a user that
+// does not exist is simply not a member, and EscalatePrepared's
+// AddUserToGroup then refuses it with NoSuchEntity (a NotGrantedError).
+func (s *Strategy) Prepare(ctx context.Context, g strategy.Grant) (bool, error) {
+	c, grp, err := s.client(g, true)
+	if err != nil {
+		return false, err
+	}
+	pages := iam.NewGetGroupPaginator(c, &iam.GetGroupInput{GroupName: &grp, MaxItems: aws.Int32(1000)})
+	for first := true; pages.HasMorePages(); first = false {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return false, readGroupError(grp, err)
+		}
+		if first {
+			if err := s.checkPath(grp, page); err != nil {
+				return false, err
+			}
+		}
+		for _, u := range page.Users {
+			if u.UserName != nil && strings.EqualFold(*u.UserName, g.Identity) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// EscalatePrepared adds the user to the group that Prepare read and
+// checked.
+func (s *Strategy) EscalatePrepared(ctx context.Context, g strategy.Grant) error {
+	c, grp, err := s.client(g, true)
+	if err != nil {
+		return err
+	}
+	return s.add(ctx, c, g, grp)
+}
+
+func readGroupError(grp string, err error) error {
+	err = fmt.Errorf("read IAM group %s: %w", grp, err)
+	if isNoSuchEntity(err) {
+		return &strategy.NotGrantedError{Err: err}
+	}
+	return err
+}
+
+func (s *Strategy) checkPath(grp string, out *iam.GetGroupOutput) error {
 	path := ""
 	if out.Group != nil && out.Group.Path != nil {
 		path = *out.Group.Path
 	}
-	if err := s.Chain.Guards.CheckGroupPath(grp, path); err != nil {
-		return err
-	}
+	return s.Chain.Guards.CheckGroupPath(grp, path)
+}
+
+// add is AddUserToGroup. The group was read just before, so NoSuchEntity
+// almost always means the user does not exist.
+func (s *Strategy) add(ctx context.Context, c *iam.Client, g strategy.Grant, grp string) error {
 	if _, err := c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: &grp, UserName: &g.Identity}); err != nil {
-		err = fmt.Errorf("add IAM user %s to group %s: %w", g.Identity, grp, err)
 		if isNoSuchEntity(err) {
-			return &strategy.NotGrantedError{Err: err}
+			return &strategy.NotGrantedError{Err: fmt.Errorf("IAM user %s does not exist in account %s (or group %s was deleted): add it to the group: %w", g.Identity, account(g), grp, err)}
 		}
-		return err
+		return fmt.Errorf("add IAM user %s to group %s: %w", g.Identity, grp, err)
 	}
 	return nil
 }
