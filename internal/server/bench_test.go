@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -63,9 +65,9 @@ func benchUsers(b *testing.B, m *testenv.Moto, f *testenv.IAMFlow, base string, 
 	return clients
 }
 
-// grantEndingAt grants each client access to target whose deadline lands
-// at (or a few ms before) at; 8 at a time.
-func grantEndingAt(b *testing.B, clients []*api.Client, approver *api.Client, flow, target string, at func(i int) time.Time) []string {
+// grantEndingAt grants each client i access to targets[i % len(targets)]
+// whose deadline lands at (or a few ms before) at(i); 8 at a time.
+func grantEndingAt(b *testing.B, clients []*api.Client, approver *api.Client, flow string, targets []string, at func(i int) time.Time) []string {
 	b.Helper()
 	ctx := context.Background()
 	ids := make([]string, len(clients))
@@ -80,7 +82,7 @@ func grantEndingAt(b *testing.B, clients []*api.Client, approver *api.Client, fl
 				var r struct{ ID, State string }
 				d := time.Until(at(i)) - 20*time.Millisecond // the approve follows at once
 				if err := clients[i].Do(ctx, "POST", "/events/request", map[string]any{"flow": flow,
-					"flow_inputs": map[string]any{"target_id": target, "reason": "bench", "duration": d.String()}}, &r); err != nil {
+					"flow_inputs": map[string]any{"target_id": targets[i%len(targets)], "reason": "bench", "duration": d.String()}}, &r); err != nil {
 					errs <- err
 					continue
 				}
@@ -142,7 +144,12 @@ func waitEnded(b *testing.B, st *store.Store, ids []string, limit time.Duration)
 }
 
 // BenchmarkGrantLatency: a warm grant (approve returns once access is
-// granted) against one raw AddUserToGroup from Go to the same moto.
+// granted) against one raw AddUserToGroup from Go to the same moto (the
+// goal's baseline), and against the floor that sym's rules set, measured
+// in the same run: the read that gives the group's path (guard rail) and
+// the standing membership (one GetGroup), one commit of sym's store that
+// makes the approval and the ledger intent durable before the AWS call,
+// the AddUserToGroup, one commit of the outcome.
 func BenchmarkGrantLatency(b *testing.B) {
 	m := testenv.StartMoto(b)
 	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced, Rates: benchRates})
@@ -150,14 +157,26 @@ func BenchmarkGrantLatency(b *testing.B) {
 	alice, bob := f.Users["alice@example.com"], f.Users["bob@example.com"]
 	ctx := context.Background()
 	ic := iam.NewFromConfig(m.AWSConfig(b))
+	// A store like the server's (same directory, synchronous=FULL) for the
+	// commit baseline.
+	st, err := store.Open(ctx, filepath.Join(filepath.Dir(srv.DB), "floor.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
 	calls := srv.Chain.Calls()
 	const n = 200
-	var raw, grant []time.Duration
+	var raw, read, commit, grant []time.Duration
 	var cold, warm int64
 	b.ResetTimer()
 	for i := range n {
-		// The baseline, interleaved so that both see the same machine.
+		// The baselines, interleaved so that all see the same machine.
 		start := time.Now()
+		if _, err := ic.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String(f.Groups[0])}); err != nil {
+			b.Fatal(err)
+		}
+		read = append(read, time.Since(start))
+		start = time.Now()
 		if _, err := ic.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String(f.Groups[0]), UserName: aws.String("bob")}); err != nil {
 			b.Fatal(err)
 		}
@@ -165,6 +184,11 @@ func BenchmarkGrantLatency(b *testing.B) {
 		if _, err := ic.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String(f.Groups[0]), UserName: aws.String("bob")}); err != nil {
 			b.Fatal(err)
 		}
+		start = time.Now()
+		if err := st.AppendEvent(ctx, &model.AuditEvent{Type: "bench", Actor: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		commit = append(commit, time.Since(start))
 		var r struct{ ID, State string }
 		if err := alice.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
 			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "bench", "duration": "1h"}}, &r); err != nil {
@@ -190,11 +214,15 @@ func BenchmarkGrantLatency(b *testing.B) {
 	}
 	b.StopTimer()
 	rp50, gp50, gp99 := pct(raw, 50), pct(grant, 50), pct(grant, 99)
+	floor := pct(read, 50) + 2*pct(commit, 50) + rp50
 	b.ReportMetric(float64(gp50)/float64(rp50), "grant/raw-p50")
+	b.ReportMetric(float64(gp50)/float64(floor), "grant/floor-p50")
 	b.ReportMetric(float64(cold), "aws-calls-cold")
 	b.ReportMetric(float64(warm), "aws-calls-warm-max")
 	fmt.Printf("warm grant (approve to active) p50 %.1f ms, p99 %.1f ms; raw AddUserToGroup p50 %.1f ms; ratio p50 %.2f (goal <= 1.2); AWS calls per grant: cold %d, warm (max) %d\n",
 		ms(gp50), ms(gp99), ms(rp50), float64(gp50)/float64(rp50), cold, warm)
+	fmt.Printf("the rules' floor: GetGroup p50 %.1f ms + 2 store commits (synchronous=FULL) p50 %.1f ms each + AddUserToGroup p50 %.1f ms = %.1f ms (%.2f x the raw AddUserToGroup); warm grant / floor p50 %.2f\n",
+		ms(pct(read, 50)), ms(pct(commit, 50)), ms(rp50), ms(floor), float64(floor)/float64(rp50), float64(gp50)/float64(floor))
 }
 
 // BenchmarkExpiryLateness: isolated expiries (one at a time, 150 ms
@@ -210,7 +238,7 @@ func BenchmarkExpiryLateness(b *testing.B) {
 	bob := f.Users["bob@example.com"]
 	b.ResetTimer()
 	first := time.Now().Add(10 * time.Second)
-	ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets[0], func(i int) time.Time { return first.Add(time.Duration(i) * 150 * time.Millisecond) })
+	ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets[:1], func(i int) time.Time { return first.Add(time.Duration(i) * 150 * time.Millisecond) })
 	var late []time.Duration
 	for _, r := range waitEnded(b, srv.Store, ids, time.Minute) {
 		late = append(late, r.EndedAt.Sub(*r.Deadline))
@@ -218,7 +246,7 @@ func BenchmarkExpiryLateness(b *testing.B) {
 
 	// Across a restart: grant, stop the server, pass the deadlines, start.
 	first = time.Now().Add(10 * time.Second)
-	ids = grantEndingAt(b, clients, bob, f.Flow, f.Targets[0], func(int) time.Time { return first })
+	ids = grantEndingAt(b, clients, bob, f.Flow, f.Targets[:1], func(int) time.Time { return first })
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
@@ -274,7 +302,10 @@ func motoRemoveRate(b *testing.B, m *testenv.Moto, n int) float64 {
 	return float64(n) / time.Since(start).Seconds()
 }
 
-// BenchmarkMassExpiry: 1,000 grants ending in the same second. Unpaced,
+// BenchmarkMassExpiry: 1,000 grants ending in the same second, spread over
+// 25 groups (moto answers GetGroup with every member whatever MaxItems
+// says, so the grant's read of one group of 1,000 would cost moto 0.2 s;
+// RemoveUserFromGroup costs the same in a group of 1 or 1,000). Unpaced,
 // the drain is compared with 1,000 calls at moto's own measured rate;
 // then paced below moto's rate, behind a proxy that throttles (as IAM
 // does) any call beyond a quota just above the pace, with no throttling
@@ -285,7 +316,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 	fp := testenv.StartFaultProxy(b, m.URL)
 	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSEndpoint: fp.URL, AWSRate: unpaced, Rates: benchRates,
 		Engine: engine.Options{Sweep: time.Hour}})
-	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
+	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{Groups: 25})
 	clients := benchUsers(b, m, f, srv.URL, n)
 	bob := f.Users["bob@example.com"]
 	rate := motoRemoveRate(b, m, n)
@@ -293,7 +324,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 
 	drain := func(label string) (time.Duration, []time.Duration) {
 		at := time.Now().Add(75 * time.Second).Truncate(time.Second)
-		ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets[0], func(int) time.Time { return at })
+		ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets, func(int) time.Time { return at })
 		if time.Now().After(at) {
 			b.Fatalf("%s: granting took past the shared deadline; raise the lead time", label)
 		}
@@ -308,8 +339,10 @@ func BenchmarkMassExpiry(b *testing.B) {
 				last = *r.EndedAt
 			}
 		}
-		if got := testenv.GroupMembers(b, m, f.Groups[0]); len(got) != 0 {
-			b.Fatalf("%s: %d users still in the group", label, len(got))
+		for _, g := range f.Groups {
+			if got := testenv.GroupMembers(b, m, g); len(got) != 0 {
+				b.Fatalf("%s: %d users still in group %s", label, len(got), g)
+			}
 		}
 		return last.Sub(first), late
 	}
@@ -429,7 +462,7 @@ func BenchmarkFaultyRemovals(b *testing.B) {
 	b.ResetTimer()
 	run := func(faulty bool) ([]time.Duration, float64) {
 		first := time.Now().Add(20 * time.Second)
-		ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets[0], func(i int) time.Time { return first.Add(time.Duration(i) * 50 * time.Millisecond) })
+		ids := grantEndingAt(b, clients, bob, f.Flow, f.Targets[:1], func(i int) time.Time { return first.Add(time.Duration(i) * 50 * time.Millisecond) })
 		var rule *testenv.Fault
 		if faulty {
 			rule = fp.Add(testenv.Fault{Action: "*", Probability: 0.1, Status: 500})
