@@ -106,6 +106,42 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("the pinned user id is what keys, grants and removes", func(t *testing.T) {
+		for _, typ := range []string{"aws_sso_permission_set", "aws_sso_group"} {
+			g := grant("bob@example.com", "", typ)
+			id, err := s.Pin(ctx, g)
+			if err != nil || id != sso.Users["bob"] {
+				t.Fatalf("%s: Pin found %q (%v), want bob's id %s", typ, id, err, sso.Users["bob"])
+			}
+			g.PrincipalID = id
+			if err := s.Escalate(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			holders, err := s.Holders(ctx, g)
+			if err != nil || len(holders) != 1 {
+				t.Fatalf("%s: holders %v %v", typ, holders, err)
+			}
+			pinned, _ := s.Key(g)
+			listed, _ := s.Key(strategy.HolderGrant(s, grant("", "", typ), holders[0]))
+			if pinned != listed || !strings.Contains(pinned.Identity, "id/"+strings.ToLower(id)) {
+				t.Fatalf("%s: the grant's key %v is not the key of the holder AWS lists, %v", typ, pinned, listed)
+			}
+			// The directory no longer leads from the request to bob (his
+			// email changed, say): the removal still acts on the user the
+			// grant was made to.
+			g.Requester = "bob.renamed@example.com"
+			if err := s.Deescalate(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			if a, m := sso.Assigned(t, account), sso.Members(t); len(a) != 0 || len(m) != 0 {
+				t.Fatalf("%s: after removing through the pinned id: assigned %v, members %v", typ, a, m)
+			}
+		}
+		if _, err := s.Pin(ctx, grant("dave@example.com", "", "aws_sso_group")); !strategy.IsNotGranted(err) {
+			t.Fatalf("Pin for a user the identity store does not have: %v", err)
+		}
+	})
+
 	t.Run("no such user", func(t *testing.T) {
 		for _, g := range []strategy.Grant{grant("dave@example.com", "", "aws_sso_permission_set"), grant("dave@example.com", "dave", "aws_sso_group")} {
 			err := s.Escalate(ctx, g)
