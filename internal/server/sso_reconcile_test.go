@@ -243,4 +243,37 @@ func TestSSOReconciler(t *testing.T) {
 	if a, _ := held(); !slices.Equal(a, []string{carol}) {
 		t.Fatalf("the old open grant's revoke left assignments %v", a)
 	}
+
+	// An old open row whose user cannot be found any more (the email it
+	// was looked up by leads nowhere): the reconciler cannot tell whose
+	// access it is, so it removes nothing from that target and says so;
+	// once that grant has ended, alice's assignment is a leftover again.
+	alice, bob = api.NewClient(again.URL, alice.Token), api.NewClient(again.URL, bob.Token)
+	r7 := ask(t, alice, "sso-access", "readonly", "1h")
+	do(t, bob, "POST", "/requests/"+r7.ID+"/approve", nil, 200)
+	db, err = sql.Open("sqlite", "file:"+again.DB+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE grants SET identity_key=?, pinned=json_set(json_remove(pinned, '$.principal_id'), '$.requester', 'ghost@example.com')
+		WHERE request_id=?`, "aws_sso:"+o.sso.InstanceARN+":email/ghost@example.com", r7.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	rep := reconcile(t, admin, false)
+	if got := actionsOf(rep); !slices.Equal(got, sortedIDs("report "+aliceU, "report "+carol, "report "+carol)) ||
+		len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "cannot be found") {
+		t.Fatalf("with an open grant whose user cannot be found: %v, errors %v; want alice and carol reported and the grant named", got, rep.Errors)
+	}
+	if a, _ := held(); !slices.Equal(a, both) {
+		t.Fatalf("the reconciler removed access an unresolved open grant may cover: assigned %v", a)
+	}
+	// Its removal looks the user up by what the row names, finds no one,
+	// and so removes nothing: alice's assignment is left, and the next
+	// pass removes it as the leftover of her earlier grants.
+	do(t, admin, "POST", "/requests/"+r7.ID+"/revoke", nil, 200)
+	checkActions(reconcile(t, admin, false), "remove "+aliceU, "report "+carol, "report "+carol)
+	if a, _ := held(); !slices.Equal(a, []string{carol}) {
+		t.Fatalf("after the unresolved grant ended: assigned %v", a)
+	}
 }
