@@ -400,10 +400,12 @@ func (c *Chain) checkMembership(ctx context.Context, rt Runtime, roleARN, key st
 	return nil
 }
 
-// Forget drops cached credentials (after a connector changed, say).
+// Forget drops cached credentials and passed membership checks (after a
+// connector changed, say).
 func (c *Chain) Forget() {
 	c.mu.Lock()
 	c.cache = map[string]aws.CredentialsProvider{}
+	c.checked = nil
 	c.mu.Unlock()
 }
 
