@@ -226,16 +226,24 @@ assignments() {
   sso list-account-assignments --instance-arn "$instance" --account-id "$account" --permission-set-arn "$permission_set" \
     --query 'AccountAssignments[].PrincipalId' --output text
 }
+# named: identity-store user ids as printed, alice's with her user name.
+named() {
+  local id out=()
+  for id in $1; do
+    if [ "$id" = "$alice_sso" ]; then out+=("alice ($id)"); else out+=("$id"); fi
+  done
+  echo "${out[*]}"
+}
 show "sym request $sso_flow --target $sso_target --reason 'check the billing alarms' --duration 30m"
 SYM_JWT=$alice "$sym" request "$sso_flow" --target "$sso_target" --reason "check the billing alarms" --duration 30m \
   --json >"$work/sso-request.json"
 sso_id=$(json 'd["id"]' <"$work/sso-request.json")
-say "assignments of ReadOnly in account $account now (from IAM Identity Center): [$(assignments)]"
+say "assignments of ReadOnly in account $account now (from IAM Identity Center): [$(named "$(assignments)")]"
 show "sym approve $sso_id"
 SYM_JWT=$bob "$sym" approve "$sso_id" -m "ok" | sed 's/^/    /'
 # Read while the request is active: it stays so until alice revokes it.
 sso_during=$(assignments)
-say "assignments of ReadOnly in account $account during the grant (from IAM Identity Center): [$sso_during]"
+say "assignments of ReadOnly in account $account during the grant (from IAM Identity Center): [$(named "$sso_during")]"
 [ "$sso_during" = "$alice_sso" ] || die "alice's identity-store user $alice_sso is not assigned ReadOnly during the grant"
 show "sym revoke $sso_id -m 'done'"
 SYM_JWT=$alice "$sym" revoke "$sso_id" -m "done" | sed 's/^/    /'
@@ -246,7 +254,7 @@ for _ in $(seq 1 60); do
 done
 [ "$sso_state" = ended ] || die "request $sso_id is $sso_state, not ended, a minute after its revoke"
 sso_after=$(assignments)
-say "assignments of ReadOnly in account $account after the revoke (from IAM Identity Center): [$sso_after]"
+say "assignments of ReadOnly in account $account after the revoke (from IAM Identity Center): [$(named "$sso_after")]"
 [ -z "$sso_after" ] || die "ReadOnly is still assigned after the revoke: $sso_after"
 
 step "Back to IAM: waiting for alice's $duration grant to expire"
@@ -300,6 +308,7 @@ ${bold}To use it with your AWS account${off}
     2. 'sym generate aws-iam --dir infra --environment prod', then in infra/environments/prod
        set runtime_trusted_principal_arns to that identity's ARN, leave aws_endpoint empty,
        list your groups and approvers, and 'terraform apply' with SYM_API_URL and SYM_JWT set.
+       ('sym generate aws-sso' does the same for IAM Identity Center permission sets.)
     3. 'sym users create you@example.com --identity aws_iam=<your IAM user>' and
        'sym request <flow> --target <target> --reason ... --duration 1h'.
     README.md has the details.

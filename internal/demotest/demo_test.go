@@ -72,7 +72,7 @@ func TestDemoScript(t *testing.T) {
 		if m == nil {
 			t.Fatalf("run %d: the demo did not show alice's identity-store user:\n%s", run, out)
 		}
-		if want := "assignments of ReadOnly in account 123456789012 during the grant (from IAM Identity Center): [" + m[1] + "]"; !strings.Contains(out, want) {
+		if want := "assignments of ReadOnly in account 123456789012 during the grant (from IAM Identity Center): [alice (" + m[1] + ")]"; !strings.Contains(out, want) {
 			t.Fatalf("run %d: the demo did not say %q:\n%s", run, want, out)
 		}
 		// The audit trails, in order: the IAM request's ends at its
