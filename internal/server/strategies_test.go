@@ -184,6 +184,36 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("sso: a failed user lookup is retried before anything is recorded", func(t *testing.T) {
+		// dave is new to the strategy (no cached lookup); his first
+		// GetUserId is refused as IAM refuses a role whose policy is still
+		// propagating.
+		ctx := context.Background()
+		var tok struct{ Token string }
+		if err := o.iam.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "dave@example.com"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.iam.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "dave@example.com"}, &tok); err != nil {
+			t.Fatal(err)
+		}
+		dave := api.NewClient(o.srv.URL, tok.Token)
+		daveU := o.sso.AddUser(t, testenv.SSOUser{UserName: "dave@example.com", Email: "dave@example.com"})
+		deny := o.proxy.Add(testenv.Fault{Action: "GetUserId", Status: 403, Code: "AccessDeniedException", Message: "not yet", Times: 1})
+		defer o.proxy.Remove(deny)
+		before := o.proxy.Seen("GetUserId")
+		r := ask(t, dave, "sso-access", "readonly", "1h")
+		if a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200); a.State != "active" {
+			t.Fatalf("after one refused lookup the grant must be retried: %s %q", a.State, a.Error)
+		}
+		if n := o.proxy.Seen("GetUserId") - before; n < 2 {
+			t.Fatalf("%d GetUserId calls, want the refused one and its retry", n)
+		}
+		if got := o.sso.Assigned(t, ssoAccount); !slices.Equal(got, []string{daveU}) {
+			t.Fatalf("assignments: %v, want dave's", got)
+		}
+		do(t, dave, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+	})
+
 	t.Run("sso: FAILED errors the request with AWS's reason and leaves nothing", func(t *testing.T) {
 		const reason = "Received a 404 status error: Not supported policy arn:aws:iam::aws:policy/Nope"
 		f1 := o.proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
