@@ -59,7 +59,11 @@ type Options struct {
 	// (default 15 s); what is left is resumed from the database at the next
 	// start.
 	StopTimeout time.Duration
-	// Workers run due de-escalations and expiries in parallel.
+	// Workers run due de-escalations and expiries in parallel (default
+	// 64). The pace (awsauth.Pacer), not the worker count, should bound a
+	// mass expiry: a worker's turn is the pace's wait, the call and the
+	// store's commit, so that 32 workers kept the drain under a pace that
+	// moto could serve (decision 009).
 	Workers int
 	// Sweep is how often the stored open requests are reloaded into the
 	// timer (a safety net; the timer alone keeps time).
@@ -131,7 +135,7 @@ func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Opt
 		opt.StopTimeout = 15 * time.Second
 	}
 	if opt.Workers <= 0 {
-		opt.Workers = 32
+		opt.Workers = 64
 	}
 	if opt.Sweep <= 0 {
 		opt.Sweep = 30 * time.Second
@@ -156,7 +160,7 @@ func New(st *store.Store, strategies map[string]strategy.AccessStrategy, opt Opt
 		opt.VerifyEvery = time.Hour
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{st: st, ledger: ledger.New(st.DB(), opt.Now), strategies: strategies, opt: opt,
+	return &Engine{st: st, ledger: ledger.New(st.DB(), opt.Now).ReadFrom(st.ReadDB()), strategies: strategies, opt: opt,
 		sched: newScheduler(4096), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 

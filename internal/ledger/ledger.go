@@ -82,7 +82,8 @@ func (e *Entry) RequestID() string { return e.Grant.RequestID }
 // Ledger reads and writes the grants table of sym's database (created by
 // the store's migrations).
 type Ledger struct {
-	db  conn
+	db  conn // writes, and reads inside a transaction
+	rd  conn // reads outside one
 	now func() time.Time
 }
 
@@ -97,13 +98,19 @@ func New(db *sql.DB, now func() time.Time) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{db: db, now: now}
+	return &Ledger{db: db, rd: db, now: now}
 }
+
+// ReadFrom is the ledger reading (outside a transaction) from rdb, a
+// read-only pool of the same database (store.ReadDB): reads then go on
+// while a commit waits for the disk. A read sees every commit made
+// before it began.
+func (l *Ledger) ReadFrom(rdb *sql.DB) *Ledger { return &Ledger{db: l.db, rd: rdb, now: l.now} }
 
 // In is the ledger read and written inside tx: its writes commit (and are
 // durable) with tx, together with whatever else tx writes (the request's
 // state and audit event), so that a step costs one commit.
-func (l *Ledger) In(tx *sql.Tx) *Ledger { return &Ledger{db: tx, now: l.now} }
+func (l *Ledger) In(tx *sql.Tx) *Ledger { return &Ledger{db: tx, rd: tx, now: l.now} }
 
 func stamp(t time.Time) string {
 	if t.IsZero() {
@@ -222,7 +229,7 @@ func (l *Ledger) Targets(ctx context.Context) ([]*Entry, error) {
 }
 
 func (l *Ledger) query(ctx context.Context, where string, args ...any) ([]*Entry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, status, identity_key, target_key, standing, pinned, note, created_at, updated_at, granted_at, closed_at FROM grants `+where, args...)
+	rows, err := l.rd.QueryContext(ctx, `SELECT id, status, identity_key, target_key, standing, pinned, note, created_at, updated_at, granted_at, closed_at FROM grants `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the grant ledger: %w", err)
 	}

@@ -96,7 +96,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 }
 
 func (s *Store) queryUsers(ctx context.Context, where string, args ...any) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, role, identities, created_at FROM users `+where, args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT email, role, identities, created_at FROM users `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (s *Store) OpenRequests(ctx context.Context) ([]*model.Request, error) {
 }
 
 func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([]*model.Request, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT body FROM requests `+where, args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT body FROM requests `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query requests: %w", err)
 	}
@@ -309,7 +309,7 @@ func (s *Store) NewestEvents(ctx context.Context, requestID string, n int) ([]mo
 }
 
 func (s *Store) queryEvents(ctx context.Context, rest string, args ...any) ([]model.AuditEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details FROM events `+rest, args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details FROM events `+rest, args...)
 	if err != nil {
 		return nil, err
 	}

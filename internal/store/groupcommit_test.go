@@ -133,6 +133,10 @@ func TestConcurrentWritesAllLand(t *testing.T) {
 			approved++
 		}
 	}
+	// The reads above came from the read-only pool, which refuses writes.
+	if _, err := s.ReadDB().ExecContext(ctx, `DELETE FROM requests`); err == nil {
+		t.Fatal("the read pool took a write")
+	}
 	s.Close()
 	if got, err := VerifyAudit(ctx, path); err != nil || got != int64(n+approved) {
 		t.Fatalf("audit chain: %d events, %v; want %d", got, err, n+approved)

@@ -41,6 +41,10 @@ type Store struct {
 	appended chan struct{}
 	// group runs Tx's work, several callers' per commit (groupcommit.go).
 	group *committer
+	// rdb reads beside the one writer (WAL lets readers go on while a
+	// commit waits for the disk): the reads of the request path and of
+	// removals, which would otherwise queue behind every fsync.
+	rdb *sql.DB
 }
 
 // EntityGeneration changes whenever an entity is created, updated or
@@ -225,8 +229,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	rdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	s.rdb = rdb
 	return s, nil
 }
+
+// readers is how many connections read beside the writer.
+const readers = 4
+
+// ReadDB is the database's read-only pool, for the packages that own a
+// table in it (ledger): reads that need not see an open transaction's
+// writes.
+func (s *Store) ReadDB() *sql.DB { return s.rdb }
 
 // DB is the database, for the packages that own a table in it (ledger).
 // Their tables are created by this store's migrations, so that the schema
@@ -236,6 +256,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stopCommitter()
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
 	return s.db.Close()
 }
 
@@ -445,7 +468,7 @@ func (s *Store) AllEntities(ctx context.Context) ([]EntityRow, error) {
 }
 
 func (s *Store) queryEntities(ctx context.Context, where string, args ...any) ([]EntityRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, body FROM entities `+where, args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, kind, body FROM entities `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
 	}

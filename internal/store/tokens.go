@@ -73,7 +73,7 @@ func (s *Store) AddToken(ctx context.Context, email, token string) error {
 // and revoked tokens are all ErrNotFound. It notes the token's last use.
 func (s *Store) UserForToken(ctx context.Context, token string) (*User, error) {
 	var id, email, expires, lastUsed, revoked string
-	err := s.db.QueryRowContext(ctx, `SELECT id, user_email, expires_at, last_used_at, revoked_at FROM tokens WHERE hash=?`, HashToken(token)).
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, user_email, expires_at, last_used_at, revoked_at FROM tokens WHERE hash=?`, HashToken(token)).
 		Scan(&id, &email, &expires, &lastUsed, &revoked)
 	if err != nil {
 		return nil, ErrNotFound
