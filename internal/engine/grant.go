@@ -283,7 +283,7 @@ func (e *Engine) recordGranted(ctx context.Context, r *model.Request, in *ledger
 	details := map[string]string{"target": r.Target}
 	if in != nil {
 		g := in.Grant
-		details["identity"] = g.Identity
+		auditIdentity(details, g)
 		details["connector_role"] = g.ConnectorRoleARN
 		details["runtime_role"] = g.Runtime.RoleARN
 		if in.Standing {
@@ -466,7 +466,7 @@ func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor st
 		}
 		if rm.entry != nil {
 			g := rm.entry.Grant
-			details["identity"] = g.Identity
+			auditIdentity(details, g)
 			for k, v := range g.TargetSettings {
 				details["target."+k] = v
 			}
@@ -578,4 +578,14 @@ func backoff(base time.Duration, attempt int, limit time.Duration) time.Duration
 		d = limit
 	}
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// auditIdentity names whom a grant acts on: the requester's identity for
+// the strategy or, when the strategy found the user by email (aws_sso), that
+// email. The key is there for every strategy, so events keep one shape.
+func auditIdentity(details map[string]string, g strategy.Grant) {
+	details["identity"] = g.Identity
+	if g.Identity == "" {
+		details["identity"] = g.Requester
+	}
 }

@@ -156,6 +156,17 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		if got := detailKeys(t, alice, r.ID); !slices.EqualFunc(got, iamShape, slices.Equal) {
 			t.Fatalf("audit details %v, the IAM flow's are %v", got, iamShape)
 		}
+		// alice has no aws_sso identity: sym found her by email, and the
+		// escalate and deescalate events say whom they acted on.
+		var evs []event
+		if err := alice.Do(context.Background(), "GET", "/requests/"+r.ID+"/events", nil, &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if (e.Type == "escalate" || e.Type == "deescalate") && e.Details["identity"] != "alice@example.com" {
+				t.Fatalf("%s event names identity %q, want alice@example.com", e.Type, e.Details["identity"])
+			}
+		}
 	})
 
 	t.Run("sso: revoke", func(t *testing.T) {
