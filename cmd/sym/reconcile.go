@@ -54,7 +54,7 @@ line.`,
 				verb = "would do (dry run)"
 			}
 			fmt.Fprintf(out, "%d targets, %d members read in %s; %d actions sym %s:\n", rep.Targets, rep.Members, rep.Took, len(rep.Actions), verb)
-			t := newTable("nothing to do", "ACTION", "GROUP", "MEMBER", "REQUEST", "WHY")
+			t := newTable("nothing to do", "ACTION", "TARGET", "MEMBER", "REQUEST", "WHY")
 			for _, a := range rep.Actions {
 				why := a.Reason
 				if a.Error != "" {

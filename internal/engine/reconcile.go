@@ -224,10 +224,7 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 	if err != nil {
 		return nil, len(members), 0, err
 	}
-	group := t.grant.TargetSettings["iam_group"]
-	if group == "" {
-		group = t.key
-	}
+	group := targetLabel(t)
 	act := func(a, member, reason, requestID string) ReconcileAction {
 		return ReconcileAction{Action: a, Target: t.key, Group: group, Member: member, Reason: reason, RequestID: requestID}
 	}
@@ -352,6 +349,22 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 		return acts, len(members), unmanaged, fmt.Errorf("open grants not compared, their user cannot be found: %s", strings.Join(unpinned, "; "))
 	}
 	return acts, len(members), unmanaged, nil
+}
+
+// targetLabel names a target as a person reads it in a report or an audit
+// event: the IAM group, the identity-store group, or the permission set in
+// its account; the canonical key otherwise.
+func targetLabel(t reconTarget) string {
+	ts := t.grant.TargetSettings
+	switch {
+	case ts["iam_group"] != "":
+		return ts["iam_group"]
+	case ts["group_id"] != "":
+		return "identity-store group " + ts["group_id"]
+	case ts["permission_set_arn"] != "" && ts["account_id"] != "":
+		return ts["permission_set_arn"] + " in account " + ts["account_id"]
+	}
+	return t.key
 }
 
 // reconcileRemove removes a membership after checking, under the key's

@@ -154,8 +154,10 @@ func TestSSOReconciler(t *testing.T) {
 	for _, e := range reconciled {
 		byRequest[e.RequestID] = e
 	}
-	if len(reconciled) != 2 || byRequest[r1.ID].Details["member"] != aliceU || byRequest[r2.ID].Details["member"] != aliceU {
-		t.Fatalf("reconciled events: %+v, want one for each of alice's ended grants", reconciled)
+	if len(reconciled) != 2 || byRequest[r1.ID].Details["member"] != aliceU || byRequest[r2.ID].Details["member"] != aliceU ||
+		byRequest[r1.ID].Details["group"] != o.sso.PermissionSetARN+" in account "+ssoAccount ||
+		byRequest[r2.ID].Details["group"] != "identity-store group "+o.sso.GroupID {
+		t.Fatalf("reconciled events: %+v, want one for each of alice's ended grants, naming the permission set or the group", reconciled)
 	}
 	drift := eventsOfType(t, root, "drift")
 	if len(drift) != 2 {
