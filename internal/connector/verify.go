@@ -303,6 +303,9 @@ type roleFacts struct {
 	trust     *policy.Document
 	attached  map[string]string // ARN -> name
 	inline    map[string]*policy.Document
+	// managed holds the attached policies' documents once read (ARN ->
+	// document), so that a second look costs no IAM call.
+	managed map[string]*policy.Document
 }
 
 func isNoSuchEntity(err error) bool {
@@ -317,7 +320,8 @@ func (v verifier) read(ctx context.Context, r roleARN) (roleFacts, error) {
 	if err != nil {
 		return roleFacts{}, fmt.Errorf("read role %s: %w", r.ARN, err)
 	}
-	f := roleFacts{exists: true, actualARN: aws.ToString(out.Role.Arn), attached: map[string]string{}, inline: map[string]*policy.Document{}}
+	f := roleFacts{exists: true, actualARN: aws.ToString(out.Role.Arn), attached: map[string]string{}, inline: map[string]*policy.Document{},
+		managed: map[string]*policy.Document{}}
 	if f.trust, err = policy.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
 		return f, fmt.Errorf("trust policy of %s: %w", r.ARN, err)
 	}
@@ -533,6 +537,9 @@ func (v verifier) checkAttached(ctx context.Context, facts roleFacts, want map[s
 		if err != nil {
 			return nil, err
 		}
+		if facts.managed != nil {
+			facts.managed[arn] = got
+		}
 		exp, expected := want[arn]
 		switch {
 		case expected:
@@ -689,9 +696,12 @@ func (v verifier) iamConnector(ctx context.Context, r roleARN, groups []Group) (
 		func(ctx context.Context, facts roleFacts) ([]Finding, error) {
 			docs := map[string]*policy.Document{}
 			for arn, pname := range facts.attached {
-				d, err := v.managedDocument(ctx, arn)
-				if err != nil {
-					return nil, err
+				d, ok := facts.managed[arn]
+				if !ok {
+					var err error
+					if d, err = v.managedDocument(ctx, arn); err != nil {
+						return nil, err
+					}
 				}
 				docs["policy "+pname] = d
 			}

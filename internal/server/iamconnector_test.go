@@ -120,6 +120,15 @@ func TestIAMConnectorRoleIsVerified(t *testing.T) {
 		if first.State != "active" || fp.Seen("GetRole") != 1 {
 			t.Fatalf("first grant: %s %q with %d role reads; want active after 1", first.State, first.Error, fp.Seen("GetRole"))
 		}
+		// One check reads the role, its one managed policy once, and its
+		// (no) inline policies: five IAM reads.
+		reads := 0
+		for _, a := range []string{"GetRole", "ListAttachedRolePolicies", "GetPolicy", "GetPolicyVersion", "ListRolePolicies", "GetRolePolicy"} {
+			reads += fp.Seen(a)
+		}
+		if reads != 5 {
+			t.Fatalf("the check made %d IAM reads, want 5: %v", reads, fp.Counts())
+		}
 		if a := grant(f.Targets[1]); a.State != "active" || fp.Seen("GetRole") != 1 {
 			t.Fatalf("second grant within the interval: %s %q with %d role reads; want active, the check trusted", a.State, a.Error, fp.Seen("GetRole"))
 		}
