@@ -234,7 +234,7 @@ type Chain struct {
 
 	mu      sync.Mutex
 	cache   map[string]aws.CredentialsProvider
-	checked map[string]time.Time // MembershipCheck passes, by runtime and connector role
+	checked Passes // MembershipCheck passes, by runtime and connector role
 }
 
 // LoadDefault builds the server's own AWS configuration through the SDK's
@@ -368,9 +368,7 @@ func (c *Chain) membershipCheck(rt Runtime, roleARN string) func(*awsmiddleware.
 				out, md, err := next.HandleInitialize(ctx, in)
 				if IsAccessDenied(err) {
 					// The role may have changed since it was checked.
-					c.mu.Lock()
-					delete(c.checked, key)
-					c.mu.Unlock()
+					c.checked.Forget(key)
 				}
 				return out, md, err
 			}), awsmiddleware.After) // after the SDK registers the service and operation names
@@ -382,22 +380,7 @@ func (c *Chain) checkMembership(ctx context.Context, rt Runtime, roleARN, key st
 	if every <= 0 {
 		every = 5 * time.Minute
 	}
-	c.mu.Lock()
-	at, ok := c.checked[key]
-	c.mu.Unlock()
-	if ok && time.Since(at) < every {
-		return nil
-	}
-	if err := c.MembershipCheck(ctx, rt, roleARN); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	if c.checked == nil {
-		c.checked = map[string]time.Time{}
-	}
-	c.checked[key] = time.Now()
-	c.mu.Unlock()
-	return nil
+	return c.checked.Run(key, every, func() error { return c.MembershipCheck(ctx, rt, roleARN) })
 }
 
 // Forget drops cached credentials and passed membership checks (after a
@@ -405,8 +388,8 @@ func (c *Chain) checkMembership(ctx context.Context, rt Runtime, roleARN, key st
 func (c *Chain) Forget() {
 	c.mu.Lock()
 	c.cache = map[string]aws.CredentialsProvider{}
-	c.checked = nil
 	c.mu.Unlock()
+	c.checked.Reset()
 }
 
 // accessDeniedCodes are the AWS error codes of a call refused by a policy.

@@ -2,6 +2,7 @@ package awsauth
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -208,12 +209,7 @@ func (g Guards) CheckSettings(settings map[string]string) error {
 	// account (SSO's) have none to check; trusted_principals name who may
 	// assume the runtime role (sym server's own identity, which may live
 	// in an account sym does not act in), not where sym acts.
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		if k == "trusted_principals" {
 			continue
 		}

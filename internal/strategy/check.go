@@ -2,8 +2,9 @@ package strategy
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/opensym/sym/internal/awsauth"
 )
 
 // ConnectorCheck runs a check of a strategy connector role (is it exactly
@@ -19,8 +20,7 @@ type ConnectorCheck struct {
 	// Every is how long a passed check holds (default one hour).
 	Every time.Duration
 
-	mu     sync.Mutex
-	passed map[string]time.Time
+	passed awsauth.Passes
 }
 
 // Before runs the check for g's connector role when it is due.
@@ -33,20 +33,7 @@ func (c *ConnectorCheck) Before(ctx context.Context, strategyType string, g Gran
 		every = time.Hour
 	}
 	key := strategyType + "|" + g.Runtime.RoleARN + "|" + g.ConnectorRoleARN
-	c.mu.Lock()
-	at, ok := c.passed[key]
-	c.mu.Unlock()
-	if ok && time.Since(at) < every {
-		return nil
-	}
-	if err := c.Check(ctx, strategyType, g.Runtime.RoleARN, g.ConnectorRoleARN); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	if c.passed == nil {
-		c.passed = map[string]time.Time{}
-	}
-	c.passed[key] = time.Now()
-	c.mu.Unlock()
-	return nil
+	return c.passed.Run(key, every, func() error {
+		return c.Check(ctx, strategyType, g.Runtime.RoleARN, g.ConnectorRoleARN)
+	})
 }
