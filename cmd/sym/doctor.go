@@ -70,6 +70,18 @@ func projectOrg(dir string) (org, from string) {
 	return "", ""
 }
 
+// broadPolicies are the entries of a runtime's policy_arns (a comma list)
+// that the server's guard rails refuse as admin-level AWS-managed policies.
+func broadPolicies(g awsauth.Guards, list string) []string {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); g.CheckPolicyARNs(a) != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func init() {
 	var dir string
 	cmd := &cobra.Command{
@@ -85,8 +97,9 @@ do about each failure:
   AWS identity   the server has AWS credentials, and which principal the
                  runtime connector role must trust
   runtime roles  each runtime connector role trusts that principal and is
-                 exactly what its module promises (read with your own AWS
-                 credentials, as 'sym connector verify' does)
+                 exactly what its module promises under the server's guard
+                 rails (--allow-broad-runtime-policies), read with your own
+                 AWS credentials as 'sym connector verify' does
   IAM users      the IAM user of every sym user's aws_iam identity exists
                  (needs an admin token)
 
@@ -170,6 +183,17 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 		d.fail("", "read the integrations: %v", err)
 		return
 	}
+	// Judge runtime roles as the server does. A server older than
+	// guard_rails is judged by the default guard rails: strict, never
+	// more lenient than the server.
+	var guards awsauth.Guards
+	guardsNote := "the server does not say its guard rails (it is older than this sym): runtime roles are judged by the default ones, as if it ran without --allow-broad-runtime-policies"
+	if info.GuardRails != nil {
+		guards.AllowBroadPolicies, guardsNote = info.GuardRails.AllowBroadRuntimePolicies, ""
+		if guards.AllowBroadPolicies {
+			guardsNote = "the server runs with --allow-broad-runtime-policies: a runtime's policy_arns may name AWS-managed admin-level policies"
+		}
+	}
 	cfg, cfgErr := config.LoadDefaultConfig(ctx)
 	var reader *iam.Client
 	if cfgErr == nil {
@@ -181,6 +205,9 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 			continue // only runtime contexts carry the External ID
 		}
 		runtimes++
+		if runtimes == 1 && guardsNote != "" {
+			d.note("%s", guardsNote)
+		}
 		if trusted := strings.Split(ic.Settings["trusted_principals"], ","); principal != "" && ic.Settings["trusted_principals"] != "" &&
 			!slices.Contains(trusted, principal) {
 			d.fail(fmt.Sprintf("set runtime_trusted_principal_arns = [%q] and terraform apply", principal),
@@ -192,11 +219,15 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 			continue
 		}
 		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := connector.VerifyRuntime(vctx, reader, ic.Settings, nil)
+		_, err := connector.VerifyRuntimeWith(vctx, reader, ic.Settings, nil, guards)
 		cancel()
 		if err != nil {
-			d.fail("terraform apply the project that declares it; 'sym connector verify' shows the whole report",
-				"runtime role %s (%s) is not what its module promises: %v", ic.Settings["role_arn"], ic.Slug, err)
+			next := "terraform apply the project that declares it; 'sym connector verify' shows the whole report"
+			if broad := broadPolicies(guards, ic.Settings["policy_arns"]); len(broad) > 0 {
+				next = fmt.Sprintf("remove %s from the runtime's policy_arns and terraform apply, or start sym server with --allow-broad-runtime-policies",
+					strings.Join(broad, ", "))
+			}
+			d.fail(next, "runtime role %s (%s) is not what its module promises: %v", ic.Settings["role_arn"], ic.Slug, err)
 			continue
 		}
 		d.ok("runtime role %s (%s) is what its module promises", ic.Settings["role_arn"], ic.Slug)

@@ -381,11 +381,26 @@ type ServerInfo struct {
 		Role  string `json:"role"`
 		Bot   bool   `json:"bot,omitempty"`
 	} `json:"you"`
+	// GuardRails are what sym doctor needs of the server's guard rails to
+	// judge a runtime role as the server does. Only callers who may read
+	// integration settings (entities.read) are told; servers older than
+	// the field never send it.
+	GuardRails *GuardRails `json:"guard_rails,omitempty"`
+}
+
+// GuardRails is the part of awsauth.Guards a client applies itself.
+type GuardRails struct {
+	// AllowBroadRuntimePolicies: the server runs with
+	// --allow-broad-runtime-policies.
+	AllowBroadRuntimePolicies bool `json:"allow_broad_runtime_policies"`
 }
 
 func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	info := ServerInfo{Org: s.cfg.Org, Version: s.cfg.Version}
 	info.You.Email, info.You.Role, info.You.Bot = a.Email, a.Role, a.Bot
+	if authz.Check(authz.ReadEntities, a.Caller(), authz.Resource{}) == nil {
+		info.GuardRails = &GuardRails{AllowBroadRuntimePolicies: s.cfg.Guards.AllowBroadPolicies}
+	}
 	if s.cfg.WhoAmI != nil {
 		id, err := s.cfg.WhoAmI(r.Context())
 		if err != nil {

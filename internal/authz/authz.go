@@ -214,7 +214,7 @@ const (
 // same rows; TestDocMatchesTable keeps them equal.
 var Table = []Rule{
 	//                                                                                               anon member:own member:others approver:own approver:others auditor admin:own admin:others automation
-	row(ReadOrg, "GET /api/v1/org", "", u, y, y, y, y, y, y, y, y),
+	row(ReadOrg, "GET /api/v1/org, GET /api/v1/server (its `guard_rails` only under `entities.read`)", "", u, y, y, y, y, y, y, y, y),
 	row(ListRequestable, "GET /api/v1/entities/{flows,access-targets}[/{id}]",
 		"members see the flows and targets they can request, by name and label only", u, y, y, y, y, y, y, y, y),
 	row(ReadEntities, "GET /api/v1/entities/{kind}[/{id}] (other kinds; full fields)",

@@ -120,7 +120,7 @@ func (w *matrixWorld) perform(rule authz.Action, caller, owner string, col authz
 	}
 	switch rule {
 	case authz.ReadOrg:
-		return []int{st("GET", "/org", nil)}
+		return []int{st("GET", "/org", nil), st("GET", "/server", nil)}
 	case authz.ListRequestable:
 		return []int{st("GET", "/entities/flows", nil), st("GET", "/entities/access-targets/"+w.target, nil)}
 	case authz.ReadEntities:
