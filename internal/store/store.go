@@ -213,10 +213,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// intent) is on disk before the AWS call that follows it, even across a
 	// power loss; NORMAL in WAL mode can lose the last commits.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
+	db := openDB(dsn)
 	// One connection: SQLite has one writer anyway, and this keeps every
 	// transaction free of SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
@@ -229,11 +226,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s for reading: %w", path, err)
-	}
+	rdb := openDB("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	s.rdb = rdb
