@@ -69,7 +69,7 @@ func CheckRuntime(rt Runtime) error {
 		return &GuardError{fmt.Sprintf("runtime role %s is not under the path %s", rt.RoleARN, ConnectorPath)}
 	}
 	for _, a := range rt.Safelist {
-		if !isAccount(a) {
+		if !model.IsAccountID(a) {
 			return &GuardError{fmt.Sprintf("account safelist entry %q is not a 12-digit AWS account id", a)}
 		}
 	}
@@ -111,7 +111,7 @@ func CheckResource(rt Runtime, nameOrARN string) error {
 		return nil
 	}
 	parts := strings.SplitN(nameOrARN, ":", 6)
-	if len(parts) != 6 || !isAccount(parts[4]) {
+	if len(parts) != 6 || !model.IsAccountID(parts[4]) {
 		return &GuardError{fmt.Sprintf("%q is not an ARN with an account id", nameOrARN)}
 	}
 	if rp := model.RolePartition(rt.RoleARN); parts[1] != rp {
@@ -139,18 +139,6 @@ func (c *Chain) CheckResource(rt Runtime, nameOrARN string) error {
 // RuntimeOf is the runtime connector of an AWS permission context.
 func RuntimeOf(a *model.AWSContext) Runtime {
 	return Runtime{RoleARN: a.RoleARN, ExternalID: a.ExternalID, Region: a.Region, Safelist: ParseSafelist(a.Safelist)}
-}
-
-func isAccount(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ParseSafelist reads a comma- or space-separated list of account ids.

@@ -107,7 +107,7 @@ func (g Guards) CheckPolicyARNs(list string) error {
 func ParseAccounts(s string) ([]string, error) {
 	out := ParseSafelist(s)
 	for _, a := range out {
-		if !isAccount(a) {
+		if !model.IsAccountID(a) {
 			return nil, fmt.Errorf("--allowed-accounts: %q is not a 12-digit AWS account id", a)
 		}
 	}
@@ -214,7 +214,7 @@ func (g Guards) CheckSettings(settings map[string]string) error {
 			continue
 		}
 		for _, v := range strings.FieldsFunc(settings[k], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-			if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && parts[0] == "arn" && isAccount(parts[4]) {
+			if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && parts[0] == "arn" && model.IsAccountID(parts[4]) {
 				if err := g.CheckAccount("settings."+k+" "+v, parts[4]); err != nil {
 					return err
 				}
@@ -240,7 +240,7 @@ type MembershipGrant struct {
 // matches /symbolic/) are not.
 func (g Guards) GroupResourceAllowed(resource string) bool {
 	parts := strings.SplitN(resource, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" || !isAccount(parts[4]) ||
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" || !model.IsAccountID(parts[4]) ||
 		!slices.Contains([]string{"aws", "aws-us-gov", "aws-cn"}, parts[1]) || !strings.HasPrefix(parts[5], "group/") {
 		return false
 	}

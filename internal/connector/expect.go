@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/policy"
 )
 
@@ -191,7 +192,7 @@ type roleARN struct {
 
 func parseRoleARN(arn string) (roleARN, error) {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !policy.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !model.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
 		return roleARN{}, fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<path><name>)", arn)
 	}
 	rest := strings.TrimPrefix(parts[5], "role")

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/policy"
 )
 
@@ -228,7 +229,7 @@ func Verify(ctx context.Context, api IAMAPI, e Expectation) (Report, error) {
 		return Report{}, errors.New("the External ID to expect is required")
 	}
 	for _, a := range e.AccountSafelist {
-		if !policy.IsAccountID(a) {
+		if !model.IsAccountID(a) {
 			return Report{}, fmt.Errorf("account safelist entry %q is not a 12-digit account id", a)
 		}
 	}

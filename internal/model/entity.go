@@ -286,6 +286,19 @@ func CheckIAMPath(p string) error {
 
 var iamPathSegment = regexp.MustCompile(`^[\w+=,.@-]+$`)
 
+// IsAccountID reports whether s is a 12-digit AWS account id.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // RolePartition is the partition of a role ARN that ParseRoleARN accepts.
 func RolePartition(arn string) string {
 	if m := roleARN.FindStringSubmatch(arn); m != nil {

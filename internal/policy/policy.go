@@ -18,6 +18,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 // Document is a parsed IAM policy document.
@@ -265,23 +267,10 @@ func normalizePrincipal(p Principal) Principal {
 // CanonicalPrincipal writes a bare 12-digit account id the way IAM stores
 // it, as the account's root ARN; other values are returned unchanged.
 func CanonicalPrincipal(p string) string {
-	if IsAccountID(p) {
+	if model.IsAccountID(p) {
 		return "arn:aws:iam::" + p + ":root"
 	}
 	return p
-}
-
-// IsAccountID reports whether s is a 12-digit AWS account id.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedSet(in []string, f func(string) string) []string {
