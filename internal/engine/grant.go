@@ -149,10 +149,15 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 	for attempt := 1; ; attempt++ {
 		err = e.checkRuntime(ctx, rtSettings)
 		if err == nil && entry == nil {
-			if in.Standing, prepared, err = e.standing(ctx, strat, in); err == nil {
+			t := time.Now()
+			in.Standing, prepared, err = e.standing(ctx, strat, in)
+			e.opt.Metrics.phase("read", t)
+			if err == nil {
 				// The intent is durable before the call that grants, in
 				// the commit of the approval when that is pending.
+				t = time.Now()
 				entry, err = e.openIntent(ctx, r, in, approval)
+				e.opt.Metrics.phase("intent", t)
 				if err == nil && approval != nil {
 					approval = nil
 					e.opt.Metrics.transition(string(model.Approve))
@@ -164,11 +169,13 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 			}
 		}
 		if err == nil {
+			t := time.Now()
 			if p, ok := strat.(strategy.Preparer); ok && prepared {
 				err = p.EscalatePrepared(ctx, in.Grant)
 			} else {
 				err = strat.Escalate(ctx, in.Grant)
 			}
+			e.opt.Metrics.phase("aws", t)
 			e.attempt("grant", err)
 		}
 		if awsauth.IsAccessDenied(err) {
@@ -190,7 +197,9 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 		e.grantFailed(ctx, r, entry, err)
 		return nil
 	}
+	t := time.Now()
 	e.grantedEntry(ctx, r, entry, &in, start)
+	e.opt.Metrics.phase("record", t)
 	return nil
 }
 

@@ -1,11 +1,20 @@
 package engine
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the engine's Prometheus metrics.
 type Metrics struct {
-	Transitions        *prometheus.CounterVec
-	GrantSeconds       prometheus.Histogram
+	Transitions  *prometheus.CounterVec
+	GrantSeconds prometheus.Histogram
+	// GrantPhases times the steps of a grant that can take long: the read
+	// of the target before it (read), the durable commit of the ledger
+	// intent (intent), the AWS call that grants (aws) and the commit of the
+	// outcome (record). Where a slow grant's time goes: AWS or the disk.
+	GrantPhases        *prometheus.HistogramVec
 	Lateness           prometheus.Histogram
 	DeescalateFailures prometheus.Counter
 	// Attempts counts every AWS attempt the engine makes, by operation
@@ -30,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sym_grant_seconds", Help: "Time from approval to access granted.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
+		GrantPhases: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sym_grant_phase_seconds", Help: "Time of each step of a grant: read (the target before the grant), intent (the durable ledger commit), aws (the call that grants), record (the outcome's commit).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"phase"}),
 		Lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sym_deescalation_lateness_seconds", Help: "How long after its deadline scheduled access was removed.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
@@ -55,10 +68,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Transitions, m.GrantSeconds, m.Lateness, m.DeescalateFailures, m.Attempts, m.SweepRearmed,
+		reg.MustRegister(m.Transitions, m.GrantSeconds, m.GrantPhases, m.Lateness, m.DeescalateFailures, m.Attempts, m.SweepRearmed,
 			m.Reconciled, m.Unmanaged, m.ReconcileSeconds)
 	}
 	return m
 }
 
 func (m *Metrics) transition(ev string) { m.Transitions.WithLabelValues(ev).Inc() }
+
+// phase observes how long a step of a grant took since start (monotonic,
+// whatever the engine's clock says).
+func (m *Metrics) phase(name string, start time.Time) {
+	m.GrantPhases.WithLabelValues(name).Observe(time.Since(start).Seconds())
+}

@@ -270,5 +270,18 @@ func TestWarmGrantCostsTwoCalls(t *testing.T) {
 			t.Fatalf("grant %d made %d AWS calls (%v), want %d", i+1, got, calls.Snapshot(), want)
 		}
 	}
+	// Where the two grants' time went, by phase (sym_grant_phase_seconds):
+	// each phase once per grant, and together no more than the grants took.
+	sums, counts := grantPhases(t, srv.URL)
+	phases := 0.0
+	for _, p := range []string{"read", "intent", "aws", "record"} {
+		if counts[p] != 2 || sums[p] <= 0 {
+			t.Errorf("phase %s: %v observations summing to %v s, want 2 and more than 0", p, counts[p], sums[p])
+		}
+		phases += sums[p]
+	}
+	if phases > sums["all"] {
+		t.Errorf("the phases sum to %.4f s, more than the grants took (%.4f s)", phases, sums["all"])
+	}
 	_ = engine.DefaultDuration
 }

@@ -30,7 +30,7 @@ import (
 var fastRetries = engine.Options{GrantAttempts: 1, RetryBase: 20 * time.Millisecond,
 	RemoveRetryBase: 200 * time.Millisecond, RetryCap: time.Second}
 
-func metrics(t *testing.T, base string) string {
+func metrics(t testing.TB, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -39,6 +39,37 @@ func metrics(t *testing.T, base string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// grantPhases reads sym_grant_phase_seconds from /metrics: the sum and the
+// count of each phase (read, intent, aws, record), and under "all" those of
+// sym_grant_seconds.
+func grantPhases(tb testing.TB, base string) (sums, counts map[string]float64) {
+	tb.Helper()
+	sums, counts = map[string]float64{}, map[string]float64{}
+	for _, line := range strings.Split(metrics(tb, base), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		var v float64
+		fmt.Sscan(f[1], &v)
+		phase := ""
+		if i := strings.Index(f[0], `{phase="`); i >= 0 {
+			phase = strings.TrimSuffix(f[0][i+len(`{phase="`):], `"}`)
+		}
+		switch {
+		case strings.HasPrefix(f[0], "sym_grant_phase_seconds_sum{"):
+			sums[phase] = v
+		case strings.HasPrefix(f[0], "sym_grant_phase_seconds_count{"):
+			counts[phase] = v
+		case f[0] == "sym_grant_seconds_sum":
+			sums["all"] = v
+		case f[0] == "sym_grant_seconds_count":
+			counts["all"] = v
+		}
+	}
+	return sums, counts
 }
 
 func members(t *testing.T, m *testenv.Moto, group string) []string {
