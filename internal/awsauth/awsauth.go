@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -241,12 +242,40 @@ func LoadDefault(ctx context.Context) (aws.Config, error) {
 
 // Retryer is how the server retries AWS calls: throttling, 5xx answers and
 // transient network errors, 5 attempts with jittered exponential back-off of
-// at most 5 s.
+// at most 5 s (backoff).
 func Retryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 5
-		o.MaxBackoff = 5 * time.Second
+		o.MaxBackoff = maxBackoff
+		o.Backoff = backoff{throttle: retry.IsErrorThrottles(retry.DefaultThrottles)}
 	})
+}
+
+// The waits between the attempts of one AWS call. A throttled call waits on
+// a 1 s base, as the SDK always did: the account's budget is shared, and the
+// pacer already keeps sym under it. Any other retryable error (a 5xx, a
+// reset connection) waits on a 50 ms base: such errors pass, and a removal
+// should not wait seconds for one. The n-th retry waits a random time below
+// min(base x 2^n, 5 s) (full jitter; the SDK's own policy from 2026,
+// AWS_NEW_RETRIES_2026, has the same shape).
+const (
+	maxBackoff          = 5 * time.Second
+	errorBackoffBase    = 50 * time.Millisecond
+	throttleBackoffBase = time.Second
+)
+
+type backoff struct{ throttle retry.IsErrorThrottle }
+
+func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	base := errorBackoffBase
+	if b.throttle.IsErrorThrottle(err) == aws.TrueTernary {
+		base = throttleBackoffBase
+	}
+	limit := maxBackoff
+	if attempt < 16 {
+		limit = min(maxBackoff, base<<attempt)
+	}
+	return time.Duration(rand.Int64N(int64(limit) + 1)), nil
 }
 
 // NewChain wraps the server's own configuration. calls may be nil.
