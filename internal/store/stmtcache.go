@@ -60,12 +60,15 @@ type baseConn interface {
 	driver.Validator
 }
 
+// driverStmt is what the SQLite driver's prepared statement offers.
+type driverStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 type cachedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}
+	stmt    driverStmt
 	reading int // rows open on it
 }
 
@@ -102,11 +105,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 	if err != nil {
 		return nil, err
 	}
-	st, ok := ds.(interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	})
+	st, ok := ds.(driverStmt)
 	if !ok {
 		ds.Close()
 		return nil, nil
