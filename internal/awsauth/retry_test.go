@@ -1,10 +1,12 @@
 package awsauth_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/opensym/sym/internal/awsauth"
 )
@@ -14,10 +16,14 @@ import (
 // that passes) and throttling on a long one; every wait stays under 5 s.
 func TestRetryBackoff(t *testing.T) {
 	r := awsauth.Retryer()
-	serverErr := &smithy.GenericAPIError{Code: "InternalFailure", Message: "boom"}
+	// As the SDK sees a 500: an API error inside the HTTP response's error.
+	serverErr := &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}},
+		Err: &smithy.GenericAPIError{Code: "InternalFailure", Message: "boom"}}
 	throttled := &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
-	if !r.IsErrorRetryable(serverErr) && !r.IsErrorRetryable(throttled) {
-		t.Fatal("neither error is retryable")
+	for _, err := range []error{serverErr, throttled} {
+		if !r.IsErrorRetryable(err) {
+			t.Fatalf("%v is not retried", err)
+		}
 	}
 	sample := func(attempt int, err error) (lo, hi time.Duration) {
 		lo = time.Hour
