@@ -32,6 +32,13 @@ func TestAccBadValues(t *testing.T) {
   name     = "ctx"
   settings = { cloud = "aws", role_arn = "arn:aws:iam::123:user/bob" }
 }`, `(?s)Invalid permission context.*settings.role_arn`},
+		// The server's grammar of a role ARN (one path, no blank), checked
+		// at plan as the server checks it at apply.
+		{`resource "sym_integration" "x" {
+  type     = "permission_context"
+  name     = "ctx"
+  settings = { role_arn = "arn:aws:iam::123456789012:role/sym//SymIAM Prod" }
+}`, `(?s)Invalid permission context.*settings.role_arn.*is not\s+an IAM role ARN`},
 		{`resource "sym_runtime" "x" {
   name       = "prod"
   context_id = ""
@@ -99,7 +106,22 @@ func TestAccBadValues(t *testing.T) {
 		{`resource "sym_log_destination" "x" {
   type     = "kinesis_firehose"
   settings = { region = "us-east-1" }
-}`, `A log destination of type kinesis_firehose needs settings.stream_name`},
+}`, `settings.stream_name: a log destination of type kinesis_firehose needs\s+stream_name`},
+		{`resource "sym_log_destination" "x" {
+  type     = "http"
+  settings = { url = "hooks.example.com/audit" }
+}`, `(?s)settings.url.*"hooks.example.com/audit" is not an http:// or https://\s+URL`},
+		{`resource "sym_log_destination" "x" {
+  type     = "s3"
+  settings = { bucket = "audit" }
+}`, `(?s)type.*value must be one of.*kinesis_firehose`},
+		{`resource "sym_flow" "x" {
+  name           = "f"
+  environment_id = "00000000-0000-0000-0000-000000000000"
+  implementation = "pass"
+  vars           = { max_duration = "forever" }
+  params {}
+}`, `(?s)vars.max_duration: "forever" is not a duration`},
 		{`resource "sym_error_logger" "x" {
   destination = ""
 }`, `(?s)destination.*length must be at least 1`},

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapdefault"
@@ -16,6 +17,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 // nameRE is what a name (slug) may look like: it appears in TYPE:NAME import
@@ -162,4 +165,19 @@ func knownMap(m types.Map) (map[string]string, bool) {
 		out[k] = s.ValueString()
 	}
 	return out, true
+}
+
+// addModelErrors reports, at plan time, what the server's own rules
+// (internal/model, which the API applies to every write) find wrong with a
+// configuration, each at the attribute it names ("settings.role_arn" is
+// settings["role_arn"]), so that nothing passes a plan only to be refused
+// at apply.
+func addModelErrors(d *diag.Diagnostics, summary string, errs []model.FieldError) {
+	for _, e := range errs {
+		p := path.Root(e.Field)
+		if root, key, ok := strings.Cut(e.Field, "."); ok {
+			p = path.Root(root).AtMapKey(key)
+		}
+		d.AddAttributeError(p, summary, e.Error())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -15,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 type flowModel struct {
@@ -274,6 +277,13 @@ func optionalWireList(ctx context.Context, raw map[string]any, key string, d *di
 }
 
 func validateFlow(_ context.Context, m *flowModel, d *diag.Diagnostics) {
+	// The variables the server reads itself (max_duration, request_timeout),
+	// by the server's own rule; its params rules are checked below.
+	if vars, ok := knownMap(m.Vars); ok {
+		_, errs := model.DecodeFlow("", map[string]any{"vars": vars})
+		errs = slices.DeleteFunc(errs, func(e model.FieldError) bool { return !strings.HasPrefix(e.Field, "vars.") })
+		addModelErrors(d, "Invalid flow variable", errs)
+	}
 	p := m.params()
 	if p == nil {
 		return

@@ -2,14 +2,13 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 type integrationModel struct {
@@ -68,32 +67,9 @@ var integrationKind = &entityKind[integrationModel]{
 		if !ok {
 			return
 		}
-		if cloud := settings["cloud"]; cloud != "" && cloud != "aws" {
-			return
-		}
-		if err := checkRoleARN(settings["role_arn"]); err != nil {
-			d.AddAttributeError(path.Root("settings").AtMapKey("role_arn"), "Invalid permission context",
-				fmt.Sprintf("An AWS permission_context integration needs settings.role_arn, the ARN of the IAM role sym assumes: %v.", err))
-		}
+		_, errs := model.DecodeIntegration("", map[string]any{"type": m.Type.ValueString(), "settings": settings})
+		addModelErrors(d, "Invalid permission context", errs)
 	},
-}
-
-// checkRoleARN checks the shape arn:aws:iam::<12 digits>:role/<path/name>.
-func checkRoleARN(arn string) error {
-	if arn == "" {
-		return fmt.Errorf("it is missing")
-	}
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "iam" || parts[3] != "" {
-		return fmt.Errorf("%q is not an IAM ARN (arn:aws:iam::ACCOUNT:role/NAME)", arn)
-	}
-	if len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "" {
-		return fmt.Errorf("%q does not name a 12-digit account", arn)
-	}
-	if !strings.HasPrefix(parts[5], "role/") || len(parts[5]) == len("role/") {
-		return fmt.Errorf("%q is not the ARN of a role", arn)
-	}
-	return nil
 }
 
 func newIntegrationResource() resource.Resource {

@@ -2,18 +2,17 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opensym/sym/internal/model"
 )
 
 type logDestinationModel struct {
@@ -21,13 +20,6 @@ type logDestinationModel struct {
 	Type          types.String `tfsdk:"type"`
 	IntegrationID types.String `tfsdk:"integration_id"`
 	Settings      types.Map    `tfsdk:"settings"`
-}
-
-// logDestinationSettings are the settings each well-known type needs.
-var logDestinationSettings = map[string]string{
-	"kinesis_firehose":    "stream_name",
-	"kinesis_data_stream": "stream_name",
-	"http":                "url",
 }
 
 var logDestinationKind = &entityKind[logDestinationModel]{
@@ -42,12 +34,12 @@ var logDestinationKind = &entityKind[logDestinationModel]{
 			"id": idAttribute("log destination"),
 			"type": schema.StringAttribute{
 				Required:      true,
-				Description:   "The kind of destination: `kinesis_firehose`, `kinesis_data_stream`, `http`, ... Changing it replaces the destination.",
-				Validators:    []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z][a-z0-9_]*$`), "must be a destination type like kinesis_firehose (lower case letters, digits and _)")},
+				Description:   "The kind of destination: `kinesis_firehose`, `kinesis_data_stream` or `http` (what the server delivers to). Changing it replaces the destination.",
+				Validators:    []validator.String{stringvalidator.OneOf(model.LogDestinationTypes...)},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"integration_id": optionalString("The id of the `permission_context` `sym_integration` whose role writes to the destination."),
-			"settings":       stringMap("Settings of the destination: `stream_name` for the Kinesis types, `url` for `http`."),
+			"settings":       stringMap("Settings of the destination: `stream_name` for the Kinesis types, `url` (an `http://` or `https://` URL) for `http`. Checked at plan time."),
 		},
 	},
 	id: func(m *logDestinationModel) types.String { return m.ID },
@@ -68,14 +60,15 @@ var logDestinationKind = &entityKind[logDestinationModel]{
 		return d
 	},
 	validate: func(_ context.Context, m *logDestinationModel, d *diag.Diagnostics) {
-		key, ok := logDestinationSettings[m.Type.ValueString()]
+		if m.Type.IsUnknown() {
+			return
+		}
+		settings, ok := knownMap(m.Settings)
 		if !ok {
 			return
 		}
-		if settings, known := knownMap(m.Settings); known && settings[key] == "" {
-			d.AddAttributeError(path.Root("settings"), "Missing log destination setting",
-				fmt.Sprintf("A log destination of type %s needs settings.%s.", m.Type.ValueString(), key))
-		}
+		_, errs := model.DecodeLogDestination("", map[string]any{"type": m.Type.ValueString(), "settings": settings})
+		addModelErrors(d, "Invalid log destination setting", errs)
 	},
 	importKey: func(e entity, key string) bool {
 		for _, v := range e.strMap("settings") {

@@ -64,17 +64,3 @@ func TestFlowWire(t *testing.T) {
 		t.Errorf("params = %v", params)
 	}
 }
-
-func TestCheckRoleARN(t *testing.T) {
-	for arn, ok := range map[string]bool{
-		"arn:aws:iam::123456789012:role/sym/SymIAMProd": true,
-		"arn:aws:iam::123456789012:role/Plain":          true,
-		"arn:aws:iam::123456789012:user/bob":            false,
-		"arn:aws:iam::12345:role/x":                     false,
-		"":                                              false,
-	} {
-		if err := checkRoleARN(arn); (err == nil) != ok {
-			t.Errorf("checkRoleARN(%q) = %v, want ok=%v", arn, err, ok)
-		}
-	}
-}
