@@ -73,6 +73,22 @@ func isNotFound(err error) bool {
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
 }
 
+// isStillReferenced reports whether err is the server's refusal to delete
+// an entity that another entity refers to (409, "still referenced by"),
+// rather than another conflict (like a request that holds access).
+func isStillReferenced(err error) bool {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict {
+		return false
+	}
+	for _, m := range ae.Messages {
+		if strings.Contains(m.Message, "still referenced by") {
+			return true
+		}
+	}
+	return false
+}
+
 // unreachableError wraps a transport failure with what to check.
 type unreachableError struct {
 	baseURL string

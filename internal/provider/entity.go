@@ -198,10 +198,25 @@ func (r *entityResource[M]) Delete(ctx context.Context, req resource.DeleteReque
 		return
 	}
 	id := r.kind.id(&m).ValueString()
-	if err := r.client.delete(ctx, r.kind.apiKind, r.kind.path(id)); err != nil && !isNotFound(err) {
-		resp.Diagnostics.AddError(fmt.Sprintf("Deleting sym %s (%s)", r.kind.title, id), err.Error())
+	err := r.client.delete(ctx, r.kind.apiKind, r.kind.path(id))
+	if err == nil || isNotFound(err) {
+		return
 	}
+	msg := err.Error()
+	if isStillReferenced(err) {
+		msg += "\n\n" + stillReferencedHint
+	}
+	resp.Diagnostics.AddError(fmt.Sprintf("Deleting sym %s (%s)", r.kind.title, id), msg)
 }
+
+// stillReferencedHint says what to do when the server refuses to delete an
+// entity that another still refers to: Terraform deletes a resource that
+// left the configuration, or that it replaces, before it updates the
+// resources whose references to it were removed in the same change.
+const stillReferencedHint = "Terraform deletes this resource before it updates the resources that referred to it. " +
+	"Apply in two steps: first the configuration without the references (keeping this resource), then without this resource. " +
+	"Or give this resource lifecycle { create_before_destroy = true } and apply once before you remove it or replace it: " +
+	"Terraform then updates the referrers first."
 
 // ImportState accepts an id, a name, or TYPE:NAME for kinds with a type.
 func (r *entityResource[M]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

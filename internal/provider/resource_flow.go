@@ -233,19 +233,25 @@ func flattenFlow(ctx context.Context, e entity, m *flowModel) diag.Diagnostics {
 			Prefetch:      wireBool(pf, "prefetch", false),
 		})
 	}
+	// "<null>" (how the original client said "no strategy") reads back as
+	// no strategy; keep that spelling where the configuration has it.
+	if prior := m.params(); p.StrategyID.IsNull() && prior != nil && prior.StrategyID.Equal(types.StringValue(nullID)) {
+		p.StrategyID = prior.StrategyID
+	}
 	m.Params = []flowParamsModel{*p}
 	return d
 }
 
 // optionalWireString is null when the key is absent (or, for strategy_id,
-// empty), the string otherwise.
+// "<null>"), the string otherwise: "" stays "", as the configuration said
+// (a flow's strategy_id = "" is an approval-only flow, like no strategy_id).
 func optionalWireString(raw map[string]any, key string) types.String {
 	v, ok := raw[key]
 	if !ok || v == nil {
 		return types.StringNull()
 	}
 	s := anyString(v)
-	if key == "strategy_id" && (s == "" || s == nullID) {
+	if key == "strategy_id" && s == nullID {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
