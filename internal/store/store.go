@@ -187,6 +187,9 @@ var migrations = []string{
 		hash TEXT NOT NULL,
 		count INTEGER NOT NULL
 	);`,
+	// A web session signed in with a sym token names it, so that the
+	// session ends when the token is revoked or expires.
+	`ALTER TABLE web_sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the

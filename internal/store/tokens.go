@@ -72,20 +72,28 @@ func (s *Store) AddToken(ctx context.Context, email, token string) error {
 // UserForToken finds the user a live token belongs to: unknown, expired
 // and revoked tokens are all ErrNotFound. It notes the token's last use.
 func (s *Store) UserForToken(ctx context.Context, token string) (*User, error) {
+	u, _, err := s.TokenOwner(ctx, token)
+	return u, err
+}
+
+// TokenOwner is UserForToken that also answers the token's id (a web
+// session signed in with the token names it).
+func (s *Store) TokenOwner(ctx context.Context, token string) (*User, string, error) {
 	var id, email, expires, lastUsed, revoked string
 	err := s.rdb.QueryRowContext(ctx, `SELECT id, user_email, expires_at, last_used_at, revoked_at FROM tokens WHERE hash=?`, HashToken(token)).
 		Scan(&id, &email, &expires, &lastUsed, &revoked)
 	if err != nil {
-		return nil, ErrNotFound
+		return nil, "", ErrNotFound
 	}
 	now := s.now().UTC()
 	if revoked != "" || !parseStamp(expires).After(now) {
-		return nil, ErrNotFound
+		return nil, "", ErrNotFound
 	}
 	if lastUsed == "" || now.Sub(parseStamp(lastUsed)) >= lastUsedEvery {
 		_, _ = s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at=? WHERE id=?`, stamp(now), id)
 	}
-	return s.GetUser(ctx, email)
+	u, err := s.GetUser(ctx, email)
+	return u, id, err
 }
 
 // ListTokens lists tokens, newest first; email narrows it when not empty.

@@ -18,23 +18,34 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// CreateSession records a session under the hash of id.
-func (s *Store) CreateSession(ctx context.Context, id, email, csrf, via string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO web_sessions (hash, user_email, csrf, via, created_at, expires_at) VALUES (?,?,?,?,?,?)`,
-		HashToken(id), strings.ToLower(email), csrf, via, stamp(s.now()), expires.UnixMilli())
+// CreateSession records a session under the hash of id. tokenID names the
+// sym token it was signed in with ("" for another way): the session lives
+// no longer than that token.
+func (s *Store) CreateSession(ctx context.Context, id, email, csrf, via, tokenID string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO web_sessions (hash, user_email, csrf, via, token_id, created_at, expires_at) VALUES (?,?,?,?,?,?,?)`,
+		HashToken(id), strings.ToLower(email), csrf, via, tokenID, stamp(s.now()), expires.UnixMilli())
 	return err
 }
 
-// GetSession reads a session that has not expired; ErrNotFound otherwise.
+// GetSession reads a session that has not expired and whose token, if it
+// was signed in with one, is neither revoked nor expired; ErrNotFound
+// otherwise.
 func (s *Store) GetSession(ctx context.Context, id string) (*Session, error) {
-	var email, csrf, via, created string
+	var email, csrf, via, created, tokenID, tokenExpires, tokenRevoked string
 	var exp int64
-	err := s.db.QueryRowContext(ctx, `SELECT user_email, csrf, via, created_at, expires_at FROM web_sessions WHERE hash=? AND expires_at > ?`,
-		HashToken(id), s.now().UnixMilli()).Scan(&email, &csrf, &via, &created, &exp)
+	now := s.now()
+	err := s.db.QueryRowContext(ctx, `SELECT s.user_email, s.csrf, s.via, s.created_at, s.expires_at, s.token_id,
+		COALESCE(t.expires_at, ''), COALESCE(t.revoked_at, '')
+		FROM web_sessions s LEFT JOIN tokens t ON s.token_id != '' AND t.id = s.token_id
+		WHERE s.hash=? AND s.expires_at > ?`,
+		HashToken(id), now.UnixMilli()).Scan(&email, &csrf, &via, &created, &exp, &tokenID, &tokenExpires, &tokenRevoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	} else if err != nil {
 		return nil, err
+	}
+	if tokenID != "" && (tokenRevoked != "" || !parseStamp(tokenExpires).After(now)) {
+		return nil, ErrNotFound
 	}
 	u, err := s.GetUser(ctx, email)
 	if err != nil {

@@ -30,6 +30,9 @@ type OIDCProvider struct {
 	RedirectURI string
 	// Unverified lists emails whose ID token says email_verified=false.
 	Unverified map[string]bool
+	// Refused maps an email to the OAuth error (access_denied, say) its
+	// sign-in is answered with instead of a code.
+	Refused map[string]string
 
 	srv   *httptest.Server
 	key   *rsa.PrivateKey
@@ -59,7 +62,7 @@ func StartOIDCProvider(tb testing.TB, redirectURI string) *OIDCProvider {
 		tb.Fatalf("generate OIDC key: %v", err)
 	}
 	p := &OIDCProvider{ClientID: "sym-web", ClientSecret: "test-client-secret-0123456789", RedirectURI: redirectURI,
-		Unverified: map[string]bool{}, key: key, codes: map[string]oidcCode{}}
+		Unverified: map[string]bool{}, Refused: map[string]string{}, key: key, codes: map[string]oidcCode{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /keys", p.keys)
@@ -119,6 +122,13 @@ func (p *OIDCProvider) authorize(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	if msg := p.checkClient(r.PostForm); msg != "" {
 		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	if e := p.Refused[r.PostFormValue("email")]; e != "" {
+		u, _ := url.Parse(r.PostFormValue("redirect_uri"))
+		u.RawQuery = url.Values{"error": {e}, "error_description": {"the provider refused " + r.PostFormValue("email")},
+			"state": {r.PostFormValue("state")}}.Encode()
+		http.Redirect(w, r, u.String(), http.StatusFound)
 		return
 	}
 	code := randomID()

@@ -69,7 +69,7 @@ func (a *App) loginToken(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, http.StatusBadRequest, "Paste a sym token (an admin issues one with 'sym tokens issue EMAIL').")
 		return
 	}
-	u, err := a.cfg.Store.UserForToken(r.Context(), token)
+	u, tokenID, err := a.cfg.Store.TokenOwner(r.Context(), token)
 	if err != nil {
 		if !store.IsNotFound(err) {
 			a.cfg.Log.Error("look up token", "err", err)
@@ -78,7 +78,7 @@ func (a *App) loginToken(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, http.StatusUnauthorized, "That token is not valid (unknown, expired or revoked).")
 		return
 	}
-	if err := a.startSession(w, r, u, "token"); err != nil {
+	if err := a.startSession(w, r, u, "token", tokenID); err != nil {
 		a.failErr(w, r, nil, err)
 		return
 	}
@@ -120,7 +120,7 @@ func (a *App) useLink(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, http.StatusUnauthorized, "That sign-in link was already used or has expired. Ask an admin for a new one.")
 		return
 	}
-	if err := a.startSession(w, r, u, "link"); err != nil {
+	if err := a.startSession(w, r, u, "link", ""); err != nil {
 		a.failErr(w, r, nil, err)
 		return
 	}
@@ -198,12 +198,15 @@ func (a *App) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName("sym_oidc"), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 	q := r.URL.Query()
-	if e := q.Get("error"); e != "" {
-		a.loginFailed(w, r, http.StatusUnauthorized, "The identity provider refused the sign-in: "+e+" "+q.Get("error_description"))
-		return
-	}
+	// The state comes first, also for an error answer (the provider sends
+	// it back there too): a link to this page that this browser's sign-in
+	// did not produce shows nothing of what it carries.
 	if len(parts) != 4 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 {
 		a.loginFailed(w, r, http.StatusBadRequest, "The sign-in came back without the state this browser started it with. Start again.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		a.loginFailed(w, r, http.StatusUnauthorized, "The identity provider refused the sign-in: "+e+" "+q.Get("error_description"))
 		return
 	}
 	email, err := a.oidcEmail(r.Context(), q.Get("code"), parts[1], parts[2])
@@ -231,7 +234,7 @@ func (a *App) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		a.failErr(w, r, nil, err)
 		return
 	}
-	if err := a.startSession(w, r, u, "oidc"); err != nil {
+	if err := a.startSession(w, r, u, "oidc", ""); err != nil {
 		a.failErr(w, r, nil, err)
 		return
 	}

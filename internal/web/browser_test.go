@@ -147,7 +147,7 @@ func TestWebAppInBrowser(t *testing.T) {
 	if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "dana@example.com", "role": "admin"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var danaTok struct{ Token string }
+	var danaTok struct{ ID, Token string }
 	if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "dana@example.com"}, &danaTok); err != nil {
 		t.Fatal(err)
 	}
@@ -193,16 +193,21 @@ func TestWebAppInBrowser(t *testing.T) {
 	}
 	alice.screenshot("request-pending")
 
-	// A second request, for the refusal checks below.
+	// A second request, for the refusal checks below; its reason is
+	// markup, which every page must show as text.
+	hostile := `<script>document.title="pwned"</script>"'><img src=x onerror=alert(1)>`
 	alice.open("/request")
-	alice.do(chromedp.SendKeys(chromedp.ID("reason"), "second look"), chromedp.Click(chromedp.ID("submit-request")),
+	alice.do(chromedp.SendKeys(chromedp.ID("reason"), hostile), chromedp.Click(chromedp.ID("submit-request")),
 		chromedp.WaitVisible(chromedp.ID("state")))
 	id2 := idInPath.FindStringSubmatch(alice.location())[1]
 
 	// Bob, an approver, sees both and approves the first with a message.
 	bob.ssoSignIn("bob@example.com")
 	bob.open("/approvals")
-	mustContain(t, "bob's approvals page", bob.bodyText(), "alice@example.com asks for "+f.Targets[0], "investigate incident 42", "1h")
+	mustContain(t, "bob's approvals page", bob.bodyText(), "alice@example.com asks for "+f.Targets[0], "investigate incident 42", "1h", hostile)
+	if n := bob.count("main img, main script"); n != 0 || bob.eval("document.title") == "pwned" {
+		t.Fatalf("a reason's markup became %d elements of bob's approvals page (title %q)", n, bob.eval("document.title"))
+	}
 	bob.screenshot("to-approve")
 	card := fmt.Sprintf(`section[data-request="%s"]`, id)
 	bob.do(chromedp.SendKeys(chromedp.CSS(card+" input[name=message]"), "ok for the incident"),
@@ -282,10 +287,20 @@ func TestWebAppInBrowser(t *testing.T) {
 	if bob.count("#withdraw") != 0 || bob.count("#approve") != 1 {
 		t.Fatal("bob, an approver, should see Approve and no Withdraw on alice's pending request")
 	}
+	mustContain(t, "the reason on bob's page", bob.text("#timeline"), `requested `+f.Targets[0])
+	if n := bob.count("main img, main script"); n != 0 || bob.eval("document.title") == "pwned" {
+		t.Fatalf("a reason's markup became %d elements of the request's page", n)
+	}
 	alice.open("/requests/" + id2)
 	alice.do(chromedp.Click(chromedp.ID("withdraw")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := alice.text("#state"); got != "withdrawn" {
 		t.Fatalf("after withdrawing the page shows %q, want withdrawn", got)
+	}
+	// Bob's page still shows Approve: pressing it says what happened.
+	bob.do(chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(chromedp.ID("error")))
+	mustContain(t, "approving a withdrawn request", bob.text("#error"), "withdrawn; it cannot be approved")
+	if r, err := srv.Engine.Get(ctx, id2); err != nil || r.State != "withdrawn" {
+		t.Fatalf("after bob's late approval request %s is %v (%v), want withdrawn", id2, r.State, err)
 	}
 
 	// Dana, an admin, signs in with a token; she sees all active access.
@@ -368,9 +383,74 @@ func TestWebAppInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("error")))
 	mustContain(t, "a used sign-in link", again.text("#error"), "already used or has expired")
 
-	// Signing out ends the session on the server, not just in the browser.
-	alice.open("/requests")
+	// A sign-in page's next= never leads off this site, however it is
+	// spelled: a browser drops tabs and newlines from a URL and reads a
+	// backslash as a slash. Alice is signed in, so /login sends her on at
+	// once.
+	elsewhere := strings.TrimPrefix(idp.URL, "http://")
+	for _, next := range []string{"//" + elsewhere, "/%5C" + elsewhere, "/%09/" + elsewhere, "/%0A/" + elsewhere, "/%0D%0A/" + elsewhere,
+		"http://" + elsewhere, "/%2F" + elsewhere} {
+		alice.do(chromedp.Navigate(srv.PublicURL+"/login?next="+next+"/keys"), chromedp.WaitReady(chromedp.CSS("body")))
+		if loc := alice.location(); !strings.HasPrefix(loc, srv.PublicURL+"/") {
+			t.Fatalf("/login?next=%s sent a signed-in browser to %s, off this site", next, loc)
+		}
+	}
+
+	// A callback that this browser did not start shows nothing of what it
+	// carries: the provider's error text is shown only for a sign-in this
+	// browser started (its state).
+	eve.open("/login/callback?error=access_denied&error_description=Your+account+is+locked.+Call+the+help+desk+at+555-0100")
+	if got := eve.text("#error"); strings.Contains(got, "555-0100") || !strings.Contains(got, "without the state") {
+		t.Fatalf("a foreign callback's error is shown as %q; want the state refusal without its text", got)
+	}
+
+	// A session started with a token ends with the token: revoked, or
+	// expired.
+	dana.open("/active")
+	if err := f.Admin.Do(ctx, "DELETE", "/tokens/"+danaTok.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	dana.open("/active")
+	if !strings.Contains(dana.location(), "/login") {
+		t.Fatalf("after her token was revoked dana's session still opens %s", dana.location())
+	}
+	var shortTok struct{ ID, Token string }
+	if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "dana@example.com", "ttl": "1h"}, &shortTok); err != nil {
+		t.Fatal(err)
+	}
+	dana.do(chromedp.SendKeys(chromedp.ID("token"), shortTok.Token), chromedp.Click(chromedp.ID("token-submit")),
+		chromedp.WaitVisible(chromedp.ID("whoami")))
+	// The token's hour passes (its row says so; sessions last 12 hours).
+	if _, err := srv.Store.DB().ExecContext(ctx, `UPDATE tokens SET expires_at=? WHERE id=?`,
+		time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano), shortTok.ID); err != nil {
+		t.Fatal(err)
+	}
+	dana.open("/active")
+	if !strings.Contains(dana.location(), "/login") {
+		t.Fatalf("after her token expired dana's session still opens %s", dana.location())
+	}
+
+	// A session past its 12 hours: a page asks to sign in, a form says so.
+	bob.open("/approvals")
+	if _, err := srv.Store.DB().ExecContext(ctx, `UPDATE web_sessions SET expires_at=? WHERE user_email='bob@example.com'`,
+		time.Now().Add(-time.Second).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	bob.do(chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.ID("error")))
+	mustContain(t, "a form sent after the session expired", bob.text("#error"), "Your session has ended")
+	bob.open("/approvals")
+	if !strings.Contains(bob.location(), "/login") {
+		t.Fatalf("after his session expired /approvals is at %s, want the sign-in page", bob.location())
+	}
+
+	// Signing out ends the session on the server, not just in the browser;
+	// the back button shows no page of the session.
+	alice.open("/requests/" + id)
 	alice.do(chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.ID("token")))
+	alice.do(chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.ID("token")))
+	if loc := alice.location(); !strings.Contains(loc, "/login") || alice.count("#whoami") != 0 {
+		t.Fatalf("the back button after signing out shows %s:\n%s", loc, alice.bodyText())
+	}
 	alice.open("/approvals")
 	if !strings.Contains(alice.location(), "/login") {
 		t.Fatalf("after signing out /approvals is at %s, want the sign-in page", alice.location())

@@ -211,11 +211,7 @@ func (a *App) act(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	a.flash(w, done)
-	back := r.PostFormValue("back")
-	if back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
-		back = "/requests/" + id
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, localPath(r.PostFormValue("back"), "/requests/"+id), http.StatusSeeOther)
 }
 
 // ---- audit ----

@@ -180,10 +180,12 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// startSession signs a user in: a new session row and its cookie.
-func (a *App) startSession(w http.ResponseWriter, r *http.Request, u *store.User, via string) error {
+// startSession signs a user in: a new session row and its cookie. A
+// sign-in with a sym token names it (tokenID), so that the session ends
+// when the token is revoked or expires.
+func (a *App) startSession(w http.ResponseWriter, r *http.Request, u *store.User, via, tokenID string) error {
 	id := randomString(32)
-	if err := a.cfg.Store.CreateSession(r.Context(), id, u.Email, randomString(24), via, a.cfg.Now().Add(SessionTTL)); err != nil {
+	if err := a.cfg.Store.CreateSession(r.Context(), id, u.Email, randomString(24), via, tokenID, a.cfg.Now().Add(SessionTTL)); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName("sym_session"), Value: id, Path: "/", MaxAge: int(SessionTTL.Seconds()),
@@ -249,11 +251,21 @@ func (a *App) sameOrigin(r *http.Request) bool {
 }
 
 // safeNext keeps a post-sign-in redirect on this site.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/requests"
+func safeNext(next string) string { return localPath(next, "/requests") }
+
+// localPath answers p when it is a path on this site, else fallback. A
+// browser reads some paths as another host where Go reads a path: it
+// drops tabs and newlines anywhere in a URL and takes a backslash for a
+// slash, so "/\t/evil.example" and "/\\evil.example" both lead to
+// //evil.example. Such a p is refused, as is anything with a scheme or a
+// host.
+func localPath(p, fallback string) string {
+	u, err := url.Parse(p) // refuses control characters (tab, CR, LF)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.ContainsRune(p, '\\') || strings.ContainsRune(u.Path, '\\') {
+		return fallback
 	}
-	return next
+	return p
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
