@@ -89,6 +89,7 @@ func main() {
 	root.Version = buildVersion()
 	root.SetVersionTemplate("sym {{.Version}}\n")
 	root.AddCommand(newConnectorCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see 'sym %s --help')", err, commandPath(c))}
 	})

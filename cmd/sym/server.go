@@ -77,9 +77,10 @@ sym_integration of type slack (external_id = the team id). docs/web.md has
 the steps.
 At start and every --reconcile-interval it compares the members of every
 group a target names with its grant ledger: it removes memberships it granted
-that no open grant explains, re-adds an active grant's vanished membership,
-and reports members it did not add (--reconcile=enforce removes those from
-groups under /sym/). AWS calls made as connector roles are paced per account
+that no open grant explains, re-adds an active grant's vanished membership
+(one granted before a 'sym restore' ends its request instead), and reports
+members it did not add (--reconcile=enforce removes those from groups under
+/sym/). AWS calls made as connector roles are paced per account
 (--aws-rate-limit) and each attempt gives up after --aws-timeout.
 
 SIGINT or SIGTERM shut it down gracefully; open grants are

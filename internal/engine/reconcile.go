@@ -49,6 +49,7 @@ const (
 	ActionRemove = "remove" // a membership no open grant explains
 	ActionReadd  = "re-add" // an open grant of an active request lost its membership
 	ActionReport = "report" // drift left alone
+	ActionEnd    = "end"    // an active request's access vanished and the database was restored since it was granted
 )
 
 // ReconcileAction is one thing the reconciler did, or would do.
@@ -151,6 +152,10 @@ func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, 
 	if err != nil {
 		return nil, fmt.Errorf("list the targets to reconcile: %w", err)
 	}
+	restored, err := e.st.LastRestore(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read when the database was last restored: %w", err)
+	}
 	rep := &ReconcileReport{DryRun: dryRun, Enforce: e.opt.ReconcileEnforce, Targets: len(targets), Actions: []ReconcileAction{}, Errors: []string{}}
 	var mu sync.Mutex
 	unmanaged := 0
@@ -161,7 +166,7 @@ func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, 
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				acts, members, um, err := e.reconcileTarget(ctx, t, dryRun)
+				acts, members, um, err := e.reconcileTarget(ctx, t, restored, dryRun)
 				mu.Lock()
 				rep.Members += members
 				unmanaged += um
@@ -202,8 +207,12 @@ func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, 
 }
 
 // reconcileTarget compares one target; it returns the actions, the number
-// of members read and how many of them sym does not manage.
-func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool) ([]ReconcileAction, int, int, error) {
+// of members read and how many of them sym does not manage. restored is
+// when the database was last restored from a backup (zero: never): a grant
+// opened before it is not re-added when its access vanished, as a revoke
+// or an expiry the backup does not hold may have taken it away; its
+// request ends instead.
+func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored time.Time, dryRun bool) ([]ReconcileAction, int, int, error) {
 	var members []string
 	managed := false
 	var err error
@@ -292,10 +301,14 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, dryRun bool
 			a.Reason += fmt.Sprintf("; request is %s, so it is not re-added", r.State)
 		case r.Deadline != nil && !r.Deadline.After(e.opt.Now()):
 			a.Reason += "; the request's deadline passed, so it is not re-added"
+		case !restored.IsZero() && en.CreatedAt.Before(restored):
+			a.Action, a.Reason = ActionEnd, "an active request's access vanished, and it was granted before the database was restored from a backup (a revoke or expiry after the backup may have removed it): the request ends, nothing is re-added"
 		default:
 			a.Action, a.Reason = ActionReadd, "an open grant of an active request lost its membership; re-added"
 		}
-		if !dryRun {
+		if !dryRun && a.Action == ActionEnd {
+			e.endRestored(ctx, en, &a)
+		} else if !dryRun {
 			e.readd(ctx, t, en, &a)
 		}
 		acts = append(acts, a)
@@ -425,6 +438,22 @@ func (e *Engine) readd(ctx context.Context, t reconTarget, en *ledger.Entry, a *
 		details["re_added"] = "true"
 	}
 	e.audit(ctx, a.RequestID, EventDrift, details)
+}
+
+// endRestored ends the request of an open grant from before a restore
+// whose access vanished: a revoke by sym, through the ledger entry (which
+// finds nothing to remove, and closes the entry).
+func (e *Engine) endRestored(ctx context.Context, en *ledger.Entry, a *ReconcileAction) {
+	unlock := e.lock(en.RequestID())
+	defer unlock()
+	r, err := e.st.GetRequest(ctx, en.RequestID())
+	if err == nil && r.State == model.Active {
+		_, err = e.revokeLocked(ctx, Actor{Email: SystemActor}, r, "its access was gone after the database was restored from a backup")
+	}
+	if err != nil {
+		a.Error = err.Error()
+		e.opt.Log.Error("reconcile: end a request after a restore", "request_id", en.RequestID(), "err", err)
+	}
 }
 
 func (e *Engine) audit(ctx context.Context, requestID, typ string, details map[string]string) {

@@ -49,3 +49,13 @@ func (l *dbLock) release() {
 		l.f = nil
 	}
 }
+
+// LockDatabase takes the lock a sym server holds on db, for a command that
+// must not run beside one (sym restore); release gives it back.
+func LockDatabase(db string) (release func(), err error) {
+	l, err := lockDB(db)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}

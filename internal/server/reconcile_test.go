@@ -42,6 +42,22 @@ func reconcile(t *testing.T, c *api.Client, dry bool) engine.ReconcileReport {
 	return rep
 }
 
+// newAdmin makes the user root@example.com, role admin, through the admin
+// bot, and answers a client with a token of root's: an admin reads the whole
+// audit log, which the bot (an automation token) may not; and the token.
+func newAdmin(t *testing.T, bot *api.Client, url string) (*api.Client, string) {
+	t.Helper()
+	ctx := context.Background()
+	var tok struct{ Token string }
+	if err := bot.Do(ctx, "POST", "/users", map[string]any{"email": "root@example.com", "role": "admin"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "root@example.com"}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	return api.NewClient(url, tok.Token), tok.Token
+}
+
 // actionsOf renders a report's actions as "action member" lines.
 func actionsOf(rep engine.ReconcileReport) []string {
 	var out []string
@@ -74,14 +90,7 @@ func TestReconciler(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An admin reads the whole audit log (the bot, an automation token, may not).
-	var tok struct{ Token string }
-	if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "root@example.com", "role": "admin"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "root@example.com"}, &tok); err != nil {
-		t.Fatal(err)
-	}
-	root := api.NewClient(srv.URL, tok.Token)
+	root, rootToken := newAdmin(t, f.Admin, srv.URL)
 
 	// alice: an active grant whose membership someone removed in IAM.
 	ra := ask(t, alice, f.Flow, f.Targets[0], "1h")
@@ -160,7 +169,7 @@ func TestReconciler(t *testing.T) {
 	}
 	srv2 := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, DB: db,
 		Engine: engine.Options{ReconcileEvery: time.Hour, ReconcileEnforce: true}})
-	root2 := api.NewClient(srv2.URL, tok.Token)
+	root2 := api.NewClient(srv2.URL, rootToken)
 	deadline := time.Now().Add(20 * time.Second)
 	for !slices.Equal(members(t, m, group), []string{"alice"}) {
 		if time.Now().After(deadline) {

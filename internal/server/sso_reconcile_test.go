@@ -99,14 +99,7 @@ func TestSSOReconciler(t *testing.T) {
 	aliceU := o.aliceU
 
 	// An admin reads the whole audit log.
-	var tok struct{ Token string }
-	if err := o.iam.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "root@example.com", "role": "admin"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.iam.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "root@example.com"}, &tok); err != nil {
-		t.Fatal(err)
-	}
-	root := api.NewClient(o.srv.URL, tok.Token)
+	root, rootToken := newAdmin(t, o.iam.Admin, o.srv.URL)
 	checkActions := func(rep engine.ReconcileReport, want ...string) {
 		t.Helper()
 		slices.Sort(want)
@@ -233,7 +226,7 @@ func TestSSOReconciler(t *testing.T) {
 	if a, m := held(); !slices.Equal(a, both) || !slices.Equal(m, []string{carol}) {
 		t.Fatalf("after reconciling old rows: assigned %v (alice's open grant stays), members %v", a, m)
 	}
-	root = api.NewClient(again.URL, tok.Token)
+	root = api.NewClient(again.URL, rootToken)
 	found := false
 	for _, e := range eventsOfType(t, root, "reconciled") {
 		found = found || (e.RequestID == r6.ID && e.Details["member"] == aliceU)

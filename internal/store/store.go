@@ -190,6 +190,15 @@ var migrations = []string{
 	// A web session signed in with a sym token names it, so that the
 	// session ends when the token is revoked or expires.
 	`ALTER TABLE web_sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';`,
+	// Restores from a backup (sym restore): when, from which file, and
+	// the newest audit event the backup held.
+	`CREATE TABLE restores (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		at TEXT NOT NULL,
+		source TEXT NOT NULL,
+		newest_seq INTEGER NOT NULL,
+		newest_at TEXT NOT NULL
+	);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the
@@ -211,6 +220,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
+	}
+	// The file holds token hashes and the grant ledger: its owner's alone.
+	// SQLite would create it (and its -wal and -shm, which take the main
+	// file's mode) as the umask allows, 0644 commonly.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create database %s: %w", path, err)
 	}
 	// synchronous=FULL: a commit (an approval with its deadline, a grant
 	// intent) is on disk before the AWS call that follows it, even across a
