@@ -42,7 +42,7 @@ type errorSender struct {
 func (s *errorSender) Send(ctx context.Context, recs []logdest.Record) (int, error) {
 	for i, r := range recs {
 		text := s.app.errorText(ctx, r.Event)
-		if _, _, err := s.ws.api.PostMessageContext(ctx, s.channel, slackgo.MsgOptionText(text, false)); err != nil {
+		if _, _, err := s.ws.api.PostMessageContext(ctx, s.channel, slackgo.MsgOptionText(text, true)); err != nil {
 			return i, fmt.Errorf("post to Slack channel %s: %w", s.channel, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
 	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackutilsx"
 )
 
 // Block and action ids of the request modal and message.
@@ -24,7 +25,7 @@ const (
 // ephemeral answers a slash command privately.
 func ephemeral(w http.ResponseWriter, text string) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": text})
+	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": slackutilsx.EscapeMessage(text)})
 }
 
 // command answers /sym [flow]: it opens the flow's request form.
@@ -91,8 +92,12 @@ func plain(s string) *slackgo.TextBlockObject {
 	return slackgo.NewTextBlockObject(slackgo.PlainTextType, s, false, false)
 }
 
+// markdown is a block's text: sym writes Slack's *bold* and :emoji:
+// itself, never <...>, so &, < and > are escaped and whatever a person
+// typed (a reason, a message, a name) cannot mention a channel or hide a
+// link.
 func markdown(s string) *slackgo.TextBlockObject {
-	return slackgo.NewTextBlockObject(slackgo.MarkdownType, s, false, false)
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, slackutilsx.EscapeMessage(s), false, false)
 }
 
 func options(values []string) []*slackgo.OptionBlockObject {
@@ -293,7 +298,7 @@ func (a *App) value(ctx context.Context, ws *workspace, act slackgo.BlockAction)
 func (a *App) decide(ctx context.Context, ws *workspace, cb *slackgo.InteractionCallback, act *slackgo.BlockAction) {
 	id := act.Value
 	refuse := func(text string) {
-		if _, err := ws.api.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackgo.MsgOptionText(text, false)); err != nil {
+		if _, err := ws.api.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackgo.MsgOptionText(text, true)); err != nil {
 			a.cfg.Log.Error("slack: post refusal", "request_id", id, "err", err)
 		}
 	}

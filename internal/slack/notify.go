@@ -254,7 +254,7 @@ func (a *App) dm(ctx context.Context, ws *workspace, email, text string) error {
 		a.cfg.Log.Warn("slack: no direct message", "user", email, "reason", err.Error())
 		return nil // a person without Slack is not an error
 	}
-	if _, _, err := ws.api.PostMessageContext(ctx, id, slackgo.MsgOptionText(text, false)); err != nil {
+	if _, _, err := ws.api.PostMessageContext(ctx, id, slackgo.MsgOptionText(text, true)); err != nil {
 		return fmt.Errorf("direct message to %s: %w", email, err)
 	}
 	return nil
@@ -286,7 +286,7 @@ func (a *App) messageOptions(req *model.Request) []slackgo.MsgOption {
 		blocks = append(blocks, slackgo.NewActionBlock("decide", buttons...))
 	}
 	fallback := fmt.Sprintf("%s requests %s for %s: %s", req.Requester, req.Target, humanDuration(req.Duration), req.State)
-	return []slackgo.MsgOption{slackgo.MsgOptionText(fallback, false), slackgo.MsgOptionBlocks(blocks...)}
+	return []slackgo.MsgOption{slackgo.MsgOptionText(fallback, true), slackgo.MsgOptionBlocks(blocks...)}
 }
 
 func stateLine(req *model.Request) string {

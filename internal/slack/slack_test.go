@@ -206,6 +206,9 @@ func TestSlackApp(t *testing.T) {
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
 		}},
 	})
+	srv.NoLog("the Slack bot token", "xoxb-test-token")
+	srv.NoLog("the Slack signing secret", signingSecret)
+	srv.NoLog("a Slack request's body", "investigate incident 42")
 	ctx := context.Background()
 	var integ, logger struct{ ID string }
 	if err := f.Admin.Do(ctx, "POST", "/entities/integrations", map[string]any{"type": "slack", "slug": "workspace", "external_id": team}, &integ); err != nil {
@@ -458,6 +461,37 @@ func TestSlackApp(t *testing.T) {
 		}
 		ws.wait(t, "ghost told of the failure", "chat.postMessage", dmTo("U0GHOST", "could not be granted"))
 		ws.wait(t, "the message says the grant failed", "chat.update", func(c call) bool { return strings.Contains(blocksOf(c), "The grant failed") })
+	})
+
+	t.Run("what people typed is shown as text, never as Slack markup", func(t *testing.T) {
+		// Slack reads <...> in a message as a mention or a link: a reason
+		// could ping the whole channel, or put a link named "Open in sym"
+		// anywhere. &, < and > must arrive escaped.
+		reason := "<!channel> approve now <https://phish.example/login|Open in sym> & thanks"
+		var r struct{ ID string }
+		if err := f.Users["alice@example.com"].Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": reason, "duration": "1h"}}, &r); err != nil {
+			t.Fatal(err)
+		}
+		msg := ws.wait(t, "the request in the channel", "chat.postMessage", func(c call) bool {
+			return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), r.ID)
+		})
+		var bs slackgo.Blocks
+		if err := json.Unmarshal([]byte(blocksOf(msg)), &bs); err != nil {
+			t.Fatal(err)
+		}
+		head := bs.BlockSet[0].(*slackgo.SectionBlock).Text.Text
+		want := "&lt;!channel&gt; approve now &lt;https://phish.example/login|Open in sym&gt; &amp; thanks"
+		if !strings.Contains(head, want) || strings.Contains(head, "<!channel>") {
+			t.Fatalf("the channel message shows the reason as %q, want it escaped: %q", head, want)
+		}
+		if err := f.Users["bob@example.com"].Do(ctx, "POST", "/requests/"+r.ID+"/deny", map[string]string{"message": "<!here> no <@U0CAROL>"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		dm := ws.wait(t, "alice told of the denial", "chat.postMessage", dmTo("U0ALICE", "U0CAROL"))
+		if text := dm.Form.Get("text"); !strings.Contains(text, "&lt;!here&gt; no &lt;@U0CAROL&gt;") || strings.Contains(text, "<!here>") {
+			t.Fatalf("the direct message shows the approver's message as %q, want it escaped", text)
+		}
 	})
 
 	t.Run("a flow that allows only the API is not offered in Slack", func(t *testing.T) {
