@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,5 +67,31 @@ func TestRestoreTokens(t *testing.T) {
 		if out, code := symRun(bin, "", "", c.args...); code != 2 || !strings.Contains(out, c.want) {
 			t.Errorf("sym %s: exit %d, want 2 naming %s: %s", strings.Join(c.args, " "), code, c.want, out)
 		}
+	}
+}
+
+// TestServerWarnsOfAnOpenDatabaseFile: a database another user may read
+// (made by an older sym, or copied with cp) is named at the server's start
+// with the fix; one the server creates is 0600 and draws no warning.
+func TestServerWarnsOfAnOpenDatabaseFile(t *testing.T) {
+	m := testenv.StartMoto(t)
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh.db")
+	p := testenv.StartSymProcess(t, fresh, testenv.FreePort(t), m.Env())
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("a database the server created: %v %v, want mode 0600", fi, err)
+	}
+	if p.LogContains("chmod 600") {
+		t.Fatalf("a 0600 database drew the warning:\n%s", p.Log.String())
+	}
+	if err := os.Chmod(fresh, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = testenv.StartSymProcess(t, fresh, testenv.FreePort(t), m.Env())
+	if !p.LogContains("chmod 600") || !p.LogContains(fresh) {
+		t.Fatalf("a 0644 database drew no warning naming it:\n%s", p.Log.String())
 	}
 }

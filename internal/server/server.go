@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -196,6 +197,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		lock.release()
 		return nil, err
 	}
+	warnOpenFiles(opt.Log, opt.DB)
 	started := false
 	defer func() {
 		if !started {
@@ -391,4 +393,20 @@ func (i *Instance) Shutdown(ctx context.Context) error {
 	}
 	i.lock.release()
 	return err
+}
+
+// warnOpenFiles says so when the database (or its write-ahead log) is
+// readable or writable by others than its owner: it holds token hashes and
+// the grant ledger. Databases are created 0600; one made by an older sym,
+// or copied with cp, may not be. The file is not changed: its owner may
+// have a reason.
+func warnOpenFiles(log *slog.Logger, db string) {
+	for _, f := range []string{db, db + "-wal"} {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		log.Warn("the database file is open to other users; it holds token hashes and the grant ledger: chmod 600 it",
+			"file", f, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
 }
