@@ -122,7 +122,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 		if serr := storeApproval(); serr != nil {
 			return serr
 		}
-		e.grantFailed(ctx, r, nil, err)
+		e.grantFailed(ctx, r, nil, err, false)
 		return nil
 	}
 	strat := e.strategies[in.Grant.StrategyType]
@@ -130,7 +130,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 		if serr := storeApproval(); serr != nil {
 			return serr
 		}
-		e.grantFailed(ctx, r, entry, fmt.Errorf("strategy type %s cannot grant access in this server", in.Grant.StrategyType))
+		e.grantFailed(ctx, r, entry, fmt.Errorf("strategy type %s cannot grant access in this server", in.Grant.StrategyType), true)
 		return nil
 	}
 	in.Grant.Step = strategy.Step{Actor: r.Approver, At: e.opt.Now()}
@@ -140,12 +140,18 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 			if serr := storeApproval(); serr != nil {
 				return serr
 			}
-			e.grantFailed(ctx, r, nil, err)
+			e.grantFailed(ctx, r, nil, err, false)
 			return nil
 		}
 	}
 	unlockKey := e.lockKey(in.Key)
 	prepared := false // the target was read and checked in this grant (Preparer)
+	// mayHaveLanded says an earlier call of this grant may have granted:
+	// its intent was recorded before a crash (entry found above), or an
+	// attempt after the intent failed without proof that nothing landed.
+	// A refusal after that (strategy.NotGrantedError) proves nothing about
+	// the earlier call, which counts as landed until a removal confirms.
+	mayHaveLanded := entry != nil
 	for attempt := 1; ; attempt++ {
 		err = e.checkRuntime(ctx, rtSettings)
 		if err == nil && entry == nil {
@@ -186,6 +192,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 		if err == nil || awsauth.IsGuard(err) || strategy.IsNotGranted(err) || attempt >= e.opt.GrantAttempts || ctx.Err() != nil {
 			break
 		}
+		mayHaveLanded = mayHaveLanded || entry != nil
 		e.opt.Log.Warn("grant failed; retrying", "request_id", r.ID, "attempt", attempt, "err", err)
 		time.Sleep(backoff(e.opt.RetryBase, attempt, e.opt.RetryCap))
 	}
@@ -194,7 +201,7 @@ func (e *Engine) grant(ctx context.Context, r *model.Request, approval *unsaved)
 		if serr := storeApproval(); serr != nil {
 			return serr
 		}
-		e.grantFailed(ctx, r, entry, err)
+		e.grantFailed(ctx, r, entry, err, mayHaveLanded)
 		return nil
 	}
 	t := time.Now()
@@ -320,12 +327,15 @@ func (e *Engine) recordGranted(ctx context.Context, r *model.Request, in *ledger
 // grantFailed ends a grant that failed for good. With no open ledger entry
 // nothing was granted and the request is errored at once; otherwise what
 // may have landed is removed first, and until that is confirmed the
-// request is removing, with the error, and the removal is retried.
-func (e *Engine) grantFailed(ctx context.Context, r *model.Request, entry *ledger.Entry, err error) {
+// request is removing, with the error, and the removal is retried. A
+// refusal that proves nothing was granted (strategy.NotGrantedError) closes
+// the entry without a removal, unless an earlier call of the grant may have
+// landed (mayHaveLanded): the refusal speaks for its own call only.
+func (e *Engine) grantFailed(ctx context.Context, r *model.Request, entry *ledger.Entry, err error, mayHaveLanded bool) {
 	e.opt.Log.Error("grant failed", "request_id", r.ID, "err", err)
 	r.Error = err.Error()
 	if entry != nil {
-		if strategy.IsNotGranted(err) {
+		if strategy.IsNotGranted(err) && !mayHaveLanded {
 			if cerr := e.ledger.Close(ctx, entry.ID, ledger.NotGranted, err.Error()); cerr != nil {
 				e.opt.Log.Error("close refused grant in the ledger", "request_id", r.ID, "err", cerr)
 			}

@@ -81,20 +81,28 @@ func functionARN(g strategy.Grant) (string, error) {
 }
 
 // Escalate invokes the function with an escalate event. An answer with
-// errors is a NotGrantedError carrying them.
+// errors is a NotGrantedError carrying them, and so is a function that does
+// not exist (Lambda's ResourceNotFoundException): nothing ran.
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 	if err := s.Check.Before(ctx, "aws_lambda", g); err != nil {
 		return err
 	}
 	_, err := s.Invoke(ctx, g, "escalate")
 	var fe *FunctionErrors
-	if errors.As(err, &fe) {
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &fe):
 		return &strategy.NotGrantedError{Err: err}
+	case errors.As(err, &nf):
+		arn, _ := functionARN(g)
+		return &strategy.NotGrantedError{Err: fmt.Errorf("Lambda function %s does not exist: %w", arn, err)}
 	}
 	return err
 }
 
-// Deescalate invokes the function with a deescalate event.
+// Deescalate invokes the function with a deescalate event. Every error is
+// retried by the engine, a function that no longer exists included: it may
+// have granted before it was deleted.
 func (s *Strategy) Deescalate(ctx context.Context, g strategy.Grant) error {
 	_, err := s.Invoke(ctx, g, "deescalate")
 	return err

@@ -161,7 +161,10 @@ func TestInvokeAgainstMoto(t *testing.T) {
 
 // TestFunctionErrorAndTimeout answers through an in-test Lambda endpoint: a
 // function error and a function that never answers are ordinary errors
-// (the engine retries them), with what the function said.
+// (the engine retries them), with what the function said. A function that
+// does not exist grants nothing: NotGrantedError;
+// its removal cannot tell it from one deleted since it granted, and is an
+// ordinary error.
 func TestFunctionErrorAndTimeout(t *testing.T) {
 	m := testenv.StartMoto(t)
 	fake := testenv.StartFakeLambda(t, m.URL)
@@ -175,6 +178,11 @@ func TestFunctionErrorAndTimeout(t *testing.T) {
 			_, _ = w.Write([]byte(`{"errorMessage":"division by zero","errorType":"ZeroDivisionError"}`))
 		case 2:
 			<-r.Context().Done() // never answers
+		case 4, 5:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:sym-grant"}`))
 		default:
 			_, _ = w.Write([]byte(`{"body":{"granted":true},"errors":[]}`))
 		}
@@ -190,7 +198,14 @@ func TestFunctionErrorAndTimeout(t *testing.T) {
 	if err := s.Escalate(context.Background(), g); err != nil {
 		t.Fatalf("third invocation: %v", err)
 	}
-	if n := len(fake.Payloads()); n < 3 {
-		t.Fatalf("the fake received %d invocations", n)
+	err = s.Escalate(context.Background(), g)
+	if !strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "function:sym-grant does not exist") {
+		t.Fatalf("a function that does not exist: %v, want a NotGrantedError naming it", err)
+	}
+	if err := s.Deescalate(context.Background(), g); err == nil || strategy.IsNotGranted(err) {
+		t.Fatalf("removal through a function that does not exist: %v, want an ordinary error", err)
+	}
+	if n := len(fake.Payloads()); n != 5 {
+		t.Fatalf("the fake received %d invocations, want 5", n)
 	}
 }

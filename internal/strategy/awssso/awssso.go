@@ -421,9 +421,13 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		// assignment before this call (read above, under the engine's lock
 		// of this user and target), so one listed now is this call's
 		// leftover: remove it before saying nothing was granted.
+		// Only once nothing is listed does the FAILED prove nothing was
+		// granted; a leftover that could not be removed is an ordinary
+		// error (not a NotGrantedError), so that the engine keeps the
+		// grant open and removes it through the ledger.
 		release()
 		if cerr := s.removeAll(ctx, c, t, user); cerr != nil {
-			return fmt.Errorf("%w; and removing what it may have left failed: %v", err, cerr)
+			return fmt.Errorf("%v; and removing what it may have left failed: %w", err, cerr)
 		}
 	}
 	return err

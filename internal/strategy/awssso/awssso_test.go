@@ -170,6 +170,23 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		if got := sso.Assigned(t, account); len(got) != 0 {
 			t.Fatalf("left behind after a FAILED creation: %v", got)
 		}
+		// When that removal fails, FAILED proves nothing: the assignment is
+		// listed. An ordinary error, so that the engine keeps the grant open.
+		f = proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")})
+		f2 = proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 1, Rewrite: testenv.AssignmentStatus("FAILED", reason)})
+		f3 := proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Status: 500})
+		defer proxy.Remove(f3)
+		err = s.Escalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "FAILED: "+reason) {
+			t.Fatalf("a FAILED creation whose leftover could not be removed: %v, want an ordinary error with AWS's reason", err)
+		}
+		if got := sso.Assigned(t, account); len(got) != 1 {
+			t.Fatalf("the leftover: %v", got)
+		}
+		proxy.Remove(f3)
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("done only when the status says SUCCEEDED", func(t *testing.T) {
