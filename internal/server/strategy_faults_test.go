@@ -176,6 +176,24 @@ func TestStrategyFaults(t *testing.T) {
 	})
 	setAnswer(func(_ string, _ int, w http.ResponseWriter, _ *http.Request) { answerOK(w) })
 
+	t.Run("lambda: two overlapping requests are each de-escalated", func(t *testing.T) {
+		// What a function grants is its own business: it may key it by the
+		// run (run.srn), as functions written for the original may. Each
+		// escalated run gets its de-escalation, as the original sends it.
+		first := ask(t, alice, "lambda-access", "db-access", "1h")
+		do(t, bob, "POST", "/requests/"+first.ID+"/approve", nil, 200)
+		second := ask(t, alice, "lambda-access", "db-access", "1h")
+		do(t, bob, "POST", "/requests/"+second.ID+"/approve", nil, 200)
+		do(t, alice, "POST", "/requests/"+first.ID+"/revoke", nil, 200)
+		if got := lambdaEvents(t, o.fake, first.ID); !slices.Equal(got, []string{"escalate", "deescalate:revoke"}) {
+			t.Fatalf("the first run's events %v: its de-escalation was never sent (ledger %v)", got, ledgerStatuses(t, o.srv, first.ID))
+		}
+		do(t, alice, "POST", "/requests/"+second.ID+"/revoke", nil, 200)
+		if got := lambdaEvents(t, o.fake, second.ID); !slices.Equal(got, []string{"escalate", "deescalate:revoke"}) {
+			t.Fatalf("the second run's events %v", got)
+		}
+	})
+
 	t.Run("sso: FAILED whose clean-up fails does not read errored while the assignment stays", func(t *testing.T) {
 		// Identity Center answers FAILED, yet the assignment is listed (moto
 		// made it behind the rewritten answers), and removing it fails.

@@ -54,13 +54,18 @@ func (s *Strategy) IdentityKey() string { return "aws_lambda" }
 // IdentityOptional: the function gets the requester's email either way.
 func (s *Strategy) IdentityOptional() bool { return true }
 
-// Key: the requester (by email) and the function.
+// Key: the requester (by email) and the run (the request) on one side, the
+// function on the other. What a function grants is its own business, and it
+// may key it by the run (run.srn), as functions written for the original
+// do: every escalated run is de-escalated, and two runs of one requester are
+// never counted as one access (sym would skip the first one's
+// de-escalation).
 func (s *Strategy) Key(g strategy.Grant) (strategy.Key, error) {
 	arn, err := functionARN(g)
 	if err != nil {
 		return strategy.Key{}, err
 	}
-	return strategy.Key{Identity: "aws_lambda:" + strings.ToLower(g.Requester), Target: "aws_lambda:" + arn}, nil
+	return strategy.Key{Identity: "aws_lambda:" + strings.ToLower(g.Requester) + ":run/" + g.RequestID, Target: "aws_lambda:" + arn}, nil
 }
 
 // HasAccess: what a function grants is its own business; sym never treats

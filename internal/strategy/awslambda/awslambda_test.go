@@ -25,6 +25,25 @@ func grant(arn string) strategy.Grant {
 		Step: strategy.Step{Actor: "bob@example.com", At: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}}
 }
 
+// TestKeyIsPerRun: two runs of one requester through one function are two
+// grants, so that each is de-escalated.
+func TestKeyIsPerRun(t *testing.T) {
+	s := &awslambda.Strategy{}
+	a, b := grant("arn:aws:lambda:us-east-1:123456789012:function:f"), grant("arn:aws:lambda:us-east-1:123456789012:function:f")
+	b.RequestID = "5d2e8c77-1f3a-4b6c-8d9e-0a1b2c3d4e5f"
+	ka, err := s.Key(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := s.Key(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ka.Identity == kb.Identity || ka.Target != kb.Target {
+		t.Fatalf("keys of two runs: %+v and %+v; want one target, two identities", ka, kb)
+	}
+}
+
 // decode reads a payload as generic JSON, the way a Python function sees it.
 func decode(t *testing.T, b []byte) map[string]any {
 	t.Helper()
