@@ -200,9 +200,14 @@ func (a *App) interaction(w http.ResponseWriter, r *http.Request, ws *workspace)
 			return
 		}
 	case slackgo.InteractionTypeBlockActions:
+		// Slack shows the clicker an error when the answer takes more than
+		// three seconds, and a grant may take longer (Identity Center is
+		// polled until it says SUCCEEDED, AWS calls are retried): the click
+		// is answered at once and decided after, the outcome told by the
+		// updated message or an ephemeral refusal. Stop waits for it.
 		for _, act := range cb.ActionCallback.BlockActions {
 			if act.ActionID == actionApprove || act.ActionID == actionDeny {
-				a.decide(ctx, ws, &cb, act)
+				a.later(func() { a.decide(context.WithoutCancel(ctx), ws, &cb, act) })
 			}
 		}
 		w.WriteHeader(http.StatusOK)

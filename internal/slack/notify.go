@@ -32,8 +32,8 @@ func (a *App) Start() {
 	})
 }
 
-// Stop ends the notifier; what it did not post yet is posted after the
-// next start.
+// Stop ends the notifier, after the clicks being decided; what it did not
+// post yet is posted after the next start.
 func (a *App) Stop() {
 	select {
 	case <-a.stop:
@@ -42,6 +42,29 @@ func (a *App) Stop() {
 	}
 	close(a.stop)
 	a.wg.Wait()
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	a.decisions.Wait()
+}
+
+// later runs fn after the HTTP answer, in its own goroutine that Stop
+// waits for; once Stop has begun, at once.
+func (a *App) later(fn func()) {
+	a.mu.Lock()
+	stopping := a.stopping
+	if !stopping {
+		a.decisions.Add(1)
+	}
+	a.mu.Unlock()
+	if stopping {
+		fn()
+		return
+	}
+	go func() {
+		defer a.decisions.Done()
+		fn()
+	}()
 }
 
 // Kick makes the notifier read the audit log now.

@@ -75,6 +75,12 @@ type App struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	// Clicks are decided after they are answered (later); Stop waits for
+	// those under way.
+	mu        sync.Mutex
+	stopping  bool
+	decisions sync.WaitGroup
 }
 
 type cachedEmail struct {

@@ -183,6 +183,23 @@ func interaction(t *testing.T, v any) url.Values {
 	return url.Values{"payload": {string(b)}}
 }
 
+// waitState waits until a request is in a state (a click is answered
+// before the engine is done with it).
+func waitState(t *testing.T, srv *testenv.Server, id, state string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := srv.Engine.Get(context.Background(), id)
+		if err == nil && string(r.State) == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request %s is %v (%v), want %s", id, r, err, state)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
 // blocksOf reads a message's blocks as JSON.
 func blocksOf(c call) string { return c.Form.Get("blocks") }
 
@@ -194,7 +211,8 @@ func TestSlackApp(t *testing.T) {
 	ws := startWorkspace(t, map[string]string{"U0ALICE": "alice@example.com", "U0BOB": "bob@example.com",
 		"U0CAROL": "carol@example.com", "U0ZED": "zed@example.com", "U0GHOST": "ghost@example.com"})
 	m := testenv.StartMoto(t)
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, Slack: server.SlackOptions{
+	aws := testenv.StartFaultProxy(t, m.URL) // for a slow grant
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: aws.URL, Slack: server.SlackOptions{
 		BotToken: "xoxb-test-token", SigningSecret: signingSecret, APIURL: ws.srv.GetAPIURL(), Poll: 100 * time.Millisecond},
 		Delivery: logdest.Options{Poll: 50 * time.Millisecond, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond},
 		Engine:   engine.Options{RetryBase: 20 * time.Millisecond}})
@@ -356,12 +374,20 @@ func TestSlackApp(t *testing.T) {
 	})
 
 	t.Run("an approver's click grants; the message updates in place; DMs follow", func(t *testing.T) {
+		// Slack gives an app three seconds to answer a click, and shows the
+		// clicker an error after that; a grant may take longer (Identity
+		// Center is polled until it says SUCCEEDED). This one is held at
+		// AWS: the click must be answered while it is still under way.
+		slow := aws.Add(testenv.Fault{Action: "AddUserToGroup", Times: 1, Latency: 4 * time.Second})
 		if status, body := click("U0BOB", "sym_approve"); status != 200 {
 			t.Fatalf("bob's click answered %d %s", status, body)
 		}
-		r, err := srv.Engine.Get(ctx, id)
-		if err != nil || r.State != "active" {
-			t.Fatalf("after bob's click the request is %v (%v), want active", r, err)
+		if r, err := srv.Engine.Get(ctx, id); err != nil || r.State == "active" {
+			t.Fatalf("bob's click was answered only after the grant was done (request %s, %v): Slack shows an error after three seconds", r.State, err)
+		}
+		waitState(t, srv, id, "active")
+		if aws.Taken(slow) != 1 {
+			t.Fatal("the grant did not go through the slow AddUserToGroup")
 		}
 		if got := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
 			t.Fatalf("IAM group holds %v, want [alice]", got)
@@ -450,9 +476,7 @@ func TestSlackApp(t *testing.T) {
 			return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), r.ID)
 		})
 		click("U0BOB", "sym_approve")
-		if got, _ := srv.Engine.Get(ctx, id); got.State != "errored" {
-			t.Fatalf("the doomed grant is %s, want errored", got.State)
-		}
+		waitState(t, srv, id, "errored")
 		alert := ws.wait(t, "the error logger's post", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == "#sym-errors" })
 		for _, want := range []string{"A grant failed for ghost@example.com", id} {
 			if !strings.Contains(alert.Form.Get("text"), want) {
