@@ -92,13 +92,17 @@ func plain(s string) *slackgo.TextBlockObject {
 	return slackgo.NewTextBlockObject(slackgo.PlainTextType, s, false, false)
 }
 
-// markdown is a block's text: sym writes Slack's *bold* and :emoji:
-// itself, never <...>, so &, < and > are escaped and whatever a person
-// typed (a reason, a message, a name) cannot mention a channel or hide a
-// link.
+// markdown is a block's text in Slack's mrkdwn: what goes into it from
+// outside sym passes through esc.
 func markdown(s string) *slackgo.TextBlockObject {
-	return slackgo.NewTextBlockObject(slackgo.MarkdownType, slackutilsx.EscapeMessage(s), false, false)
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, s, false, false)
 }
+
+// esc escapes &, < and > in text for mrkdwn, as Slack asks: whatever a
+// person typed (a reason, a message, a name) then cannot mention a
+// channel or show a link under another name. sym's own markup (*bold*, a
+// > quote, :emoji:) stays outside it.
+func esc(s string) string { return slackutilsx.EscapeMessage(s) }
 
 func options(values []string) []*slackgo.OptionBlockObject {
 	var out []*slackgo.OptionBlockObject
@@ -149,7 +153,7 @@ func requestModal(f *engine.FlowForm) slackgo.ModalViewRequest {
 		blocks = append(blocks, fieldBlock(pf))
 	}
 	if ap := f.Vars["approvers"]; ap != "" {
-		blocks = append(blocks, slackgo.NewContextBlock("approvers", markdown("Approvers: "+ap)))
+		blocks = append(blocks, slackgo.NewContextBlock("approvers", markdown("Approvers: "+esc(ap))))
 	}
 	title := "Request access"
 	return slackgo.ModalViewRequest{Type: slackgo.VTModal, Title: plain(title), Submit: plain("Request"), Close: plain("Cancel"),

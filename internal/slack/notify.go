@@ -286,9 +286,9 @@ func (a *App) dm(ctx context.Context, ws *workspace, email, text string) error {
 // messageOptions draws a request's channel message: who asks for what and
 // why, where it stands, and Approve and Deny buttons while it is pending.
 func (a *App) messageOptions(req *model.Request) []slackgo.MsgOption {
-	head := fmt.Sprintf("*%s* requests *%s* (flow %s) for %s", req.Requester, req.Target, req.Flow, humanDuration(req.Duration))
+	head := fmt.Sprintf("*%s* requests *%s* (flow %s) for %s", esc(req.Requester), esc(req.Target), esc(req.Flow), humanDuration(req.Duration))
 	if req.Reason != "" {
-		head += "\n> " + strings.ReplaceAll(req.Reason, "\n", "\n> ")
+		head += "\n> " + strings.ReplaceAll(esc(req.Reason), "\n", "\n> ")
 	}
 	blocks := []slackgo.Block{slackgo.NewSectionBlock(markdown(head), nil, nil),
 		slackgo.NewContextBlock("state", markdown(stateLine(req)))}
@@ -317,24 +317,24 @@ func stateLine(req *model.Request) string {
 	case model.Pending:
 		return ":hourglass: Waiting for an approver"
 	case model.Approved:
-		return fmt.Sprintf(":gear: Approved by %s; granting access", req.Approver)
+		return fmt.Sprintf(":gear: Approved by %s; granting access", esc(req.Approver))
 	case model.Active:
 		until := ""
 		if req.Deadline != nil {
 			until = ", until " + req.Deadline.UTC().Format("15:04 UTC")
 		}
-		return fmt.Sprintf(":white_check_mark: Approved by %s; access active%s", req.Approver, until)
+		return fmt.Sprintf(":white_check_mark: Approved by %s; access active%s", esc(req.Approver), until)
 	case model.Ended:
 		if req.DeescalateType == "revoke" {
 			return ":lock: Access revoked"
 		}
 		return ":lock: Access ended at its deadline"
 	case model.Denied:
-		return fmt.Sprintf(":no_entry: Denied by %s", req.Approver)
+		return fmt.Sprintf(":no_entry: Denied by %s", esc(req.Approver))
 	case model.Expired:
 		return ":zzz: Expired: nobody answered in time"
 	case model.Errored:
-		return ":x: The grant failed: " + req.Error
+		return ":x: The grant failed: " + esc(req.Error)
 	case model.Withdrawn:
 		return ":leftwards_arrow_with_hook: Withdrawn by the requester"
 	}

@@ -487,6 +487,62 @@ func TestSlackApp(t *testing.T) {
 		ws.wait(t, "the message says the grant failed", "chat.update", func(c call) bool { return strings.Contains(blocksOf(c), "The grant failed") })
 	})
 
+	t.Run("a request withdrawn or expired elsewhere loses its buttons; a late click says why", func(t *testing.T) {
+		request := func(reason string) string {
+			t.Helper()
+			var r struct{ ID string }
+			if err := f.Users["alice@example.com"].Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+				"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": reason, "duration": "1h"}}, &r); err != nil {
+				t.Fatal(err)
+			}
+			return r.ID
+		}
+		posted := func(rid string) {
+			t.Helper()
+			ws.wait(t, "the request in the channel", "chat.postMessage", func(c call) bool {
+				return c.Form.Get("channel") == channel && strings.Contains(blocksOf(c), rid)
+			})
+		}
+		updated := func(rid, says string) {
+			t.Helper()
+			upd := ws.wait(t, "the message says "+says, "chat.update", func(c call) bool {
+				return strings.Contains(blocksOf(c), rid) && strings.Contains(blocksOf(c), says)
+			})
+			if strings.Contains(blocksOf(upd), "sym_approve") {
+				t.Fatalf("the message that says %q still has an Approve button:\n%s", says, blocksOf(upd))
+			}
+		}
+		refusedSaying := func(says string) {
+			t.Helper()
+			ws.wait(t, "bob's late click refused", "chat.postEphemeral", func(c call) bool {
+				return c.Form.Get("user") == "U0BOB" && strings.Contains(c.Form.Get("text"), says)
+			})
+		}
+		id = request("withdrawn soon")
+		posted(id)
+		if err := f.Users["alice@example.com"].Do(ctx, "POST", "/requests/"+id+"/withdraw", map[string]string{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		updated(id, "Withdrawn by the requester")
+		click("U0BOB", "sym_approve")
+		refusedSaying("request is withdrawn; it cannot be approved")
+
+		vars := map[string]string{"approvers": "bob@example.com", "request_channel": channel, "request_timeout": "1s"}
+		if err := f.Admin.Do(ctx, "PATCH", "/entities/flows/"+f.FlowID, map[string]any{"vars": vars}, nil); err != nil {
+			t.Fatal(err)
+		}
+		id = request("nobody answers")
+		posted(id)
+		waitState(t, srv, id, "expired")
+		updated(id, "Expired")
+		click("U0BOB", "sym_approve")
+		refusedSaying("request is expired; it cannot be approved")
+		delete(vars, "request_timeout")
+		if err := f.Admin.Do(ctx, "PATCH", "/entities/flows/"+f.FlowID, map[string]any{"vars": vars}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("what people typed is shown as text, never as Slack markup", func(t *testing.T) {
 		// Slack reads <...> in a message as a mention or a link: a reason
 		// could ping the whole channel, or put a link named "Open in sym"
@@ -505,7 +561,8 @@ func TestSlackApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		head := bs.BlockSet[0].(*slackgo.SectionBlock).Text.Text
-		want := "&lt;!channel&gt; approve now &lt;https://phish.example/login|Open in sym&gt; &amp; thanks"
+		// The reason is quoted (a > that sym writes), and escaped.
+		want := "\n> &lt;!channel&gt; approve now &lt;https://phish.example/login|Open in sym&gt; &amp; thanks"
 		if !strings.Contains(head, want) || strings.Contains(head, "<!channel>") {
 			t.Fatalf("the channel message shows the reason as %q, want it escaped: %q", head, want)
 		}
