@@ -64,6 +64,14 @@ func (p *person) eval(js string) string {
 	return s
 }
 
+// post sends a form to path as the page's own forms do (with the
+// session's CSRF token) and answers the status and the page.
+func (p *person) post(path string) string {
+	p.t.Helper()
+	return p.eval(fmt.Sprintf(`fetch(%q, {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
+		body: "csrf=" + encodeURIComponent(document.querySelector("input[name=csrf]").value)}).then(async r => r.status + " " + (await r.text()))`, path))
+}
+
 func (p *person) bodyText() string {
 	p.t.Helper()
 	return p.eval("document.body.innerText")
@@ -213,6 +221,27 @@ func TestWebAppInBrowser(t *testing.T) {
 	bob.do(chromedp.SendKeys(chromedp.CSS(card+" input[name=message]"), "ok for the incident"),
 		chromedp.Click(chromedp.CSS(card+" button[value=approve]")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	mustContain(t, "bob's page after approving", bob.text(".flash"), "Approved")
+	// The same form sent again (a double click, a reload) changes nothing
+	// and says why.
+	twice := bob.post("/requests/" + id + "/approve")
+	if !strings.HasPrefix(twice, "409") || !strings.Contains(twice, "request is already active; it cannot be approved") {
+		t.Fatalf("approving twice answered %.300s, want 409 saying it is already active", twice)
+	}
+	// An approver never decides his own request (the flow does not set
+	// allow_self_approval): no button, and the form refused by the rule.
+	bob.open("/request")
+	bob.do(chromedp.SendKeys(chromedp.ID("reason"), "my own"), chromedp.Click(chromedp.ID("submit-request")),
+		chromedp.WaitVisible(chromedp.ID("state")))
+	own := idInPath.FindStringSubmatch(bob.location())[1]
+	if bob.count("#approve") != 0 {
+		t.Fatal("bob sees an Approve button on his own request")
+	}
+	self := bob.post("/requests/" + own + "/approve")
+	if !strings.HasPrefix(self, "403") || !strings.Contains(self, "forbidden by rule requests.approve") {
+		t.Fatalf("bob approving his own request answered %.300s, want 403 naming rule requests.approve", self)
+	}
+	bob.open("/requests/00000000-0000-4000-8000-000000000000")
+	mustContain(t, "an unknown request's page", bob.bodyText(), "There is no request 00000000-0000-4000-8000-000000000000 that you may see")
 
 	// Alice sees the grant active with a live countdown; IAM agrees.
 	alice.open("/requests/" + id)
@@ -238,6 +267,14 @@ func TestWebAppInBrowser(t *testing.T) {
 		t.Fatal("my requests shows no countdown for the active grant")
 	}
 	alice.screenshot("my-requests")
+	// Every page says where it may be shown and run, and the session's
+	// cookie is out of the page's reach.
+	headers := alice.eval(`fetch("/requests").then(r => ["content-security-policy", "x-content-type-options", "x-frame-options", "cache-control"].map(h => h + ": " + r.headers.get(h)).join("\n"))`)
+	mustContain(t, "the headers of /requests", headers, "frame-ancestors 'none'", "script-src 'self'", "default-src 'self'",
+		"x-content-type-options: nosniff", "x-frame-options: DENY", "cache-control: no-store")
+	if c := alice.eval("document.cookie"); strings.Contains(c, "sym_session") {
+		t.Fatalf("the page's script reads the session cookie (it must be HttpOnly): %q", c)
+	}
 
 	// Carol, a member who is not an approver: no button, and forged posts
 	// are refused by the CSRF check and by the approval rule.
@@ -273,8 +310,7 @@ func TestWebAppInBrowser(t *testing.T) {
 	// With her own valid token the engine still says no: the request is
 	// not hers to see (authz rule requests.approve: 404 for other members).
 	carol.open("/requests")
-	withToken := carol.eval(fmt.Sprintf(`fetch("/requests/%s/approve", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
-		body: "csrf=" + encodeURIComponent(document.querySelector("input[name=csrf]").value)}).then(async r => r.status + " " + (await r.text()))`, id2))
+	withToken := carol.post("/requests/" + id2 + "/approve")
 	if !strings.HasPrefix(withToken, "404") || !strings.Contains(withToken, id2) {
 		t.Fatalf("carol's approval with a valid token answered %.300s, want 404 (a request she may not see)", withToken)
 	}
