@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,6 +150,7 @@ func TestWebAppInBrowser(t *testing.T) {
 			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h"}},
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
 			map[string]any{"name": "urgent", "type": "bool", "label": "Urgent", "required": false},
+			map[string]any{"name": "hosts", "type": "str_list", "label": "Hosts", "required": false},
 		}},
 	})
 	ctx := context.Background()
@@ -180,19 +182,27 @@ func TestWebAppInBrowser(t *testing.T) {
 
 	// She asks for access with the flow's form.
 	alice.open("/request")
-	mustContain(t, "the request form", alice.bodyText(), "Target", "Reason", "Duration", "Ticket", "Urgent", "Approvers: bob@example.com")
+	mustContain(t, "the request form", alice.bodyText(), "Target", "Reason", "Duration", "Ticket", "Urgent", "Hosts", "Approvers: bob@example.com")
 	if n := alice.count("#duration option"); n != 2 {
 		t.Fatalf("the duration list has %d choices, want the flow's 2 allowed values", n)
 	}
 	alice.screenshot("request-form")
 	alice.do(chromedp.SendKeys(chromedp.ID("reason"), "investigate incident 42"),
 		chromedp.SetValue(chromedp.ID("duration"), "1h"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="in.ticket"]`), "INC-42"),
+		chromedp.Click(chromedp.CSS(`input[type=checkbox][name="in.urgent"]`)),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name="in.hosts"]`), "web-1\nweb-2"),
 		chromedp.Click(chromedp.ID("submit-request")), chromedp.WaitVisible(chromedp.ID("state")))
 	mt := idInPath.FindStringSubmatch(alice.location())
 	if mt == nil {
 		t.Fatalf("after requesting, the browser is at %s, want /requests/{id}", alice.location())
 	}
 	id := mt[1]
+	// The fields are recorded as the flow's types read them (as the API
+	// and Slack send them): a ticked box is true, a list is one item a line.
+	if r, err := srv.Engine.Get(ctx, id); err != nil || !maps.Equal(r.Fields, map[string]string{"ticket": "INC-42", "urgent": "true", "hosts": "web-1,web-2"}) {
+		t.Fatalf("the request's fields are %q (%v), want ticket INC-42, urgent true, hosts web-1,web-2", r.Fields, err)
+	}
 	if got := alice.text("#state"); got != "pending" {
 		t.Fatalf("the new request shows %q, want pending", got)
 	}
@@ -208,6 +218,9 @@ func TestWebAppInBrowser(t *testing.T) {
 	alice.do(chromedp.SendKeys(chromedp.ID("reason"), hostile), chromedp.Click(chromedp.ID("submit-request")),
 		chromedp.WaitVisible(chromedp.ID("state")))
 	id2 := idInPath.FindStringSubmatch(alice.location())[1]
+	if r, err := srv.Engine.Get(ctx, id2); err != nil || r.Fields["urgent"] != "false" {
+		t.Fatalf("a box left unticked is recorded as %q (%v), want false", r.Fields["urgent"], err)
+	}
 
 	// Bob, an approver, sees both and approves the first with a message.
 	bob.ssoSignIn("bob@example.com")

@@ -57,34 +57,70 @@ func (a *App) showRequestForm(w http.ResponseWriter, r *http.Request, s *session
 	if d.Flow == "" && len(forms) > 0 {
 		d.Flow = forms[0].Name
 	}
-	for i := range forms {
-		if strings.EqualFold(forms[i].Name, d.Flow) || forms[i].ID == d.Flow {
-			d.Form = &forms[i]
-		}
-	}
+	d.Form = formFor(forms, d.Flow)
 	if d.Form != nil && values["duration"] == "" {
 		values["duration"] = d.Form.DefaultDuration
 	}
 	a.render(w, r, s, status, "request", page{Title: "Request access", Nav: "request", Error: errMsg, Data: d})
 }
 
+// formFor is the form of the flow named by name or id, or nil.
+func formFor(forms []engine.FlowForm, flow string) *engine.FlowForm {
+	var out *engine.FlowForm
+	for i := range forms {
+		if strings.EqualFold(forms[i].Name, flow) || forms[i].ID == flow {
+			out = &forms[i]
+		}
+	}
+	return out
+}
+
+// fieldValue reads a prompt field from the form as its type is read by the
+// API and Slack: a checkbox sends "false" (a hidden input) and then "true"
+// when it is ticked, so the last value wins; a list is a textarea of one
+// item a line, sent on as a,b.
+func fieldValue(typ string, vs []string) string {
+	switch typ {
+	case "bool":
+		return strings.TrimSpace(vs[len(vs)-1])
+	case "str_list", "int_list", "slack_user_list":
+		var items []string
+		for _, line := range strings.Split(strings.Join(vs, "\n"), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				items = append(items, line)
+			}
+		}
+		return strings.Join(items, ",")
+	}
+	return strings.TrimSpace(vs[0])
+}
+
 func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) {
-	values := map[string]string{}
+	forms, err := a.cfg.Engine.Forms(r.Context(), webSource)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
+	types := map[string]string{}
+	if form := formFor(forms, r.PostFormValue("flow")); form != nil {
+		for _, f := range form.Fields {
+			types[f.Name] = f.Type
+		}
+	}
+	values := map[string]string{} // shown again in the form after a refusal
 	inputs := map[string]any{}
 	for k, vs := range r.PostForm {
-		if k == "csrf" || len(vs) == 0 {
+		name, ok := strings.CutPrefix(k, "in.")
+		if !ok || len(vs) == 0 {
 			continue
 		}
-		if name, ok := strings.CutPrefix(k, "in."); ok {
-			v := strings.TrimSpace(vs[0])
-			values[name] = v
-			if v != "" {
-				inputs[name] = v
-			}
-			// A list field sends one value per line.
-			if len(vs) > 1 {
-				inputs[name] = strings.Join(vs, ",")
-			}
+		v := fieldValue(types[name], vs)
+		values[name] = v
+		if strings.HasSuffix(types[name], "_list") {
+			values[name] = strings.TrimSpace(vs[0]) // the textarea as typed
+		}
+		if v != "" {
+			inputs[name] = v
 		}
 	}
 	values["flow"] = r.PostFormValue("flow")
