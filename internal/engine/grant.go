@@ -327,15 +327,17 @@ func (e *Engine) recordGranted(ctx context.Context, r *model.Request, in *ledger
 // grantFailed ends a grant that failed for good. With no open ledger entry
 // nothing was granted and the request is errored at once; otherwise what
 // may have landed is removed first, and until that is confirmed the
-// request is removing, with the error, and the removal is retried. A
-// refusal that proves nothing was granted (strategy.NotGrantedError) closes
-// the entry without a removal, unless an earlier call of the grant may have
-// landed (mayHaveLanded): the refusal speaks for its own call only.
+// request is removing, with the error, and the removal is retried. An error
+// that proves its call granted nothing closes the entry without a removal:
+// AWS's refusal (strategy.NotGrantedError), or sym's own (a guard error: a
+// strategy's connector check runs after the intent, and nothing is called
+// through a role it refuses). Unless an earlier call of the grant may have
+// landed (mayHaveLanded): such an error speaks for its own call only.
 func (e *Engine) grantFailed(ctx context.Context, r *model.Request, entry *ledger.Entry, err error, mayHaveLanded bool) {
 	e.opt.Log.Error("grant failed", "request_id", r.ID, "err", err)
 	r.Error = err.Error()
 	if entry != nil {
-		if strategy.IsNotGranted(err) && !mayHaveLanded {
+		if (strategy.IsNotGranted(err) || awsauth.IsGuard(err)) && !mayHaveLanded {
 			if cerr := e.ledger.Close(ctx, entry.ID, ledger.NotGranted, err.Error()); cerr != nil {
 				e.opt.Log.Error("close refused grant in the ledger", "request_id", r.ID, "err", cerr)
 			}

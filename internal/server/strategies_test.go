@@ -47,11 +47,19 @@ func setupOtherStrategies(t testing.TB) *otherStrategies {
 // options (enforce mode, say).
 func setupOtherStrategiesWith(t testing.TB, eo engine.Options) *otherStrategies {
 	t.Helper()
+	return setupOtherStrategiesOn(t, testenv.ServerOptions{Engine: eo})
+}
+
+// setupOtherStrategiesOn is setupOtherStrategies with the server's options
+// (its AWS endpoint, moto and the SSO and Lambda timings are the set-up's).
+func setupOtherStrategiesOn(t testing.TB, so testenv.ServerOptions) *otherStrategies {
+	t.Helper()
 	o := &otherStrategies{moto: testenv.StartMoto(t)}
 	o.proxy = testenv.StartFaultProxy(t, o.moto.URL)
 	o.fake = testenv.StartFakeLambda(t, o.proxy.URL)
-	o.srv = testenv.StartServerWith(t, testenv.ServerOptions{Moto: o.moto, AWSEndpoint: o.fake.URL, Engine: eo,
-		SSOPollInterval: 20 * time.Millisecond, LambdaTimeout: 500 * time.Millisecond})
+	so.Moto, so.AWSEndpoint = o.moto, o.fake.URL
+	so.SSOPollInterval, so.LambdaTimeout = 20*time.Millisecond, 500*time.Millisecond
+	o.srv = testenv.StartServerWith(t, so)
 	o.iam = testenv.SetupIAMFlow(t, o.moto, o.srv.URL, o.srv.AdminToken, testenv.IAMFlowOptions{
 		Vars: map[string]string{"approvers": "bob@example.com"}})
 	o.alice, o.bob = o.iam.Users["alice@example.com"], o.iam.Users["bob@example.com"]

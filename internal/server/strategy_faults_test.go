@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -71,8 +74,20 @@ func ledgerStatuses(t *testing.T, srv *testenv.Server, requestID string) []strin
 // way ledger_test.go breaks aws_iam ones, through one server in front of
 // moto (the fault proxy) and the test's Lambda endpoint.
 func TestStrategyFaults(t *testing.T) {
-	o := setupOtherStrategiesWith(t, engine.Options{RetryBase: 20 * time.Millisecond,
-		RemoveRetryBase: 100 * time.Millisecond, RetryCap: 500 * time.Millisecond})
+	// The SSO and Lambda connector roles are checked before every grant,
+	// and pass unless a subtest refuses them.
+	var refuseConnectors atomic.Bool
+	o := setupOtherStrategiesOn(t, testenv.ServerOptions{
+		Engine: engine.Options{RetryBase: 20 * time.Millisecond, RemoveRetryBase: 100 * time.Millisecond,
+			RetryCap: 500 * time.Millisecond, VerifyEvery: time.Nanosecond},
+		ConnectorVerifier: func(aws.Config) func(context.Context, string, string, string) error {
+			return func(_ context.Context, typ, _, role string) error {
+				if refuseConnectors.Load() {
+					return &awsauth.GuardError{Reason: "the " + typ + " connector role " + role + " is not what its module promises: inline policy Convenience"}
+				}
+				return nil
+			}
+		}})
 	alice, bob := o.alice, o.bob
 	ctx := context.Background()
 
@@ -172,6 +187,35 @@ func TestStrategyFaults(t *testing.T) {
 		types := eventTypes(t, alice, r.ID)
 		if !slices.Equal(types, []string{"request", "approve", "escalate", "revoke", "deescalate_failed", "deescalate"}) {
 			t.Fatalf("audit events %v", types)
+		}
+	})
+	setAnswer(func(_ string, _ int, w http.ResponseWriter, _ *http.Request) { answerOK(w) })
+
+	t.Run("lambda: a refused connector role invokes nothing", func(t *testing.T) {
+		// The check runs when the grant is already recorded: the refusal
+		// proves that nothing ran, and sym calls nothing through a role it
+		// refuses (a de-escalation of a run never escalated can fail for
+		// ever in a function that checks its runs).
+		refuseConnectors.Store(true)
+		defer refuseConnectors.Store(false)
+		setAnswer(func(ev string, _ int, w http.ResponseWriter, _ *http.Request) {
+			if ev == "deescalate" {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"body": null, "errors": ["no access was granted for this run"]}`))
+				return
+			}
+			answerOK(w)
+		})
+		r := ask(t, alice, "lambda-access", "db-access", "1h")
+		a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		if a.State != "errored" || !strings.Contains(a.Error, "inline policy Convenience") {
+			t.Fatalf("a grant through a refused connector role: %s %q (deescalate_error %q), want errored with the refusal", a.State, a.Error, a.DeescalateError)
+		}
+		if got := lambdaEvents(t, o.fake, r.ID); len(got) != 0 {
+			t.Fatalf("the function got %v through a role sym refused", got)
+		}
+		if got := ledgerStatuses(t, o.srv, r.ID); !slices.Equal(got, []string{"not_granted"}) {
+			t.Fatalf("ledger entry %v, want [not_granted]", got)
 		}
 	})
 	setAnswer(func(_ string, _ int, w http.ResponseWriter, _ *http.Request) { answerOK(w) })
