@@ -3,6 +3,8 @@ package slack
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,6 +291,11 @@ func (a *App) messageOptions(req *model.Request) []slackgo.MsgOption {
 	head := fmt.Sprintf("*%s* requests *%s* (flow %s) for %s", esc(req.Requester), esc(req.Target), esc(req.Flow), humanDuration(req.Duration))
 	if req.Reason != "" {
 		head += "\n> " + strings.ReplaceAll(esc(req.Reason), "\n", "\n> ")
+	}
+	// The flow's other prompt fields (a ticket number, say), for the
+	// approver to see what was asked.
+	for _, name := range slices.Sorted(maps.Keys(req.Fields)) {
+		head += "\n" + esc(name) + ": " + esc(req.Fields[name])
 	}
 	blocks := []slackgo.Block{slackgo.NewSectionBlock(markdown(head), nil, nil),
 		slackgo.NewContextBlock("state", markdown(stateLine(req)))}

@@ -317,7 +317,7 @@ func TestSlackApp(t *testing.T) {
 		}
 		msg := ws.wait(t, "the request in its channel", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == channel })
 		blocks := blocksOf(msg)
-		for _, want := range []string{"alice@example.com", f.Targets[0], "investigate incident 42", `"action_id":"sym_approve"`, `"action_id":"sym_deny"`} {
+		for _, want := range []string{"alice@example.com", f.Targets[0], "investigate incident 42", "ticket: INC-42", `"action_id":"sym_approve"`, `"action_id":"sym_deny"`} {
 			if !strings.Contains(blocks, want) {
 				t.Fatalf("the channel message lacks %s:\n%s", want, blocks)
 			}

@@ -225,7 +225,8 @@ func TestWebAppInBrowser(t *testing.T) {
 	// Bob, an approver, sees both and approves the first with a message.
 	bob.ssoSignIn("bob@example.com")
 	bob.open("/approvals")
-	mustContain(t, "bob's approvals page", bob.bodyText(), "alice@example.com asks for "+f.Targets[0], "investigate incident 42", "1h", hostile)
+	mustContain(t, "bob's approvals page", bob.bodyText(), "alice@example.com asks for "+f.Targets[0], "investigate incident 42", "1h", hostile,
+		"ticket\nINC-42", "urgent\ntrue", "hosts\nweb-1,web-2")
 	if n := bob.count("main img, main script"); n != 0 || bob.eval("document.title") == "pwned" {
 		t.Fatalf("a reason's markup became %d elements of bob's approvals page (title %q)", n, bob.eval("document.title"))
 	}
