@@ -20,8 +20,9 @@ import (
 // TestMigrateFromOriginal is the modules' migration test. A root
 // configuration written for the original (testdata/migrate: runtime-
 // connector v2 with the v1.1 addons beside it, iam-connector v2,
-// lambda-connector and the seed 003 entities, plus a runtime-connector v1
-// with its addons, policy_arns and custom_external_id; symopsio/sym ~> 3.0)
+// lambda-connector, sso-connector and the seed 003 entities, plus a
+// runtime-connector v1 with its addons, policy_arns and custom_external_id;
+// symopsio/sym ~> 3.0)
 // is applied to moto with stand-ins of the original's modules
 // (testdata/original: their addresses, IAM names and documents), and the sym
 // resources' state is put in the original provider's shape. Then only the
@@ -72,6 +73,7 @@ func TestMigrateFromOriginal(t *testing.T) {
 		"kinesis-firehose-addon":    "../original/kinesis-firehose-addon-v1",
 		"kinesis-data-stream-addon": "../original/kinesis-data-stream-addon-v1",
 		"lambda-connector":          "../original/lambda-connector-v1",
+		"sso-connector":             "../original/sso-connector-v1",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	testenv.Terraform(t, dir, env, "apply", "-input=false", "-auto-approve")
@@ -88,6 +90,7 @@ func TestMigrateFromOriginal(t *testing.T) {
 		"kinesis-firehose-addon":    "../modules/kinesis-firehose-addon",
 		"kinesis-data-stream-addon": "../modules/kinesis-data-stream-addon",
 		"lambda-connector":          "../modules/lambda-connector",
+		"sso-connector":             "../modules/sso-connector",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	plan := planJSON(t, dir, env, "migrate.plan")
@@ -105,6 +108,9 @@ func TestMigrateFromOriginal(t *testing.T) {
 		// iam-connector v2.0.0
 		"module.iam_connector.aws_iam_policy.this":                 "module.iam_connector.aws_iam_policy.iam",
 		"module.iam_connector.aws_iam_role_policy_attachment.this": "module.iam_connector.aws_iam_role_policy_attachment.iam",
+		// sso-connector: the account-assignment policy and its attachment
+		"module.sso_connector.aws_iam_policy.sso_account[0]":                 "module.sso_connector.aws_iam_policy.account[0]",
+		"module.sso_connector.aws_iam_role_policy_attachment.sso_account[0]": "module.sso_connector.aws_iam_role_policy_attachment.account[0]",
 		// the v1.1 addons
 		"module.secrets_manager_access.aws_iam_role_policy_attachment.this[0]":     "module.secrets_manager_access.aws_iam_role_policy_attachment.attach_secrets_manager_access[0]",
 		"module.kinesis_firehose_access.aws_iam_role_policy_attachment.this[0]":    "module.kinesis_firehose_access.aws_iam_role_policy_attachment.attach_firehose_access[0]",
@@ -160,7 +166,7 @@ func roleIDs(t *testing.T, ic *iam.Client) map[string]string {
 	for _, r := range out.Roles {
 		ids[aws.ToString(r.RoleName)] = aws.ToString(r.RoleId)
 	}
-	for _, want := range []string{"SymRuntimeProd", "SymIAMProd", "SymLambdaProd", "SymRuntimeLegacy"} {
+	for _, want := range []string{"SymRuntimeProd", "SymIAMProd", "SymLambdaProd", "SymSSOProd", "SymRuntimeLegacy"} {
 		if ids[want] == "" {
 			t.Fatalf("no role %s in %v", want, ids)
 		}

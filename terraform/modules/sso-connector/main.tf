@@ -135,6 +135,12 @@ resource "aws_iam_policy" "sso" {
   description = "Sym ${var.environment}: IAM Identity Center account assignments"
   policy      = jsonencode(local.sso_policy)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "sso" {
@@ -148,6 +154,12 @@ resource "aws_iam_policy" "sso_group" {
   description = "Sym ${var.environment}: IAM Identity Center group memberships"
   policy      = jsonencode(local.group_policy)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "sso_group" {
@@ -161,6 +173,12 @@ resource "aws_iam_policy" "list_accounts" {
   description = "Sym ${var.environment}: list the organisation's accounts"
   policy      = jsonencode(local.list_accounts_policy)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "list_accounts" {
@@ -176,6 +194,12 @@ resource "aws_iam_policy" "sso_account" {
   description = "Sym ${var.environment}: the IAM changes Identity Center makes for an account assignment"
   policy      = jsonencode(local.account_assignment_policy)
   tags        = var.tags
+
+  lifecycle {
+    # IAM cannot change a policy's description: a different one (the
+    # original module's) would replace the policy. Keep whatever it has.
+    ignore_changes = [description]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "sso_account" {
