@@ -289,16 +289,16 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
 // ---- flash messages ----
 
 func (a *App) flash(w http.ResponseWriter, msg string) {
-	http.SetCookie(w, &http.Cookie{Name: "sym_flash", Value: base64.RawURLEncoding.EncodeToString([]byte(msg)), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: a.cookieName("sym_flash"), Value: base64.RawURLEncoding.EncodeToString([]byte(msg)), Path: "/",
 		MaxAge: 60, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 }
 
 func (a *App) takeFlash(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie("sym_flash")
+	c, err := r.Cookie(a.cookieName("sym_flash"))
 	if err != nil {
 		return ""
 	}
-	http.SetCookie(w, &http.Cookie{Name: "sym_flash", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: a.cookieName("sym_flash"), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil || len(b) > 500 {
 		return ""
