@@ -77,7 +77,7 @@ func init() {
 		},
 	}
 	create.Flags().StringVar(&role, "role", "member", "admin, member, auditor (reads everything, writes nothing) or automation (tokens for CI and bots: request on behalf of people, never approve)")
-	create.Flags().StringArrayVar(&identities, "identity", nil, "an identity, KIND=VALUE: aws_iam=<IAM user name>, aws_sso=<Identity Center user>; KIND:ACCOUNT_ID=VALUE for one account; repeatable")
+	create.Flags().StringArrayVar(&identities, "identity", nil, "an identity, KIND=VALUE: aws_iam=<IAM user name>, aws_sso=<Identity Center user>, aws_lambda=<name your Lambda functions know>; KIND:ACCOUNT_ID=VALUE for one account; repeatable")
 	users.AddCommand(clientFlags(create, true))
 
 	setID := &cobra.Command{

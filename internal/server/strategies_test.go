@@ -432,6 +432,32 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("lambda: a requester's aws_lambda identity is theirs in the payload", func(t *testing.T) {
+		lambdaMode.Store(answerOK)
+		ctx := context.Background()
+		if err := o.iam.Admin.Do(ctx, "PATCH", "/users/alice@example.com", map[string]any{"identities": map[string]string{"aws_lambda": "alice-db"}}, nil); err != nil {
+			t.Fatalf("set alice's aws_lambda identity: %v", err)
+		}
+		defer func() {
+			if err := o.iam.Admin.Do(ctx, "PATCH", "/users/alice@example.com", map[string]any{"identities": map[string]string{"aws_lambda": ""}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		r := ask(t, alice, "lambda-access", "db-access", "1h")
+		do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200)
+		do(t, alice, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+		ps := payloadsOf(t, r.ID)
+		if len(ps) != 2 {
+			t.Fatalf("the function got %d events, want escalate and deescalate", len(ps))
+		}
+		want := map[string]any{"username": "alice@example.com", "identity": map[string]any{"service": "aws_lambda", "external_id": "default", "user_id": "alice-db"}}
+		for i, p := range ps {
+			if got := at(p, "run.actors.request"); !equalJSON(got, want) {
+				t.Errorf("event %d run.actors.request = %#v, want %#v", i, got, want)
+			}
+		}
+	})
+
 	t.Run("lambda: an errors answer errors the request with the function's messages", func(t *testing.T) {
 		lambdaMode.Store(answerErrors)
 		r := ask(t, alice, "lambda-access", "db-access", "1h")
