@@ -192,11 +192,21 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a engine.Act
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// tokenPrefix begins every token NewToken makes.
+const tokenPrefix = "sym_"
+
 // NewToken makes a random bearer token.
 func NewToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	return "sym_" + base64.RawURLEncoding.EncodeToString(b)
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// LooksLikeToken tells a token's secret (what NewToken makes) from its id
+// (tok_...), so that a secret sent where an id belongs is neither echoed
+// nor logged.
+func LooksLikeToken(s string) bool {
+	return strings.HasPrefix(s, tokenPrefix) && len(s) >= len(tokenPrefix)+16
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, a engine.Actor) {
@@ -275,6 +285,10 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a engine.Act
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a engine.Actor) {
 	id := r.PathValue("id")
+	if LooksLikeToken(id) {
+		writeErrors(w, r, 404, fieldErr("", "no token with that id: that is a token itself, not its token id (tok_...; 'sym tokens list' shows them)"))
+		return
+	}
 	t, err := s.cfg.Store.GetToken(r.Context(), id)
 	if store.IsNotFound(err) {
 		writeErrors(w, r, 404, fieldErr("", "no token %s", capText(id)))
@@ -442,19 +456,11 @@ func capText(s string) string {
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request, _ engine.Actor) {
-	q := r.URL.Query()
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	limit, ok := listLimit(w, r)
+	win, ok := eventWindowOf(w, r)
 	if !ok {
 		return
 	}
-	var evs []model.AuditEvent
-	var err error
-	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
-		evs, err = s.cfg.Store.NewestEvents(r.Context(), q.Get("request_id"), min(last, store.MaxList))
-	} else {
-		evs, err = s.cfg.Store.Events(r.Context(), q.Get("request_id"), after, limit)
-	}
+	evs, err := s.eventsIn(r, r.URL.Query().Get("request_id"), win)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -472,21 +478,55 @@ func (s *Server) requestEvents(w http.ResponseWriter, r *http.Request, a engine.
 		s.writeErr(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	limit, ok := listLimit(w, r)
+	win, ok := eventWindowOf(w, r)
 	if !ok {
 		return
 	}
-	var evs []model.AuditEvent
-	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
-		evs, err = s.cfg.Store.NewestEvents(r.Context(), req.ID, min(last, store.MaxList))
-	} else {
-		evs, err = s.cfg.Store.Events(r.Context(), req.ID, after, limit)
-	}
+	evs, err := s.eventsIn(r, req.ID, win)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
 	writeJSON(w, 200, evs)
+}
+
+// eventWindow is which events a listing wants: the newest last, or from
+// after seq on, at most limit.
+type eventWindow struct {
+	after       int64
+	last, limit int
+}
+
+// eventWindowOf reads ?after=, ?last= and ?limit=, refusing values that are
+// not numbers in range rather than ignoring them.
+func eventWindowOf(w http.ResponseWriter, r *http.Request) (eventWindow, bool) {
+	q := r.URL.Query()
+	var win eventWindow
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeErrors(w, r, 400, fieldErr("after", "must be the seq of an event (a number, 0 or more), not %q", capText(v)))
+			return win, false
+		}
+		win.after = n
+	}
+	if v := q.Get("last"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeErrors(w, r, 400, fieldErr("last", "must be a positive number (at most %d), not %q", store.MaxList, capText(v)))
+			return win, false
+		}
+		win.last = min(n, store.MaxList)
+	}
+	var ok bool
+	win.limit, ok = listLimit(w, r)
+	return win, ok
+}
+
+// eventsIn lists the events of a request ("" for every event) in win.
+func (s *Server) eventsIn(r *http.Request, requestID string, win eventWindow) ([]model.AuditEvent, error) {
+	if win.last > 0 {
+		return s.cfg.Store.NewestEvents(r.Context(), requestID, win.last)
+	}
+	return s.cfg.Store.Events(r.Context(), requestID, win.after, win.limit)
 }

@@ -82,6 +82,15 @@ func StatusOf(err error) int {
 	return 0
 }
 
+// FieldOf is the field the first error of an *APIError names, or "".
+func FieldOf(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) && len(ae.Errors) > 0 {
+		return ae.Errors[0].Field
+	}
+	return ""
+}
+
 // Do sends a JSON request under /api/v1 and decodes the answer into out
 // (which may be nil).
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,9 +89,9 @@ func New(cfg Config) *Server {
 		metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
 		s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 			if cfg.MetricsToken != "" {
-				token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-				if !constantTimeEqual(strings.TrimSpace(token), cfg.MetricsToken) {
-					writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "/metrics needs the server's metrics token (--metrics-token) as a bearer token"))
+				token, _ := bearerToken(r)
+				if !constantTimeEqual(token, cfg.MetricsToken) {
+					unauthorized(w, r, "/metrics needs the server's metrics token (--metrics-token) as a bearer token")
 					return
 				}
 			}
@@ -142,10 +144,41 @@ func New(cfg Config) *Server {
 	s.route("GET /api/v1/log-destinations/status", authz.ReadEntities, s.logDestinationStatus)
 	// The reconciler reads AWS and may change group memberships.
 	s.route("POST /api/v1/reconcile", authz.Reconcile, s.reconcile)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	s.mux.HandleFunc("/", s.noRoute)
 	return s
+}
+
+// noRoute answers what no route serves: a path served with other methods
+// is a 405 naming them in Allow (OPTIONS is a 204 with the same Allow), any
+// other path a 404, which says so when only a trailing slash is wrong.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	path := logPath(r.URL.Path)
+	if allow := s.methods(r.URL.Path); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeErrors(w, r, http.StatusMethodNotAllowed, fieldErr("", "%s is not allowed on %s: use %s", r.Method, path, strings.Join(allow, " or ")))
+		return
+	}
+	if trimmed := strings.TrimRight(r.URL.Path, "/"); trimmed != r.URL.Path && trimmed != "" && len(s.methods(trimmed)) > 0 {
+		writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s (use %s without the trailing slash)", r.Method, path, logPath(trimmed)))
+		return
+	}
+	writeErrors(w, r, http.StatusNotFound, fieldErr("", "no such endpoint: %s %s", r.Method, path))
+}
+
+// methods lists, sorted, the methods a route serves on path.
+func (s *Server) methods(path string) []string {
+	var allow []string
+	for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		probe := &http.Request{Method: m, URL: &url.URL{Path: path}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // ServeHTTP adds the request id and logs each request.
@@ -184,6 +217,17 @@ func wellFormedID(id string) bool {
 const maxLoggedPath = 256
 
 func logPath(p string) string {
+	// A token pasted where an id belongs (DELETE /api/v1/tokens/sym_...)
+	// must not reach the log.
+	if strings.Contains(p, tokenPrefix) {
+		parts := strings.Split(p, "/")
+		for i, part := range parts {
+			if LooksLikeToken(part) {
+				parts[i] = tokenPrefix + "[redacted]"
+			}
+		}
+		p = strings.Join(parts, "/")
+	}
 	if len(p) > maxLoggedPath {
 		return fmt.Sprintf("%s...(%d bytes)", p[:maxLoggedPath], len(p))
 	}
@@ -226,25 +270,48 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request, action authz.Ac
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (engine.Actor, bool) {
-	h := r.Header.Get("Authorization")
-	token, found := strings.CutPrefix(h, "Bearer ")
-	token = strings.TrimSpace(token)
-	if !found || token == "" {
-		writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "missing bearer token: send Authorization: Bearer <token> (SYM_JWT for the CLI)"))
+	token, found := bearerToken(r)
+	if !found {
+		unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token> (SYM_JWT for the CLI)")
 		return engine.Actor{}, false
 	}
 	if admin := *s.adminToken.Load(); admin != "" && constantTimeEqual(token, admin) {
 		return engine.Actor{Email: "admin-bot", Role: store.RoleAdmin, Bot: true}, true
 	}
 	u, err := s.cfg.Store.UserForToken(r.Context(), token)
-	if err != nil {
-		if !store.IsNotFound(err) {
-			s.cfg.Log.Error("look up token", "err", err)
+	var dead *store.DeadTokenError
+	switch {
+	case errors.As(err, &dead):
+		// Only the token's holder can ask about it: saying why it stopped
+		// working tells nobody else anything.
+		why := "it expired at " + dead.At.UTC().Format(time.RFC3339)
+		if dead.Revoked {
+			why = "it was revoked at " + dead.At.UTC().Format(time.RFC3339)
 		}
-		writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "invalid token"))
+		unauthorized(w, r, "invalid token: "+why+"; an admin issues a new one with 'sym tokens issue EMAIL'")
+		return engine.Actor{}, false
+	case store.IsNotFound(err):
+		unauthorized(w, r, "invalid token: the server does not know it (a token of another sym server, or mistyped); an admin issues one with 'sym tokens issue EMAIL'")
+		return engine.Actor{}, false
+	case err != nil:
+		s.writeErr(w, r, err)
 		return engine.Actor{}, false
 	}
 	return engine.Actor{Email: u.Email, Role: u.Role}, true
+}
+
+// bearerToken reads "Authorization: Bearer <token>" (the scheme in any
+// case, RFC 9110).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// unauthorized answers 401 with the challenge RFC 9110 asks of it.
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="sym"`)
+	writeErrors(w, r, http.StatusUnauthorized, fieldErr("", "%s", msg))
 }
 
 // ---- helpers ----
@@ -308,6 +375,11 @@ func decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeErrors(w, r, http.StatusRequestEntityTooLarge, fieldErr("", "the body is larger than the limit of %d MiB", maxBody>>20))
+		return false
+	}
 	if err != nil {
 		writeErrors(w, r, 400, fieldErr("", "cannot read body: %v", err))
 		return false
@@ -322,7 +394,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeErrors(w, r, 400, fieldErr(jsonField(err), "malformed JSON: %s", jsonMessage(err)))
+		msg := "malformed JSON: " + jsonMessage(err)
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "json") {
+			msg += fmt.Sprintf(" (the body was sent as %s: send a JSON object with Content-Type: application/json)", capText(ct))
+		}
+		writeErrors(w, r, 400, fieldErr(jsonField(err), "%s", msg))
 		return false
 	}
 	if dec.More() {
@@ -346,9 +422,50 @@ func jsonField(err error) string {
 func jsonMessage(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s must be %s, not %s", te.Field, te.Type.String(), te.Value)
+		if te.Field == "" {
+			return fmt.Sprintf("the body must be a JSON object, not %s", withArticle(te.Value))
+		}
+		return fmt.Sprintf("%s must be %s, not %s", te.Field, jsonKind(te.Type), withArticle(te.Value))
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names what JSON value decodes into t, in JSON's words rather
+// than Go's.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another JSON value"
+}
+
+// withArticle reads encoding/json's name of the value it found ("string",
+// "array", "number 1.5") as a phrase.
+func withArticle(v string) string {
+	switch {
+	case strings.HasPrefix(v, "array"), strings.HasPrefix(v, "object"):
+		return "an " + v
+	case v == "bool":
+		return "true or false"
+	case v == "":
+		return "that"
+	}
+	return "a " + v
 }
 
 func constantTimeEqual(a, b string) bool {

@@ -93,8 +93,11 @@ func TestTokensExpireAndRevoke(t *testing.T) {
 	if s, _, b := rawCall(t, base, admin, "DELETE", "/tokens/"+long["id"], ""); s != 204 {
 		t.Fatalf("revoke: %d %s", s, b)
 	}
-	if s, _, _ := rawCall(t, base, long["token"], "GET", "/users/me", ""); s != 401 {
-		t.Fatalf("a revoked token answered %d, want 401", s)
+	// The holder of a dead token is told why it stopped working, and
+	// what to do.
+	if s, _, b := rawCall(t, base, long["token"], "GET", "/users/me", ""); s != 401 || !strings.Contains(b, "invalid token: it was revoked at ") ||
+		!strings.Contains(b, "sym tokens issue") {
+		t.Fatalf("a revoked token answered %d, want 401 saying it was revoked: %s", s, b)
 	}
 	if s, _, _ := rawCall(t, base, admin, "DELETE", "/tokens/tok_nosuchtoken", ""); s != 404 {
 		t.Fatalf("revoking an unknown token: %d", s)
@@ -103,8 +106,12 @@ func TestTokensExpireAndRevoke(t *testing.T) {
 	_, short := issue("1s")
 	srv.NoLog("an issued token", short["token"])
 	time.Sleep(1100 * time.Millisecond)
-	if s, _, _ := rawCall(t, base, short["token"], "GET", "/users/me", ""); s != 401 {
-		t.Fatalf("an expired token answered %d, want 401", s)
+	if s, _, b := rawCall(t, base, short["token"], "GET", "/users/me", ""); s != 401 || !strings.Contains(b, "invalid token: it expired at ") {
+		t.Fatalf("an expired token answered %d, want 401 saying it expired: %s", s, b)
+	}
+	if s, h, b := rawCall(t, base, "sym_"+strings.Repeat("x", 43), "GET", "/users/me", ""); s != 401 || !strings.Contains(b, "invalid token: the server does not know it") ||
+		h.Get("WWW-Authenticate") == "" {
+		t.Fatalf("an unknown token answered %d (WWW-Authenticate %q), want 401 saying it is unknown: %s", s, h.Get("WWW-Authenticate"), b)
 	}
 	// The admin token rotates (SIGHUP re-reads SYM_ADMIN_TOKEN_FILE into this).
 	rotated := api.NewToken()

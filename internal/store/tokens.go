@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -69,8 +71,28 @@ func (s *Store) AddToken(ctx context.Context, email, token string) error {
 	return err
 }
 
-// UserForToken finds the user a live token belongs to: unknown, expired
-// and revoked tokens are all ErrNotFound. It notes the token's last use.
+// DeadTokenError is a token the store knows that no longer works: revoked,
+// or expired, at At. It is ErrNotFound too (errors.Is): a caller that only
+// asks whether a token is live need not tell it from an unknown one.
+type DeadTokenError struct {
+	ID      string
+	Revoked bool
+	At      time.Time
+}
+
+func (e *DeadTokenError) Error() string {
+	if e.Revoked {
+		return fmt.Sprintf("token %s was revoked at %s", e.ID, e.At.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("token %s expired at %s", e.ID, e.At.Format(time.RFC3339))
+}
+
+// Is makes a dead token ErrNotFound.
+func (e *DeadTokenError) Is(target error) bool { return target == ErrNotFound }
+
+// UserForToken finds the user a live token belongs to: an unknown token is
+// ErrNotFound, an expired or revoked one a *DeadTokenError (ErrNotFound
+// too). It notes the token's last use.
 func (s *Store) UserForToken(ctx context.Context, token string) (*User, error) {
 	u, _, err := s.TokenOwner(ctx, token)
 	return u, err
@@ -82,12 +104,17 @@ func (s *Store) TokenOwner(ctx context.Context, token string) (*User, string, er
 	var id, email, expires, lastUsed, revoked string
 	err := s.rdb.QueryRowContext(ctx, `SELECT id, user_email, expires_at, last_used_at, revoked_at FROM tokens WHERE hash=?`, HashToken(token)).
 		Scan(&id, &email, &expires, &lastUsed, &revoked)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", ErrNotFound
+	} else if err != nil {
+		return nil, "", fmt.Errorf("look up token: %w", err)
 	}
 	now := s.now().UTC()
-	if revoked != "" || !parseStamp(expires).After(now) {
-		return nil, "", ErrNotFound
+	if revoked != "" {
+		return nil, "", &DeadTokenError{ID: id, Revoked: true, At: parseStamp(revoked)}
+	}
+	if at := parseStamp(expires); !at.After(now) {
+		return nil, "", &DeadTokenError{ID: id, At: at}
 	}
 	if lastUsed == "" || now.Sub(parseStamp(lastUsed)) >= lastUsedEvery {
 		_, _ = s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at=? WHERE id=?`, stamp(now), id)
