@@ -9,6 +9,7 @@ import (
 
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -140,6 +141,14 @@ without access (denied, expired, errored, withdrawn).`,
   sym request aws-access --target prod-admins --reason "migration" --field ticket=OPS-42`,
 		Args: exactArgs(1, "FLOW (the flow's name: terraform output flow_name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if duration != "" {
+				if err := durationFlag("--duration", duration); err != nil {
+					return err
+				}
+			}
+			if wait && waitFor <= 0 {
+				return usageError{fmt.Errorf("--wait-timeout must be positive (e.g. 30m)")}
+			}
 			c, err := client()
 			if err != nil {
 				return err
@@ -160,6 +169,9 @@ without access (denied, expired, errored, withdrawn).`,
 			}
 			var r request
 			if err := c.Do(ctx(), "POST", "/events/request", map[string]any{"flow": args[0], "flow_inputs": inputs, "user_email": forUser}, &r); err != nil {
+				if forUser == "" && api.FieldOf(err) == "user_email" {
+					return fmt.Errorf("%w; name the person this request is for with --for EMAIL", err)
+				}
 				return err
 			}
 			if wait {
@@ -190,7 +202,7 @@ without access (denied, expired, errored, withdrawn).`,
 	req.Flags().StringVar(&reason, "reason", "", "why you need access (required)")
 	req.Flags().StringVar(&duration, "duration", "", "how long: 30s, 30m, 1h, 1h30m (default: the flow's)")
 	req.Flags().StringArrayVar(&fields, "field", nil, "another prompt field of the flow, NAME=VALUE (e.g. ticket=OPS-42); repeatable")
-	req.Flags().StringVar(&forUser, "for", "", "request on behalf of this user (admin bot only)")
+	req.Flags().StringVar(&forUser, "for", "", "request on behalf of this user (automation tokens, the admin bot's included, must name one; others may not)")
 	req.Flags().BoolVar(&wait, "wait", false, "wait until the request is decided and print the outcome")
 	req.Flags().DurationVar(&waitFor, "wait-timeout", 30*time.Minute, "how long --wait waits")
 	_ = req.MarkFlagRequired("target")
@@ -241,7 +253,7 @@ without access (denied, expired, errored, withdrawn).`,
 		Short: "List access requests, or show one",
 		Example: `  sym requests --state pending
   sym requests 3f1c2a9e-...`,
-		Args: cobra.MaximumNArgs(1),
+		Args: optionalArg("REQUEST_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if state != "" && !model.State(state).Valid() {
 				return usageError{fmt.Errorf("--state %q is not a state: use one of %s", state, strings.Join(model.StateNames(), ", "))}
@@ -289,8 +301,18 @@ without access (denied, expired, errored, withdrawn).`,
   sym audit --last 20
   sym audit --request 3f1c2a9e-...
   sym audit --all              # from the start, up to --limit events`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case all && cmd.Flags().Changed("last"):
+				return usageError{fmt.Errorf("--last and --all do not go together: --last N is the newest N events, --all --limit N the oldest N")}
+			case !all && cmd.Flags().Changed("limit"):
+				return usageError{fmt.Errorf("--limit goes with --all (the oldest events first); for the newest events use --last N")}
+			case last < 1 || last > store.MaxList:
+				return usageError{fmt.Errorf("--last must be from 1 to %d, not %d", store.MaxList, last)}
+			case limit < 1 || limit > store.MaxList:
+				return usageError{fmt.Errorf("--limit must be from 1 to %d, not %d", store.MaxList, limit)}
+			}
 			c, err := client()
 			if err != nil {
 				return err

@@ -24,7 +24,7 @@ the database keeps the newest hash and the number of events beside them.
 It prints "N events verified" and exits 0, or names the first event whose
 content, order or presence changed and exits 1.`,
 		Example: "  sym audit verify --db /var/lib/sym/sym.db",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if db == "" {
 				return usageError{fmt.Errorf("--db is required: the server's SQLite file (sym server --db)")}

@@ -92,7 +92,7 @@ difference is found. AWS is reached through the SDK's default configuration
     --iam-connector-role-arn arn:aws:iam::123456789012:role/sym/SymIAMProd \
     --group /sym/:* --group /teams/:db-admins \
     --sso-connector-role-arn arn:aws:iam::123456789012:role/sym/SymSSOProd`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if e.GroupPaths, err = awsauth.ParseGroupPaths(groupPaths); err != nil {

@@ -46,7 +46,7 @@ the org of the server SYM_API_URL points at.`,
   sym generate aws-iam --dir my-access --environment sandbox   # a second environment of the same project
   sym generate aws-iam --dir my-access --org acme              # for a server run with --org acme
   sym generate aws-iam --dir . --force    # rewrite every file of the layout`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
 				return usageError{errors.New("--dir is required: the directory to write the project to")}
@@ -133,7 +133,7 @@ a token. The server URL is --api-url, else $SYM_API_URL, else
 		Example: `  sym init --dir my-access/environments/prod --api-url https://sym.example.com
   sym init --dir my-access/environments/prod --org acme --force   # a server run with --org acme
   sym init --org acme    # a new Terraform root here`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url := apiURL
 			if url == "" {
@@ -190,7 +190,7 @@ ENV is --environment (default prod); it names the directory and every
 resource of the environment. A file that exists with other contents stops
 the command before anything is written, unless --force.`,
 		Example: fmt.Sprintf("  sym generate %[1]s --dir my-access\n  sym generate %[1]s --dir my-access --environment sandbox", name),
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
 				return usageError{errors.New("--dir is required: the directory to write the project to")}

@@ -30,9 +30,12 @@ destination is further behind than that (for a monitoring check).`,
 		Example: `  sym log-destinations status
   sym log-destinations status --json
   sym log-destinations status --max-lag 5m`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			maxLag, _ := cmd.Flags().GetDuration("max-lag")
+			if maxLag < 0 {
+				return usageError{fmt.Errorf("--max-lag must be positive (e.g. 5m), or 0 never to fail")}
+			}
 			c, err := client()
 			if err != nil {
 				return err

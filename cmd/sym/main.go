@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -15,6 +16,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/model"
 	"github.com/spf13/cobra"
 )
 
@@ -106,6 +108,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "error:", err)
+	if api.StatusOf(err) == http.StatusUnauthorized {
+		fmt.Fprintln(stderr, "The token sent is $SYM_JWT's: export SYM_JWT=<a live token of this server>.")
+	}
 	var ue usageError
 	var ne noAccessError
 	switch {
@@ -265,6 +270,15 @@ func splitKV(s string) (string, string, error) {
 
 func ctx() context.Context { return context.Background() }
 
+// durationFlag checks a duration flag's value the way the server will read
+// it, so that a wrong one is a wrong command line (exit 2).
+func durationFlag(flag, value string) error {
+	if _, err := model.ParseDuration(value); err != nil {
+		return usageError{fmt.Errorf("%s %s", flag, err)}
+	}
+	return nil
+}
+
 // exactArgs wants n arguments, named by what, and says so when they are
 // missing or too many.
 func exactArgs(n int, what string) cobra.PositionalArgs {
@@ -276,6 +290,30 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 			return usageError{fmt.Errorf("'sym %s' needs %s (see 'sym %s --help')", commandPath(cmd), what, commandPath(cmd))}
 		}
 		return usageError{fmt.Errorf("'sym %s' takes %s, not %d arguments: %s (quote a value that has spaces)",
+			commandPath(cmd), what, len(args), strings.Join(args, " "))}
+	}
+}
+
+// noArgs refuses arguments to a command that takes none, naming them (a
+// command with subcommands says which it has instead).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.HasSubCommands() {
+		return cobra.NoArgs(cmd, args)
+	}
+	return usageError{fmt.Errorf("'sym %s' takes no arguments, not: %s (its flags: see 'sym %s --help')",
+		commandPath(cmd), strings.Join(args, " "), commandPath(cmd))}
+}
+
+// optionalArg takes at most one argument, named by what.
+func optionalArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= 1 {
+			return nil
+		}
+		return usageError{fmt.Errorf("'sym %s' takes at most one %s, not %d arguments: %s (quote a value that has spaces)",
 			commandPath(cmd), what, len(args), strings.Join(args, " "))}
 	}
 }

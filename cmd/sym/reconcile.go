@@ -34,7 +34,7 @@ pass), or the server refused (only admins may reconcile); 2 a wrong command
 line.`,
 		Example: `  sym reconcile --dry-run
   sym reconcile --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := client()
 			if err != nil {

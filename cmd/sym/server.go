@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +86,7 @@ members it did not add (--reconcile=enforce removes those from groups under
 
 SIGINT or SIGTERM shut it down gracefully; open grants are
 reloaded from the database at the next start.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configFile != "" {
 				if err := applyConfigFile(cmd, configFile); err != nil {
@@ -106,9 +107,6 @@ reloaded from the database at the next start.`,
 			token, err := adminToken(tokenFile)
 			if err != nil {
 				return usageError{err}
-			}
-			if token == "" {
-				log.Warn("neither SYM_ADMIN_TOKEN nor SYM_ADMIN_TOKEN_FILE is set: only tokens issued earlier work; set one to create the first users")
 			}
 			if maxTokenTTL < 0 {
 				return usageError{fmt.Errorf("--max-token-ttl must be positive (e.g. 720h) or 0 for no cap")}
@@ -190,6 +188,15 @@ reloaded from the database at the next start.`,
 				opt.ConnectorVerifier = func(own aws.Config) func(context.Context, string, string, string) error {
 					return connector.StrategyCheckWith(iam.NewFromConfig(own), opt.Guards)
 				}
+			}
+			if strings.TrimSpace(org) == "" {
+				return usageError{fmt.Errorf("--org must not be empty: it is the organisation name the Terraform provider's org must match (default %q)", "default")}
+			}
+			if err := opt.Check(); err != nil {
+				return usageError{err}
+			}
+			if token == "" {
+				log.Warn("neither SYM_ADMIN_TOKEN nor SYM_ADMIN_TOKEN_FILE is set: only tokens issued earlier work; set one to create the first users")
 			}
 			// Signals are caught before the server starts: a SIGHUP sent
 			// as soon as it listens re-reads the token instead of killing it.

@@ -31,6 +31,11 @@ their own.`,
 			"  SYM_JWT=$(sym tokens issue alice@example.com) sym requests",
 		Args: exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl != "" {
+				if err := durationFlag("--ttl", ttl); err != nil {
+					return err
+				}
+			}
 			c, err := client()
 			if err != nil {
 				return err
@@ -65,7 +70,7 @@ their own.`,
 		Use:     "list",
 		Short:   "List tokens (id, user, issuer, created, expires, last used); never their secrets",
 		Example: "  sym tokens list\n  sym tokens list --user alice@example.com",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := client()
 			if err != nil {
@@ -119,6 +124,10 @@ their own.`,
 		Example: "  sym tokens revoke tok_3f9a0c1d2e4b5a69",
 		Args:    exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if api.LooksLikeToken(args[0]) {
+				// Not echoed: it is a secret.
+				return usageError{fmt.Errorf("that is a token itself, not its id: token ids begin with tok_ ('sym tokens list' shows them)")}
+			}
 			c, err := client()
 			if err != nil {
 				return err

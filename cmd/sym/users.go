@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/model"
 	"github.com/spf13/cobra"
 )
@@ -57,6 +58,9 @@ func init() {
 		Example: "  sym users create alice@example.com --role member --identity aws_iam=alice",
 		Args:    exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !authz.ValidRole(role) {
+				return usageError{fmt.Errorf("--role %q: use admin, member, auditor or automation", role)}
+			}
 			ids, err := checkIDs(identities)
 			if err != nil {
 				return err
@@ -119,7 +123,7 @@ func init() {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := client()
 			if err != nil {

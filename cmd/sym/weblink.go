@@ -19,7 +19,7 @@ The link works once, for 15 minutes, and opens a page with a Continue
 button (so that a chat app's link preview does not spend it). Send it to
 the user over a channel you trust: whoever opens it first is signed in.`,
 		Example: "  sym users login-link alice@example.com",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {

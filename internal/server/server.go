@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -138,6 +139,62 @@ type SlackOptions struct {
 // HTTPTimeouts, a slow or silent client cannot hold a connection forever).
 const maxHeaderBytes = 64 << 10
 
+// Check refuses options the server could not run with, before Start opens
+// anything: a --listen that is not HOST:PORT, plain HTTP on an address
+// other hosts can reach, half a TLS key pair or one that does not load, and
+// URLs that are not absolute http(s) URLs. Start runs it first; cmd/sym
+// runs it before anything else, to answer a wrong command line as one.
+func (opt Options) Check() error {
+	listen := opt.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT, e.g. %s (%v)", listen, DefaultListen, err)
+	}
+	tlsOn := opt.TLSCert != "" || opt.TLSKey != ""
+	if err := checkListen(listen, tlsOn, opt.InsecureHTTP); err != nil {
+		return err
+	}
+	if tlsOn {
+		if _, err := loadKeyPair(opt.TLSCert, opt.TLSKey); err != nil {
+			return err
+		}
+	}
+	for _, u := range []struct{ flag, value, example string }{
+		{"--public-url", opt.PublicURL, "https://sym.example.com"},
+		{"--oidc-issuer", opt.OIDC.Issuer, "https://accounts.google.com"},
+		{"--slack-api-url", opt.Slack.APIURL, "https://slack.com/api/"},
+	} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%s %q is not an absolute http(s) URL: write it with its scheme, e.g. %s", u.flag, u.value, u.example)
+		}
+	}
+	return nil
+}
+
+// DefaultListen is where the server listens unless told otherwise.
+const DefaultListen = "127.0.0.1:8420"
+
+// loadKeyPair loads --tls-cert and --tls-key, which go together.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	if certFile == "" || keyFile == "" {
+		return tls.Certificate{}, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+	}
+	return cert, nil
+}
+
 // checkListen refuses plain HTTP on an address other hosts can reach.
 func checkListen(addr string, tlsOn, insecure bool) error {
 	if tlsOn || insecure {
@@ -186,7 +243,10 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		opt.Log = slog.Default()
 	}
 	if opt.Listen == "" {
-		opt.Listen = "127.0.0.1:8420"
+		opt.Listen = DefaultListen
+	}
+	if err := opt.Check(); err != nil {
+		return nil, err
 	}
 	lock, err := lockDB(opt.DB)
 	if err != nil {
@@ -278,14 +338,11 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	delivery.Start()
 	tlsOn := opt.TLSCert != "" || opt.TLSKey != ""
 	var tlsCfg *tls.Config
+	// Check passed; the files may have changed since.
 	err = checkListen(opt.Listen, tlsOn, opt.InsecureHTTP)
 	if err == nil && tlsOn {
 		var cert tls.Certificate
-		if opt.TLSCert == "" || opt.TLSKey == "" {
-			err = fmt.Errorf("--tls-cert and --tls-key go together")
-		} else if cert, err = tls.LoadX509KeyPair(opt.TLSCert, opt.TLSKey); err != nil {
-			err = fmt.Errorf("load --tls-cert/--tls-key: %w", err)
-		}
+		cert, err = loadKeyPair(opt.TLSCert, opt.TLSKey)
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	var ln net.Listener

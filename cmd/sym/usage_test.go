@@ -1,0 +1,146 @@
+package main_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensym/sym/internal/api"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// TestCLIRefusesBadCommandLines: a command line the client can tell is
+// wrong exits 2 with a message naming the fix, before anything is sent (the
+// URL is a closed port: a command that sent would exit 1, "cannot reach").
+func TestCLIRefusesBadCommandLines(t *testing.T) {
+	bin := testenv.SymBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	secret := "sym_" + strings.Repeat("Q", 43)
+	cases := []struct {
+		args  []string
+		says  []string
+		never string
+	}{
+		{[]string{"users", "login-link"}, []string{"'sym users login-link' needs EMAIL"}, ""},
+		{[]string{"requests", "a", "b"}, []string{"'sym requests' takes at most one REQUEST_ID", "a b"}, ""},
+		{[]string{"users", "list", "alice@example.com"}, []string{"'sym users list' takes no arguments", "alice@example.com"}, ""},
+		{[]string{"reconcile", "now"}, []string{"'sym reconcile' takes no arguments"}, ""},
+		{[]string{"audit", "--last", "0"}, []string{"--last must be from 1 to 500"}, ""},
+		{[]string{"audit", "--all", "--last", "3"}, []string{"--last and --all", "--limit"}, ""},
+		{[]string{"audit", "--limit", "5"}, []string{"--limit goes with --all"}, ""},
+		{[]string{"audit", "--all", "--limit", "0"}, []string{"--limit must be from 1 to 500"}, ""},
+		{[]string{"tokens", "issue", "a@example.com", "--ttl", "forever"}, []string{`--ttl "forever" is not a duration`, "1h30m"}, ""},
+		{[]string{"tokens", "issue", "a@example.com", "--ttl", "-1h"}, []string{"--ttl", "positive"}, ""},
+		{[]string{"tokens", "revoke", secret}, []string{"a token itself", "tok_", "sym tokens list"}, secret},
+		{[]string{"users", "create", "a@example.com", "--role", "boss"}, []string{`--role "boss"`, "admin, member, auditor or automation"}, ""},
+		{[]string{"request", "f", "--target", "t", "--reason", "r", "--duration", "soon"}, []string{`--duration "soon"`, "1h30m"}, ""},
+		{[]string{"request", "f", "--target", "t", "--reason", "r", "--wait", "--wait-timeout", "0s"}, []string{"--wait-timeout must be positive"}, ""},
+		{[]string{"log-destinations", "status", "--max-lag", "-5m"}, []string{"--max-lag must be positive"}, ""},
+	}
+	for _, c := range cases {
+		out, code := symRun(bin, closed, "some-token", c.args...)
+		if code != 2 {
+			t.Errorf("sym %s exited %d, want 2:\n%s", strings.Join(c.args, " "), code, out)
+			continue
+		}
+		for _, s := range c.says {
+			if !strings.Contains(out, s) {
+				t.Errorf("sym %s said\n%s\nwant it to contain %q", strings.Join(c.args, " "), out, s)
+			}
+		}
+		if c.never != "" && strings.Contains(out, c.never) {
+			t.Errorf("sym %s printed the token back:\n%s", strings.Join(c.args, " "), out)
+		}
+	}
+}
+
+// TestCLISaysWhyTheServerRefused: a dead token is named as expired or
+// revoked with what to do; an automation token that requests for nobody is
+// pointed at --for.
+func TestCLISaysWhyTheServerRefused(t *testing.T) {
+	srv := testenv.StartServer(t)
+	bin := testenv.SymBinary(t)
+	if out, code := symRun(bin, srv.URL, srv.AdminToken, "users", "create", "alice@example.com"); code != 0 {
+		t.Fatalf("users create (%d): %s", code, out)
+	}
+	alice := tokenFor(t, bin, srv.URL, srv.AdminToken, "alice@example.com")
+	srv.NoLog("alice's token", alice)
+	var ids []struct{ ID string }
+	if err := api.NewClient(srv.URL, srv.AdminToken).Do(context.Background(), "GET", "/tokens", nil, &ids); err != nil || len(ids) != 1 {
+		t.Fatalf("list tokens: %v %v", err, ids)
+	}
+	if out, code := symRun(bin, srv.URL, srv.AdminToken, "tokens", "revoke", ids[0].ID); code != 0 {
+		t.Fatalf("tokens revoke (%d): %s", code, out)
+	}
+	out, code := symRun(bin, srv.URL, alice, "requests")
+	if code != 1 || !strings.Contains(out, "it was revoked at") || !strings.Contains(out, "SYM_JWT") {
+		t.Errorf("a revoked token (%d): %s", code, out)
+	}
+	out, code = symRun(bin, srv.URL, "not-a-token-of-this-server", "requests")
+	if code != 1 || !strings.Contains(out, "does not know it") || !strings.Contains(out, "SYM_JWT") {
+		t.Errorf("an unknown token (%d): %s", code, out)
+	}
+	out, code = symRun(bin, srv.URL, srv.AdminToken, "request", "aws-access", "--target", "t", "--reason", "r")
+	if code != 1 || !strings.Contains(out, "--for EMAIL") {
+		t.Errorf("the admin bot requesting for nobody (%d): %s", code, out)
+	}
+}
+
+// TestServerRefusesBadFlagsBeforeOpeningAnything: `sym server` with a flag
+// value it cannot use exits 2 naming the flag, and leaves no database
+// behind.
+func TestServerRefusesBadFlagsBeforeOpeningAnything(t *testing.T) {
+	bin := testenv.SymBinary(t)
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		says []string
+	}{
+		{[]string{"--listen", "bogus"}, []string{`--listen "bogus"`, "HOST:PORT"}},
+		{[]string{"--listen", "127.0.0.1:99999"}, []string{`--listen "127.0.0.1:99999"`, "port"}},
+		{[]string{"--listen", "0.0.0.0:8420"}, []string{"refusing to serve plain HTTP", "--insecure-http"}},
+		{[]string{"--tls-cert", filepath.Join(dir, "cert.pem")}, []string{"--tls-cert and --tls-key go together"}},
+		{[]string{"--tls-cert", filepath.Join(dir, "cert.pem"), "--tls-key", filepath.Join(dir, "key.pem")}, []string{"--tls-cert", "no such file"}},
+		{[]string{"--public-url", "sym.example.com"}, []string{"--public-url", "https://sym.example.com"}},
+		{[]string{"--oidc-issuer", "accounts.google.com", "--oidc-client-id", "x"}, []string{"--oidc-issuer", "https://"}},
+		{[]string{"--slack-api-url", "slack"}, []string{"--slack-api-url", "https://"}},
+		{[]string{"--org", " "}, []string{"--org", "empty"}},
+	}
+	for _, c := range cases {
+		db := filepath.Join(dir, "sym.db")
+		// A server that starts after all is stopped (a failure, not a hang):
+		// its listener is a free port, and it gets 30 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"server", "--db", db, "--listen", "127.0.0.1:0"}, c.args...)...)
+		cmd.Env = append(os.Environ(), "SYM_ADMIN_TOKEN=test-admin-token-0123456789", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+			"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=http://127.0.0.1:1")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("sym server %s: %v, want exit 2:\n%s", strings.Join(c.args, " "), err, out)
+			continue
+		}
+		for _, s := range c.says {
+			if !strings.Contains(string(out), s) {
+				t.Errorf("sym server %s said\n%s\nwant it to contain %q", strings.Join(c.args, " "), out, s)
+			}
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("sym server %s created %s before refusing", strings.Join(c.args, " "), db)
+			os.Remove(db)
+			os.Remove(db + ".lock")
+		}
+	}
+}
