@@ -31,7 +31,7 @@ Restoring a backup ('sym restore') brings back the state of that moment,
 and only that: docs/operations.md says what that means for grants made
 after it.`,
 		Example: "  sym backup --db /var/lib/sym/sym.db --out /backups/sym-$(date -u +%Y%m%dT%H%M%SZ).db",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if db == "" || out == "" {
 				return usageError{fmt.Errorf("--db (the server's SQLite file) and --out (a new file for the copy) are both required")}
@@ -84,7 +84,7 @@ Grants made after the backup are not in it: the reconciler reports their
 members as access sym did not add (audit drift). Read 'sym reconcile
 --dry-run' once the server runs again; docs/operations.md has the steps.`,
 		Example: "  sym restore --from /backups/sym-20261207T200000Z.db --db /var/lib/sym/sym.db",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if db == "" || from == "" {
 				return usageError{fmt.Errorf("--from (the backup) and --db (the server's SQLite file) are both required")}

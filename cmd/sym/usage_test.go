@@ -36,6 +36,7 @@ func TestCLIRefusesBadCommandLines(t *testing.T) {
 		{[]string{"requests", "a", "b"}, []string{"'sym requests' takes at most one REQUEST_ID", "a b"}, ""},
 		{[]string{"users", "list", "alice@example.com"}, []string{"'sym users list' takes no arguments", "alice@example.com"}, ""},
 		{[]string{"reconcile", "now"}, []string{"'sym reconcile' takes no arguments"}, ""},
+		{[]string{"backup", "/backups/sym.db"}, []string{"'sym backup' takes no arguments", "/backups/sym.db"}, ""},
 		{[]string{"audit", "--last", "0"}, []string{"--last must be from 1 to 500"}, ""},
 		{[]string{"audit", "--all", "--last", "3"}, []string{"--last and --all", "--limit"}, ""},
 		{[]string{"audit", "--limit", "5"}, []string{"--limit goes with --all"}, ""},
