@@ -273,6 +273,10 @@ without access (denied, expired, errored, withdrawn).`,
 			if err := c.Do(ctx(), "GET", api.Query("/requests", "state", state, "user", user), nil, &rs); err != nil {
 				return err
 			}
+			if len(rs) >= store.MaxList {
+				// On stderr: --json stays one JSON document.
+				fmt.Fprintf(cmd.ErrOrStderr(), "showing the newest %d requests, the most the server lists at once; there may be older ones: narrow the list with --state or --user\n", len(rs))
+			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rs)
 			}

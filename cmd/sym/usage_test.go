@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -143,5 +144,39 @@ func TestServerRefusesBadFlagsBeforeOpeningAnything(t *testing.T) {
 			os.Remove(db)
 			os.Remove(db + ".lock")
 		}
+	}
+}
+
+// TestCLISaysWhenAListIsCapped: the server lists at most 500 requests; a
+// list that long says so and how to narrow it, on stderr (so that --json
+// stays one JSON document).
+func TestCLISaysWhenAListIsCapped(t *testing.T) {
+	m := testenv.StartMoto(t)
+	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, Rates: api.Rates{RequestsPerMinute: -1}})
+	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
+	bin := testenv.SymBinary(t)
+	for i := 0; i < 501; i++ {
+		in := map[string]any{"flow": f.Flow, "user_email": "alice@example.com",
+			"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "load"}}
+		if err := f.Admin.Do(context.Background(), "POST", "/events/request", in, nil); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	cmd := exec.Command(bin, "requests", "--json")
+	cmd.Env = append(os.Environ(), "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("requests --json: %v\n%s", err, stderr.String())
+	}
+	var rs []struct{ ID string }
+	if err := json.Unmarshal([]byte(stdout.String()), &rs); err != nil || len(rs) != 500 {
+		t.Fatalf("requests --json: %d requests, %v", len(rs), err)
+	}
+	if !strings.Contains(stderr.String(), "the newest 500 requests") || !strings.Contains(stderr.String(), "--state") {
+		t.Errorf("a capped list did not say so: %q", stderr.String())
+	}
+	if out, code := symRun(bin, srv.URL, srv.AdminToken, "requests", "--user", "bob@example.com"); code != 0 || strings.Contains(out, "newest") {
+		t.Errorf("an uncapped list (%d): %s", code, out)
 	}
 }
