@@ -3,8 +3,8 @@ package model
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 )
 
