@@ -247,12 +247,13 @@ without access (denied, expired, errored, withdrawn).`,
 		root.AddCommand(clientFlags(cmd, true))
 	}
 
-	var state, user string
+	var state, user, before string
 	list := &cobra.Command{
 		Use:   "requests [REQUEST_ID]",
 		Short: "List access requests, or show one",
 		Example: `  sym requests --state pending
-  sym requests 3f1c2a9e-...`,
+  sym requests 3f1c2a9e-...
+  sym requests --before 3f1c2a9e-...   # the page after the one that ended with that request`,
 		Args: optionalArg("REQUEST_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if state != "" && !model.State(state).Valid() {
@@ -270,12 +271,12 @@ without access (denied, expired, errored, withdrawn).`,
 				return printRequest(cmd.OutOrStdout(), &r)
 			}
 			var rs []request
-			if err := c.Do(ctx(), "GET", api.Query("/requests", "state", state, "user", user), nil, &rs); err != nil {
+			if err := c.Do(ctx(), "GET", api.Query("/requests", "state", state, "user", user, "before", before), nil, &rs); err != nil {
 				return err
 			}
 			if len(rs) >= store.MaxList {
 				// On stderr: --json stays one JSON document.
-				fmt.Fprintf(cmd.ErrOrStderr(), "showing the newest %d requests, the most the server lists at once; there may be older ones: narrow the list with --state or --user\n", len(rs))
+				fmt.Fprintf(cmd.ErrOrStderr(), "showing %d requests, the most the server lists at once; there may be older ones: the next page is --before %s (or narrow the list with --state or --user)\n", len(rs), rs[len(rs)-1].ID)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rs)
@@ -293,6 +294,7 @@ without access (denied, expired, errored, withdrawn).`,
 	}
 	list.Flags().StringVar(&state, "state", "", "only requests in this state ("+strings.Join(model.StateNames(), ", ")+")")
 	list.Flags().StringVar(&user, "user", "", "only requests by this email")
+	list.Flags().StringVar(&before, "before", "", "only requests older than this one (the last of the page before): the next page")
 	root.AddCommand(clientFlags(list, true))
 
 	var requestID string

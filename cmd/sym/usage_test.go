@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,10 +174,25 @@ func TestCLISaysWhenAListIsCapped(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout.String()), &rs); err != nil || len(rs) != 500 {
 		t.Fatalf("requests --json: %d requests, %v", len(rs), err)
 	}
-	if !strings.Contains(stderr.String(), "the newest 500 requests") || !strings.Contains(stderr.String(), "--state") {
-		t.Errorf("a capped list did not say so: %q", stderr.String())
+	next := "--before " + rs[len(rs)-1].ID
+	if !strings.Contains(stderr.String(), "showing 500 requests") || !strings.Contains(stderr.String(), next) || !strings.Contains(stderr.String(), "--state") {
+		t.Errorf("a capped list did not say so, with the next page's flag: %q", stderr.String())
 	}
-	if out, code := symRun(bin, srv.URL, srv.AdminToken, "requests", "--user", "bob@example.com"); code != 0 || strings.Contains(out, "newest") {
+	// The next page holds the 501st, the oldest; a member pages the same
+	// way through what she may read.
+	out, code := symRun(bin, srv.URL, srv.AdminToken, "requests", "--json", "--before", rs[len(rs)-1].ID)
+	var rest []struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &rest); code != 0 || err != nil || len(rest) != 1 || slices.ContainsFunc(rs, func(r struct{ ID string }) bool { return r.ID == rest[0].ID }) {
+		t.Fatalf("the page after the first (exit %d): %s", code, out)
+	}
+	var mine []struct{ ID string }
+	if err := f.Users["alice@example.com"].Do(context.Background(), "GET", "/requests?before="+rs[len(rs)-2].ID, nil, &mine); err != nil || len(mine) != 2 || mine[0].ID != rs[len(rs)-1].ID || mine[1].ID != rest[0].ID {
+		t.Fatalf("alice's page after the 499th: %+v %v", mine, err)
+	}
+	if out, code := symRun(bin, srv.URL, srv.AdminToken, "requests", "--before", "no-such-request"); code != 1 || !strings.Contains(out, "no request") {
+		t.Errorf("--before an unknown request (exit %d): %s", code, out)
+	}
+	if out, code := symRun(bin, srv.URL, srv.AdminToken, "requests", "--user", "bob@example.com"); code != 0 || strings.Contains(out, "showing") {
 		t.Errorf("an uncapped list (%d): %s", code, out)
 	}
 }

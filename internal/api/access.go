@@ -377,7 +377,12 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a engine.A
 	if !ok {
 		return
 	}
-	reqs, err := s.cfg.Engine.ListFor(r.Context(), a, q.Get("state"), q.Get("user"), limit)
+	before := q.Get("before")
+	reqs, err := s.cfg.Engine.ListFor(r.Context(), a, q.Get("state"), q.Get("user"), before, limit)
+	if before != "" && store.IsNotFound(err) {
+		writeErrors(w, r, 400, fieldErr("before", "no request %q: give the id of the last request of the page before", capText(before)))
+		return
+	}
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

@@ -86,16 +86,16 @@ func (e *Engine) ApproverFlows(ctx context.Context, email string) ([]string, err
 // ListFor lists the requests the actor may read, newest first: everything
 // for admins, auditors and automation; for members their own and those of
 // the flows they approve.
-func (e *Engine) ListFor(ctx context.Context, actor Actor, state, requester string, limit int) ([]*model.Request, error) {
+func (e *Engine) ListFor(ctx context.Context, actor Actor, state, requester, before string, limit int) ([]*model.Request, error) {
 	c := actor.Caller()
 	if c.Automation() || c.Role == authz.RoleAdmin || c.Role == authz.RoleAuditor {
-		return e.st.ListRequests(ctx, state, requester, limit)
+		return e.st.ListRequestsBefore(ctx, state, requester, before, limit)
 	}
 	flows, err := e.ApproverFlows(ctx, c.Email)
 	if err != nil {
 		return nil, err
 	}
-	return e.st.ListVisibleRequests(ctx, state, requester, c.Email, flows, limit)
+	return e.st.ListVisibleRequests(ctx, state, requester, c.Email, before, flows, limit)
 }
 
 // EndAccessOf ends every open request of a user before the user is deleted

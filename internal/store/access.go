@@ -208,8 +208,18 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*model.Request, erro
 // ListRequests lists requests, newest first; state and requester narrow it
 // when not empty.
 func (s *Store) ListRequests(ctx context.Context, state, requester string, limit int) ([]*model.Request, error) {
+	return s.ListRequestsBefore(ctx, state, requester, "", limit)
+}
+
+// ListRequestsBefore is ListRequests from the request before on: only
+// those listed after it (older, in the listing's order), for paging. An
+// unknown before is ErrNotFound.
+func (s *Store) ListRequestsBefore(ctx context.Context, state, requester, before string, limit int) ([]*model.Request, error) {
 	where := `WHERE 1=1`
 	var args []any
+	if err := s.olderThan(ctx, before, &where, &args); err != nil {
+		return nil, err
+	}
 	if state != "" {
 		where += ` AND state=?`
 		args = append(args, state)
@@ -221,7 +231,29 @@ func (s *Store) ListRequests(ctx context.Context, state, requester string, limit
 	if limit <= 0 {
 		limit = 500
 	}
-	return s.queryRequests(ctx, where+fmt.Sprintf(` ORDER BY created_at DESC LIMIT %d`, limit), args...)
+	return s.queryRequests(ctx, where+fmt.Sprintf(` ORDER BY %s LIMIT %d`, listOrder, limit), args...)
+}
+
+// listOrder is the order of request listings, newest first; id breaks ties
+// so that a page ends at one place.
+const listOrder = `created_at DESC, id DESC`
+
+// olderThan narrows where to the requests a listing shows after the
+// request before (none when before is empty).
+func (s *Store) olderThan(ctx context.Context, before string, where *string, args *[]any) error {
+	if before == "" {
+		return nil
+	}
+	var created string
+	if err := s.rdb.QueryRowContext(ctx, `SELECT created_at FROM requests WHERE id=?`, before).Scan(&created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	*where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+	*args = append(*args, created, created, before)
+	return nil
 }
 
 // OpenRequests lists the requests that still owe work: pending ones (they

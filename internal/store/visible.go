@@ -11,7 +11,7 @@ import (
 // ListVisibleRequests lists, newest first, the requests made by viewer or
 // belonging to one of flowIDs (the flows viewer approves); state and
 // requester narrow it when not empty.
-func (s *Store) ListVisibleRequests(ctx context.Context, state, requester, viewer string, flowIDs []string, limit int) ([]*model.Request, error) {
+func (s *Store) ListVisibleRequests(ctx context.Context, state, requester, viewer, before string, flowIDs []string, limit int) ([]*model.Request, error) {
 	where := `WHERE (requester=?`
 	args := []any{strings.ToLower(viewer)}
 	if len(flowIDs) > 0 {
@@ -21,6 +21,9 @@ func (s *Store) ListVisibleRequests(ctx context.Context, state, requester, viewe
 		}
 	}
 	where += `)`
+	if err := s.olderThan(ctx, before, &where, &args); err != nil {
+		return nil, err
+	}
 	if state != "" {
 		where += ` AND state=?`
 		args = append(args, state)
@@ -32,7 +35,7 @@ func (s *Store) ListVisibleRequests(ctx context.Context, state, requester, viewe
 	if limit <= 0 || limit > MaxList {
 		limit = MaxList
 	}
-	return s.queryRequests(ctx, where+fmt.Sprintf(` ORDER BY created_at DESC LIMIT %d`, limit), args...)
+	return s.queryRequests(ctx, where+fmt.Sprintf(` ORDER BY %s LIMIT %d`, listOrder, limit), args...)
 }
 
 // MaxList caps every listing.
