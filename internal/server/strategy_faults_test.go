@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,12 @@ type lambdaAnswer func(event string, n int, w http.ResponseWriter, r *http.Reque
 func answerOK(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"body": {"ok": true}, "errors": []}`))
+}
+
+// answerErrors is the function refusing the step with one message.
+func answerErrors(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"body": null, "errors": [` + strconv.Quote(msg) + `]}`))
 }
 
 // lambdaEvents are the events the function received for one request, in
@@ -119,8 +126,7 @@ func TestStrategyFaults(t *testing.T) {
 			case ev == "escalate" && n == 1:
 				<-r.Context().Done()
 			case ev == "escalate":
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"body": null, "errors": ["database user alice already exists"]}`))
+				answerErrors(w, "database user alice already exists")
 			default:
 				answerOK(w)
 			}
@@ -200,8 +206,7 @@ func TestStrategyFaults(t *testing.T) {
 		defer refuseConnectors.Store(false)
 		setAnswer(func(ev string, _ int, w http.ResponseWriter, _ *http.Request) {
 			if ev == "deescalate" {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"body": null, "errors": ["no access was granted for this run"]}`))
+				answerErrors(w, "no access was granted for this run")
 				return
 			}
 			answerOK(w)
@@ -397,8 +402,7 @@ func TestStrategyFaults(t *testing.T) {
 		crashBeforeRecorded(t, o.srv.DB, r.ID)
 		setAnswer(func(ev string, _ int, w http.ResponseWriter, _ *http.Request) {
 			if ev == "escalate" {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"body": null, "errors": ["database user alice already exists"]}`))
+				answerErrors(w, "database user alice already exists")
 				return
 			}
 			answerOK(w)
