@@ -146,26 +146,58 @@ func Restore(ctx context.Context, from, path string, keepTokens bool, actor stri
 		return nil, fmt.Errorf("the backup and the database are the same file (%s)", path)
 	}
 	res := &Restored{From: snap}
+	stampNow := time.Now().UTC().Format("20060102T150405Z")
 	if _, err := os.Stat(path); err == nil {
-		res.Replaced = path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
+		res.Replaced = path + ".replaced-" + stampNow
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	// The restored database is made whole (copied, migrated, the restore
+	// recorded) beside path first: a failure on the way leaves the
+	// database at path as it was, never a copy without its restore record.
+	staged := path + ".restoring-" + stampNow
+	files := []string{"", "-wal", "-shm"}
+	defer func() {
+		for _, suffix := range files {
+			os.Remove(staged + suffix)
+		}
+	}()
+	if err := copyFile(from, staged); err != nil {
+		return nil, err
+	}
+	if err := recordRestore(ctx, staged, from, snap, res, keepTokens, actor); err != nil {
+		return nil, fmt.Errorf("record the restore: %w", err)
+	}
+	if res.Replaced != "" {
+		for _, suffix := range files {
 			if err := os.Rename(path+suffix, res.Replaced+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("move the current database aside: %w", err)
 			}
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	}
+	for _, suffix := range files {
+		if err := os.Rename(staged+suffix, path+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("put the restored database in place: %w", err)
+		}
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	if err := copyFile(from, path); err != nil {
-		return nil, err
-	}
-	st, err := Open(ctx, path)
+	return res, nil
+}
+
+// recordRestore opens the copy at staged (migrating it) and records the
+// restore in it, in one transaction: a restores row, the backup's tokens,
+// web sessions and sign-in links ended unless keepTokens, and the restore
+// audit event.
+func recordRestore(ctx context.Context, staged, from string, snap *Snapshot, res *Restored, keepTokens bool, actor string) error {
+	st, err := Open(ctx, staged)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer st.Close()
 	now := st.now().UTC()
-	err = st.Tx(ctx, func(tx *sql.Tx) error {
+	return st.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO restores (at, source, newest_seq, newest_at) VALUES (?,?,?,?)`,
 			stamp(now), abs(from), snap.NewestSeq, stamp(snap.NewestAt)); err != nil {
 			return err
@@ -196,10 +228,6 @@ func Restore(ctx context.Context, from, path string, keepTokens bool, actor stri
 		}
 		return appendEvent(ctx, tx, &model.AuditEvent{Type: EventRestore, Actor: actor, Details: details}, now)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("record the restore in %s: %w", path, err)
-	}
-	return res, nil
 }
 
 // EventRestore is the audit event a restore writes into the restored
