@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opensym/sym/internal/model"
@@ -71,5 +72,50 @@ func TestInspectRefusesWhatIsNotABackup(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new.db")); !os.IsNotExist(err) {
 		t.Fatalf("a refused restore left a database behind: %v", err)
+	}
+}
+
+// TestRestoreThatFailsChangesNothing: a restore that fails after the copy
+// (here the restored file cannot be migrated) leaves the database at its
+// path as it was: nothing moved aside, no half-restored copy left behind.
+func TestRestoreThatFailsChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	current, backup := filepath.Join(dir, "sym.db"), filepath.Join(dir, "backup.db")
+	for _, p := range []string{current, backup} {
+		s, err := Open(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendEvent(ctx, &model.AuditEvent{Type: "user.create", Actor: filepath.Base(p)}); err != nil {
+			t.Fatal(err)
+		}
+		if p == backup {
+			// The newest migration reads as not applied, though its
+			// table exists: migrating the copy fails.
+			if _, err := s.db.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+	}
+	if _, err := Restore(ctx, backup, current, false, "test"); err == nil {
+		t.Fatal("the restore of a copy that cannot be migrated succeeded")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range left {
+		// (Reading the backup, read only, may leave its own -wal and -shm.)
+		if b := filepath.Base(f); b != "sym.db" && !strings.HasPrefix(b, "backup.db") {
+			t.Errorf("a failed restore left %s behind", b)
+		}
+	}
+	s, err := Open(ctx, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, err := s.Events(ctx, "", 0, 10)
+	if err != nil || len(evs) != 1 || evs[0].Actor != "sym.db" {
+		t.Fatalf("the database after a failed restore: %+v %v, want its own one event", evs, err)
 	}
 }
