@@ -20,7 +20,8 @@ be revoked one by one; an expired or revoked token gets 401. The server keeps
 only a token's SHA-256: a token is shown once, when issued. Issuing and
 revoking are audited with the issuer.
 
-Admins and automation tokens issue tokens for anyone; members list and revoke
+Admins and the admin bot (SYM_ADMIN_TOKEN) issue tokens for anyone; an
+automation user's token issues none (docs/authz.md); members list and revoke
 their own.`,
 	}
 	var ttl string

@@ -83,7 +83,9 @@ type Column string
 
 // Columns, in the order of docs/authz.md. "own" is a request the caller
 // made (or their own user record or token); "approver" is a member listed
-// in the flow's approvers.
+// in the flow's approvers; "automation" is a token of a user with role
+// automation (a CI secret) and "bot" the SYM_ADMIN_TOKEN bot, the server's
+// own root credential that bootstraps users and tokens.
 const (
 	Anonymous      Column = "anonymous"
 	MemberOwn      Column = "member:own"
@@ -94,10 +96,11 @@ const (
 	AdminOwn       Column = "admin:own"
 	AdminOthers    Column = "admin:others"
 	Automation     Column = "automation"
+	Bot            Column = "bot"
 )
 
 // Columns lists the table's columns in order.
-var Columns = []Column{Anonymous, MemberOwn, MemberOthers, ApproverOwn, ApproverOthers, Auditor, AdminOwn, AdminOthers, Automation}
+var Columns = []Column{Anonymous, MemberOwn, MemberOthers, ApproverOwn, ApproverOthers, Auditor, AdminOwn, AdminOthers, Automation, Bot}
 
 // ColumnOf places a caller relative to a resource: the first of ColumnsOf.
 func ColumnOf(c Caller, r Resource) Column { return ColumnsOf(c, r)[0] }
@@ -113,6 +116,8 @@ func ColumnsOf(c Caller, r Resource) []Column {
 	switch {
 	case c.Anonymous():
 		return []Column{Anonymous}
+	case c.Bot:
+		return []Column{Bot}
 	case c.Automation():
 		// Automation never stands in an approver column, listed or not.
 		return []Column{Automation}
@@ -213,55 +218,55 @@ const (
 // Table is the authorization model, row by row. docs/authz.md shows the
 // same rows; TestDocMatchesTable keeps them equal.
 var Table = []Rule{
-	//                                                                                               anon member:own member:others approver:own approver:others auditor admin:own admin:others automation
-	row(ReadOrg, "GET /api/v1/org, GET /api/v1/server (its `guard_rails` only under `entities.read`)", "", u, y, y, y, y, y, y, y, y),
+	//                                                                                               anon member:own member:others approver:own approver:others auditor admin:own admin:others automation bot
+	row(ReadOrg, "GET /api/v1/org, GET /api/v1/server (its `guard_rails` only under `entities.read`)", "", u, y, y, y, y, y, y, y, y, y),
 	row(ListRequestable, "GET /api/v1/entities/{flows,access-targets}[/{id}]",
-		"members see the flows and targets they can request, by name and label only", u, y, y, y, y, y, y, y, y),
-	row(ReadEntities, "GET /api/v1/entities/{kind}[/{id}] (other kinds; full fields)",
-		"integration settings, secrets and runtimes are for admins, auditors and automation", u, f, f, f, f, y, y, y, y),
+		"members see the flows and targets they can request, by name and label only", u, y, y, y, y, y, y, y, y, y),
+	row(ReadEntities, "GET /api/v1/entities/{kind}[/{id}] (other kinds; full fields), GET /api/v1/log-destinations/status",
+		"integration settings, secrets and runtimes are for admins, auditors and automation", u, f, f, f, f, y, y, y, y, y),
 	row(WriteEntities, "POST, PATCH, DELETE /api/v1/entities/{kind}[/{id}]",
-		"entity writes need the admin role or an automation token", u, f, f, f, f, f, y, y, y),
+		"entity writes need the admin role or an automation token", u, f, f, f, f, f, y, y, y, y),
 	row(ListUsers, "GET /api/v1/users",
-		"listing users needs the admin or auditor role", u, f, f, f, f, y, y, y, y),
+		"listing users needs the admin or auditor role", u, f, f, f, f, y, y, y, y, y),
 	row(ReadUser, "GET /api/v1/users/{email}",
-		"members may read only their own user", u, y, f, y, f, y, y, y, y),
+		"members may read only their own user", u, y, f, y, f, y, y, y, y, y),
 	row(WriteUsers, "POST /api/v1/users, PATCH and DELETE /api/v1/users/{email}",
-		"user and role changes need the admin role or an automation token", u, f, f, f, f, f, y, y, y),
-	row(IssueToken, "POST /api/v1/tokens",
-		"issuing tokens needs the admin role or an automation token", u, f, f, f, f, f, y, y, y),
+		"user, role and identity changes need the admin role or the admin bot (SYM_ADMIN_TOKEN): an automation user's token never makes an admin, changes its own role or moves someone's identity", u, f, f, f, f, f, y, y, f, y),
+	row(IssueToken, "POST /api/v1/tokens, POST /api/v1/login-links",
+		"issuing tokens and sign-in links needs the admin role or the admin bot (SYM_ADMIN_TOKEN): an automation user's token never mints a credential of someone who may decide", u, f, f, f, f, f, y, y, f, y),
 	row(ListTokens, "GET /api/v1/tokens[?user_email=]",
-		"members may list only their own tokens", u, y, f, y, f, y, y, y, y),
+		"members may list only their own tokens", u, y, f, y, f, y, y, y, y, y),
 	row(RevokeToken, "DELETE /api/v1/tokens/{id}",
-		"members may revoke only their own tokens", u, y, f, y, f, f, y, y, y),
+		"members may revoke only their own tokens", u, y, f, y, f, f, y, y, y, y),
 	row(CreateRequest, "POST /api/v1/events/request (own: for oneself; others': user_email of someone else)",
-		"only automation tokens request on behalf of someone else, auditors request nothing, and automation never holds access itself", u, y, f, y, f, f, y, f, y),
-	row(ListRequests, "GET /api/v1/requests (members: only the requests they may read)", "", u, y, y, y, y, y, y, y, y),
+		"only automation tokens request on behalf of someone else, auditors request nothing, and automation never holds access itself", u, y, f, y, f, f, y, f, y, y),
+	row(ListRequests, "GET /api/v1/requests (members: only the requests they may read)", "", u, y, y, y, y, y, y, y, y, y),
 	row(ReadRequest, "GET /api/v1/requests/{id}",
-		"members see their own requests and those they may approve", u, y, h, y, y, y, y, y, y),
+		"members see their own requests and those they may approve", u, y, h, y, y, y, y, y, y, y),
 	row(ReadRequestEvents, "GET /api/v1/requests/{id}/events",
-		"members see the events of their own requests and of those they may approve", u, y, h, y, y, y, y, y, y),
+		"members see the events of their own requests and of those they may approve", u, y, h, y, y, y, y, y, y, y),
 	row(Approve, "POST /api/v1/requests/{id}/approve (flow with approvers)",
-		"only the approvers of flow %[1]s decide its requests, never their own (the flow does not set allow_self_approval), never an auditor or an automation token", u, f, h, f, y, f, f, f, f),
+		"only the approvers of flow %[1]s decide its requests, never their own (the flow does not set allow_self_approval), never an auditor or an automation token", u, f, h, f, y, f, f, f, f, f),
 	row(ApproveNoApprovers, "POST /api/v1/requests/{id}/approve (flow without approvers)",
-		"flow %[1]s names no approvers, so only admins decide its requests (never their own); add approvers with vars.approvers = \"a@example.com, b@example.com\" on the flow", u, f, h, f, h, f, f, y, f),
+		"flow %[1]s names no approvers, so only admins decide its requests (never their own); add approvers with vars.approvers = \"a@example.com, b@example.com\" on the flow", u, f, h, f, h, f, f, y, f, f),
 	row(ApproveSelfApproval, "POST /api/v1/requests/{id}/approve (flow with approvers and allow_self_approval)",
-		"only the approvers of flow %[1]s decide its requests (allow_self_approval lets an approver decide their own), never an auditor or an automation token", u, f, h, y, y, f, f, f, f),
+		"only the approvers of flow %[1]s decide its requests (allow_self_approval lets an approver decide their own), never an auditor or an automation token", u, f, h, y, y, f, f, f, f, f),
 	row(Deny, "POST /api/v1/requests/{id}/deny (flow with approvers)",
-		"only the approvers of flow %[1]s decide its requests, never their own (the flow does not set allow_self_approval), never an auditor or an automation token", u, f, h, f, y, f, f, f, f),
+		"only the approvers of flow %[1]s decide its requests, never their own (the flow does not set allow_self_approval), never an auditor or an automation token", u, f, h, f, y, f, f, f, f, f),
 	row(DenyNoApprovers, "POST /api/v1/requests/{id}/deny (flow without approvers)",
-		"flow %[1]s names no approvers, so only admins decide its requests (never their own); add approvers with vars.approvers = \"a@example.com, b@example.com\" on the flow", u, f, h, f, h, f, f, y, f),
+		"flow %[1]s names no approvers, so only admins decide its requests (never their own); add approvers with vars.approvers = \"a@example.com, b@example.com\" on the flow", u, f, h, f, h, f, f, y, f, f),
 	row(DenySelfApproval, "POST /api/v1/requests/{id}/deny (flow with approvers and allow_self_approval)",
-		"only the approvers of flow %[1]s decide its requests (allow_self_approval lets an approver decide their own), never an auditor or an automation token", u, f, h, y, y, f, f, f, f),
+		"only the approvers of flow %[1]s decide its requests (allow_self_approval lets an approver decide their own), never an auditor or an automation token", u, f, h, y, y, f, f, f, f, f),
 	row(Revoke, "POST /api/v1/requests/{id}/revoke (flow allows revoking)",
-		"the requester, an approver of flow %[1]s, an admin or an automation token may revoke", u, y, h, y, y, f, y, y, y),
+		"the requester, an approver of flow %[1]s, an admin or an automation token may revoke", u, y, h, y, y, f, y, y, y, y),
 	row(RevokeNotAllowed, "POST /api/v1/requests/{id}/revoke (flow sets allow_revoke = false)",
-		"flow %[1]s does not allow revoking (allow_revoke = false); access ends at its deadline unless an admin revokes it", u, f, h, f, f, f, y, y, y),
+		"flow %[1]s does not allow revoking (allow_revoke = false); access ends at its deadline unless an admin revokes it", u, f, h, f, f, f, y, y, y, y),
 	row(Withdraw, "POST /api/v1/requests/{id}/withdraw",
-		"only the requester, an admin or an automation token withdraws a pending request; an approver denies it instead", u, y, h, y, f, f, y, y, y),
+		"only the requester, an admin or an automation token withdraws a pending request; an approver denies it instead", u, y, h, y, f, f, y, y, y, y),
 	row(ReadEvents, "GET /api/v1/events (the whole audit log)",
-		"the whole audit log is for admins and auditors; members read a visible request's events at /api/v1/requests/{id}/events", u, f, f, f, f, y, y, y, f),
+		"the whole audit log is for admins and auditors; members read a visible request's events at /api/v1/requests/{id}/events", u, f, f, f, f, y, y, y, f, f),
 	row(Reconcile, "POST /api/v1/reconcile[?dry_run=true]",
-		"running the reconciler (it may change group memberships) needs the admin role or an automation token", u, f, f, f, f, f, y, y, y),
+		"running the reconciler (it may change group memberships) needs the admin role or an automation token", u, f, f, f, f, f, y, y, y, y),
 }
 
 var byAction = func() map[Action]*Rule {

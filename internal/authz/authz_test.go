@@ -35,6 +35,9 @@ func TestDocMatchesTable(t *testing.T) {
 			t.Errorf("row %d: doc says %s, code %s", i+1, d.Action, r.Action)
 			continue
 		}
+		if d.Endpoints != r.Endpoints {
+			t.Errorf("rule %s: doc names endpoints %q, code %q", r.Action, d.Endpoints, r.Endpoints)
+		}
 		for _, c := range Columns {
 			if d.Cells[c] != r.Cells[c] {
 				t.Errorf("rule %s, %s: doc says %s, code %s", r.Action, c, d.Cells[c], r.Cells[c])
@@ -51,7 +54,7 @@ func TestColumnOf(t *testing.T) {
 		want Column
 	}{
 		{Caller{}, req, Anonymous},
-		{Caller{Bot: true, Role: RoleAdmin}, req, Automation},
+		{Caller{Bot: true, Role: RoleAdmin}, req, Bot},
 		{Caller{Email: "ci@example.com", Role: RoleAutomation}, req, Automation},
 		{Caller{Email: "aud@example.com", Role: RoleAuditor}, req, Auditor},
 		{Caller{Email: "ALICE@example.com", Role: RoleMember}, req, ApproverOwn},
@@ -96,8 +99,10 @@ func TestCheckNamesTheRule(t *testing.T) {
 	}
 }
 
-// TestTableIsComplete: every rule has a reason when it refuses, and no
-// automation token decides anything.
+// TestTableIsComplete: every rule has a reason when it refuses, no
+// automation token decides anything, and an automation user's token (a CI
+// secret) makes no user, role or credential: with one it could make itself
+// a decider.
 func TestTableIsComplete(t *testing.T) {
 	for _, r := range Table {
 		refuses := slices.ContainsFunc(Columns, func(c Column) bool { return r.Cells[c] == Forbidden })
@@ -108,9 +113,12 @@ func TestTableIsComplete(t *testing.T) {
 			t.Errorf("rule %s lets anonymous callers in", r.Action)
 		}
 		if strings.HasPrefix(string(r.Action), "requests.approve") || strings.HasPrefix(string(r.Action), "requests.deny") {
-			if r.Cells[Automation] == Allow || r.Cells[Auditor] == Allow {
+			if r.Cells[Automation] == Allow || r.Cells[Bot] == Allow || r.Cells[Auditor] == Allow {
 				t.Errorf("rule %s lets automation or auditors decide", r.Action)
 			}
+		}
+		if (r.Action == WriteUsers || r.Action == IssueToken) && r.Cells[Automation] == Allow {
+			t.Errorf("rule %s lets an automation user's token make users or credentials", r.Action)
 		}
 	}
 }

@@ -45,7 +45,8 @@ var columnPlayers = map[authz.Column]struct {
 	authz.Auditor:        {[]string{"audrey@example.com"}, "alice@example.com"},
 	authz.AdminOwn:       {[]string{"root@example.com"}, "root@example.com"},
 	authz.AdminOthers:    {[]string{"root@example.com"}, "alice@example.com"},
-	authz.Automation:     {[]string{"bot", "ci@example.com"}, "alice@example.com"},
+	authz.Automation:     {[]string{"ci@example.com"}, "alice@example.com"},
+	authz.Bot:            {[]string{"bot"}, "alice@example.com"},
 }
 
 func (w *matrixWorld) call(token, method, path string, body any) (int, string) {
@@ -124,7 +125,7 @@ func (w *matrixWorld) perform(rule authz.Action, caller, owner string, col authz
 	case authz.ListRequestable:
 		return []int{st("GET", "/entities/flows", nil), st("GET", "/entities/access-targets/"+w.target, nil)}
 	case authz.ReadEntities:
-		return []int{st("GET", "/entities/integrations", nil), st("GET", "/entities/runtimes/"+w.rt, nil)}
+		return []int{st("GET", "/entities/integrations", nil), st("GET", "/entities/runtimes/"+w.rt, nil), st("GET", "/log-destinations/status", nil)}
 	case authz.WriteEntities:
 		var a, b struct{ ID string }
 		w.must("bot", "POST", "/entities/access-targets", map[string]any{"type": "custom", "slug": w.unique("patch-me")}, &a)
@@ -148,7 +149,7 @@ func (w *matrixWorld) perform(rule authz.Action, caller, owner string, col authz
 			st("DELETE", "/users/"+d, nil),
 		}
 	case authz.IssueToken:
-		return []int{st("POST", "/tokens", map[string]any{"user_email": owner, "ttl": "1h"})}
+		return []int{st("POST", "/tokens", map[string]any{"user_email": owner, "ttl": "1h"}), st("POST", "/login-links", map[string]any{"user_email": owner})}
 	case authz.ListTokens:
 		return []int{st("GET", "/tokens?user_email="+owner, nil)}
 	case authz.RevokeToken:
