@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -253,11 +255,52 @@ func (s *Server) route(pattern string, action authz.Action, h func(http.Response
 		if !ok {
 			return
 		}
+		if !knownQuery(w, r, pattern) {
+			return
+		}
 		if action != "" && !s.allowed(w, r, action, actor, authz.Resource{}) {
 			return
 		}
 		h(w, r, actor)
 	})
+}
+
+// queryParams names the query parameters each route reads (docs/api.md);
+// a route not listed reads none.
+var queryParams = map[string][]string{
+	"GET /api/v1/entities/{kind}":      {"slug", "type"},
+	"GET /api/v1/tokens":               {"user_email"},
+	"GET /api/v1/requests":             {"state", "user", "before", "limit"},
+	"GET /api/v1/requests/{id}/events": {"after", "last", "limit"},
+	"GET /api/v1/events":               {"request_id", "after", "last", "limit"},
+	"POST /api/v1/reconcile":           {"dry_run"},
+}
+
+// knownQuery refuses a query parameter the route does not read, or one
+// given twice: ignored, a typo such as ?status=active would list every
+// request, and of ?state=a&state=b only the first would count.
+func knownQuery(w http.ResponseWriter, r *http.Request, pattern string) bool {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeErrors(w, r, http.StatusBadRequest, fieldErr("", "the query string is malformed: %v", err))
+		return false
+	}
+	known := queryParams[pattern]
+	takes := "takes none"
+	if len(known) > 0 {
+		takes = "takes " + strings.Join(known, ", ")
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(known, name) {
+			writeErrors(w, r, http.StatusBadRequest, fieldErr(capText(name), "unknown query parameter %q: %s %s", capText(name), pattern, takes))
+			return false
+		}
+		if len(q[name]) > 1 {
+			writeErrors(w, r, http.StatusBadRequest, fieldErr(name, "query parameter %q is given twice: give it once", name))
+			return false
+		}
+	}
+	return true
 }
 
 // allowed asks authz and answers the refusal when there is one.

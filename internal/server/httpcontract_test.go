@@ -58,6 +58,16 @@ func TestHTTPContract(t *testing.T) {
 		{name: "last of zero", method: "GET", path: "/api/v1/events?last=0", token: root, status: 400, says: []string{"last"}},
 		{name: "after that is not a number", method: "GET", path: "/api/v1/events?after=x", token: root, status: 400, says: []string{"after", "must be the seq of an event"}},
 		{name: "negative after", method: "GET", path: "/api/v1/events?after=-2", token: root, status: 400, says: []string{"after"}},
+		// A query parameter no route reads would otherwise be ignored: a
+		// typo such as ?status= listed every request.
+		{name: "a misspelt filter", method: "GET", path: "/api/v1/requests?status=active", token: root, status: 400,
+			says: []string{"unknown query parameter", "status", "state, user, before, limit"}},
+		{name: "a filter twice", method: "GET", path: "/api/v1/requests?state=active&state=ended", token: root, status: 400,
+			says: []string{"state", "given twice"}},
+		{name: "a parameter on a route that takes none", method: "GET", path: "/api/v1/org?verbose=1", token: root, status: 400,
+			says: []string{"unknown query parameter", "verbose", "takes none"}},
+		{name: "known filters", method: "GET", path: "/api/v1/requests?state=active&limit=5", token: root, status: 200},
+		{name: "known entity filters", method: "GET", path: "/api/v1/entities/flows?slug=x&type=y", token: root, status: 200},
 		{name: "the bearer scheme in lower case", method: "GET", path: "/api/v1/org", hdr: []string{"Authorization", "bearer " + root}, status: 200},
 		{name: "no token", method: "GET", path: "/api/v1/org", status: 401, says: []string{"missing bearer token"}},
 		// A user who pastes a token's secret where its id belongs: the
