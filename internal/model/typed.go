@@ -63,6 +63,24 @@ type PromptField struct {
 	AllowedValues []string
 }
 
+// IsListType says whether a prompt field of this type holds a list
+// (str_list, int_list, slack_user_list).
+func IsListType(typ string) bool { return strings.HasSuffix(typ, "_list") }
+
+// ListFromText reads a list typed as text, as the web form's textarea and
+// Slack's multi-line input take it: one item a line, each trimmed, blank
+// lines dropped, sent on as the API takes a list, "a,b". An item keeps its
+// inner spaces ("web 1" is one item).
+func ListFromText(text string) string {
+	var items []string
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			items = append(items, line)
+		}
+	}
+	return strings.Join(items, ",")
+}
+
 // FlowParams are a flow's typed params. Raw keeps the params as sent.
 type FlowParams struct {
 	// StrategyID is empty for an approval-only flow.

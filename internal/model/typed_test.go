@@ -129,3 +129,21 @@ func TestCatalogFlowByRef(t *testing.T) {
 		t.Fatalf("invalid: %v", err)
 	}
 }
+
+// TestListFromText: the web form and Slack read a list typed one item a
+// line the same way, and an item keeps its inner spaces.
+func TestListFromText(t *testing.T) {
+	for in, want := range map[string]string{
+		"web 1\n\n db 2 \n": "web 1,db 2",
+		"a\r\nb":            "a,b",
+		"  ":                "",
+		"one":               "one",
+	} {
+		if got := ListFromText(in); got != want {
+			t.Errorf("ListFromText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !IsListType("slack_user_list") || IsListType("string") {
+		t.Error("IsListType")
+	}
+}

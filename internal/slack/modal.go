@@ -233,6 +233,21 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, 
 		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{"reason": err.Error()}))
 		return
 	}
+	// A list field is a multi-line text input: one item a line, as in the
+	// web form. Other text (a reason) is kept as typed, lines and all.
+	lists := map[string]bool{}
+	forms, err := a.cfg.Engine.Forms(ctx, Source)
+	if err != nil {
+		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{"reason": words(err)}))
+		return
+	}
+	for _, f := range forms {
+		if f.ID == cb.View.PrivateMetadata {
+			for _, pf := range f.Fields {
+				lists[pf.Name] = model.IsListType(pf.Type)
+			}
+		}
+	}
 	inputs := map[string]any{}
 	if cb.View.State != nil {
 		for blockID, acts := range cb.View.State.Values {
@@ -245,6 +260,9 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, 
 			if err != nil {
 				respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{blockID: err.Error()}))
 				return
+			}
+			if lists[name] && act.Type == "plain_text_input" {
+				v = model.ListFromText(v)
 			}
 			if v != "" {
 				inputs[name] = v
@@ -295,11 +313,7 @@ func (a *App) value(ctx context.Context, ws *workspace, act slackgo.BlockAction)
 		}
 		return strings.Join(vs, ","), nil
 	}
-	v := strings.TrimSpace(act.Value)
-	if act.Type == "plain_text_input" && strings.Contains(v, "\n") {
-		v = strings.Join(strings.Fields(strings.ReplaceAll(v, "\n", " ")), ",")
-	}
-	return v, nil
+	return strings.TrimSpace(act.Value), nil
 }
 
 // decide approves or denies from a button; a person the rules refuse gets

@@ -76,6 +76,11 @@ type App struct {
 	wg      sync.WaitGroup
 	once    sync.Once
 
+	// Signatures already received, until they are too old to verify.
+	seenMu sync.Mutex
+	seen   map[string]time.Time
+	pruned time.Time
+
 	// Clicks are decided after they are answered (later); Stop waits for
 	// those under way.
 	mu        sync.Mutex
@@ -143,6 +148,9 @@ func (a *App) verified(h func(http.ResponseWriter, *http.Request, *workspace)) h
 				break
 			}
 		}
+		if err == nil {
+			err = a.firstTime(r.Header)
+		}
 		if err != nil {
 			a.cfg.Log.Warn("slack request refused", "path", r.URL.Path, "reason", err.Error())
 			http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -151,6 +159,35 @@ func (a *App) verified(h func(http.ResponseWriter, *http.Request, *workspace)) h
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		h(w, r, ws)
 	}
+}
+
+// firstTime refuses a signed request that was already received: a
+// signature is good for MaxSkew either side of its timestamp, and a
+// submission replayed in that window would create a second request.
+// Signatures are remembered until their timestamp is too old to pass
+// Verify; a restart forgets them (decision 019).
+func (a *App) firstTime(h http.Header) error {
+	sig := h.Get("X-Slack-Signature")
+	sec, _ := strconv.ParseInt(h.Get("X-Slack-Request-Timestamp"), 10, 64) // Verify read it
+	now := a.cfg.Now()
+	a.seenMu.Lock()
+	defer a.seenMu.Unlock()
+	if a.seen == nil {
+		a.seen = map[string]time.Time{}
+	}
+	if now.Sub(a.pruned) > time.Minute {
+		for k, until := range a.seen {
+			if now.After(until) {
+				delete(a.seen, k)
+			}
+		}
+		a.pruned = now
+	}
+	if until, ok := a.seen[sig]; ok && !now.After(until) {
+		return errors.New("this signed request was already received: refused as a replay")
+	}
+	a.seen[sig] = time.Unix(sec, 0).Add(MaxSkew)
+	return nil
 }
 
 // workspace is one Slack workspace sym serves: a sym_integration of type

@@ -222,6 +222,7 @@ func TestSlackApp(t *testing.T) {
 		Params: map[string]any{"prompt_fields": []any{
 			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h", "3s"}},
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
+			map[string]any{"name": "hosts", "type": "str_list", "label": "Hosts", "required": false},
 		}},
 	})
 	srv.NoLog("the Slack bot token", "xoxb-test-token")
@@ -305,15 +306,30 @@ func TestSlackApp(t *testing.T) {
 						"reason":       map[string]any{"value": map[string]any{"type": "plain_text_input", "value": reason}},
 						"duration":     map[string]any{"value": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "1h"}}},
 						"field:ticket": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "INC-42"}},
+						"field:hosts":  map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "web 1\n\n db 2 \n"}},
 					}}}})
 		}
 		status, body = post(t, srv.URL, "/slack/interactions", submission(""), now, signingSecret)
 		if status != 200 || !strings.Contains(body, `"response_action":"errors"`) || !strings.Contains(body, `"reason":"That request is not complete: reason is required`) {
 			t.Fatalf("a submission without a reason answered %d %s, want the error under the reason field", status, body)
 		}
-		status, body = post(t, srv.URL, "/slack/interactions", submission("investigate incident 42"), now, signingSecret)
+		status, body = post(t, srv.URL, "/slack/interactions", submission("investigate incident 42\nfrom the pager"), now, signingSecret)
 		if status != 200 || !strings.Contains(body, `"response_action":"clear"`) {
 			t.Fatalf("the submission answered %d %s", status, body)
+		}
+		// The same signed submission again, within Slack's five minutes:
+		// someone who captured it must not create a second request.
+		status, body = post(t, srv.URL, "/slack/interactions", submission("investigate incident 42\nfrom the pager"), now, signingSecret)
+		if status != 401 || !strings.Contains(body, "already received") {
+			t.Fatalf("a replayed submission answered %d %s, want 401 saying it was already received", status, body)
+		}
+		mine, err := srv.Engine.ListFor(ctx, engine.Actor{Email: "alice@example.com", Role: "member"}, "", "", "", 10)
+		if err != nil || len(mine) != 1 {
+			t.Fatalf("alice has %d requests after a submission and its replay (%v), want 1", len(mine), err)
+		}
+		// A list is one item a line, as in the web form: "web 1" is one host.
+		if got := mine[0].Fields["hosts"]; got != "web 1,db 2" {
+			t.Fatalf("the hosts typed one a line were recorded as %q, want %q", got, "web 1,db 2")
 		}
 		msg := ws.wait(t, "the request in its channel", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == channel })
 		blocks := blocksOf(msg)
@@ -336,7 +352,7 @@ func TestSlackApp(t *testing.T) {
 			}
 		}
 		r, err := srv.Engine.Get(ctx, id)
-		if err != nil || r.State != "pending" || r.Requester != "alice@example.com" || r.Reason != "investigate incident 42" {
+		if err != nil || r.State != "pending" || r.Requester != "alice@example.com" || r.Reason != "investigate incident 42\nfrom the pager" {
 			t.Fatalf("the Approve button names request %q: %+v %v", id, r, err)
 		}
 		ws.wait(t, "alice told where her request went", "chat.postMessage", dmTo("U0ALICE", "posted to "+channel))

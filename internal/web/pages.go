@@ -83,14 +83,9 @@ func fieldValue(typ string, vs []string) string {
 	switch typ {
 	case "bool":
 		return strings.TrimSpace(vs[len(vs)-1])
-	case "str_list", "int_list", "slack_user_list":
-		var items []string
-		for _, line := range strings.Split(strings.Join(vs, "\n"), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				items = append(items, line)
-			}
-		}
-		return strings.Join(items, ",")
+	}
+	if model.IsListType(typ) {
+		return model.ListFromText(strings.Join(vs, "\n"))
 	}
 	return strings.TrimSpace(vs[0])
 }
@@ -116,7 +111,7 @@ func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 		v := fieldValue(types[name], vs)
 		values[name] = v
-		if strings.HasSuffix(types[name], "_list") {
+		if model.IsListType(types[name]) {
 			values[name] = strings.TrimSpace(vs[0]) // the textarea as typed
 		}
 		if v != "" {
