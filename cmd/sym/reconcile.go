@@ -20,8 +20,10 @@ it from AWS and compares that with the grant ledger:
 
   remove   access sym granted with no open grant (audit "reconciled")
   re-add   an open grant of an active request whose access vanished
-  end      the same, for a grant made before the database was restored from
-           a backup ('sym restore'): the request ends instead
+  end      the same, when AWS refuses it back (the IAM user or group no
+           longer exists, or the group left --allowed-group-paths) or the
+           grant was made before the database was restored from a backup
+           ('sym restore'): the request ends instead
   report   access sym did not grant (audit "drift"), left alone unless the
            server runs with --reconcile=enforce and the IAM group is under
            /sym/ (Identity Center access sym did not grant is never removed)

@@ -111,6 +111,7 @@ type Engine struct {
 	failures   sync.Map // request id -> consecutive de-escalation failures
 	verified   sync.Map // runtime settings key -> time of the last passed check
 	reported   sync.Map // target key + identity key of unmanaged members already audited
+	vanished   sync.Map // ledger entry id -> what the last drift event of its vanished access said
 	cat        atomic.Pointer[catalogCache]
 	stop       chan struct{}
 	ctx        context.Context // cancelled when Stop gives up waiting

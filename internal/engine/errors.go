@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/aws/smithy-go"
 )
 
 // Kind classifies an engine error for the API's status codes.
@@ -75,4 +77,22 @@ func Words(err error) (text string, ok bool) {
 		field = strings.ReplaceAll(field, "_", " ") + " "
 	}
 	return prefix + field + e.Message + ".", true
+}
+
+// withoutRequestID is err's text with the AWS SDK's part (operation,
+// status, request id: different at every call) replaced by AWS's error
+// code and message, so that two answers alike read alike: a dry run's
+// reason is the real pass's.
+func withoutRequestID(err error) string {
+	msg := err.Error()
+	var op *smithy.OperationError
+	var api smithy.APIError
+	if !errors.As(err, &op) || !errors.As(err, &api) {
+		return msg
+	}
+	head, found := strings.CutSuffix(msg, op.Error())
+	if !found {
+		return msg
+	}
+	return head + api.ErrorCode() + ": " + api.ErrorMessage()
 }

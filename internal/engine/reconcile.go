@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/strategy"
@@ -225,6 +226,12 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored ti
 		}
 	}
 	e.attempt("read", err)
+	// A target that does not exist (an IAM group deleted) is held by
+	// nobody; what its open grants say about it is judged below.
+	var gone error
+	if strategy.IsNotGranted(err) {
+		gone, members, err = err, nil, nil
+	}
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -271,6 +278,8 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored ti
 		latest[en.Key.Identity] = en
 		if en.Status.Open() {
 			open[en.Key.Identity] = append(open[en.Key.Identity], en)
+		} else {
+			e.vanished.Delete(en.ID)
 		}
 	}
 	var acts []ReconcileAction
@@ -279,6 +288,9 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored ti
 	// Open grants whose membership vanished.
 	for id, ens := range open {
 		if _, ok := present[id]; ok {
+			for _, en := range ens {
+				e.vanished.Delete(en.ID) // its next vanishing is news
+			}
 			continue
 		}
 		en := ens[len(ens)-1]
@@ -304,10 +316,14 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored ti
 		case !restored.IsZero() && en.CreatedAt.Before(restored):
 			a.Action, a.Reason = ActionEnd, "an active request's access vanished, and it was granted before the database was restored from a backup (a revoke or expiry after the backup may have removed it): the request ends, nothing is re-added"
 		default:
+			if why := e.readdRefused(ctx, t, en, gone); why != nil {
+				a.Action, a.Reason = ActionEnd, "an active request's access vanished and AWS refuses it back ("+withoutRequestID(why)+"): the request ends, nothing is re-added"
+				break
+			}
 			a.Action, a.Reason = ActionReadd, "an open grant of an active request lost its membership; re-added"
 		}
 		if !dryRun && a.Action == ActionEnd {
-			e.endRestored(ctx, en, &a)
+			e.endVanished(ctx, en, &a)
 		} else if !dryRun {
 			e.readd(ctx, t, en, &a)
 		}
@@ -409,12 +425,39 @@ func (e *Engine) reconcileRemove(ctx context.Context, t reconTarget, identity st
 	e.audit(ctx, a.RequestID, EventReconciled, details)
 }
 
+// readdRefused says why an open grant's vanished access cannot be added
+// back, or nil: the target does not exist (gone, from the members' read),
+// the target's read refuses it (it does not exist, or is outside the guard
+// rails: an IAM group moved out of --allowed-group-paths), or the identity
+// does not exist (an IAM user deleted). It only reads, so a dry run says
+// what the real pass does; any other error of these reads leaves the
+// re-add to try, and say its own error.
+func (e *Engine) readdRefused(ctx context.Context, t reconTarget, en *ledger.Entry, gone error) error {
+	if gone != nil {
+		return gone
+	}
+	refused := func(err error) bool { return strategy.IsNotGranted(err) || awsauth.IsGuard(err) }
+	if p, ok := t.strat.(strategy.Preparer); ok {
+		_, err := p.Prepare(ctx, en.Grant)
+		e.attempt("read", err)
+		if refused(err) {
+			return err
+		}
+	}
+	_, err := t.strat.HasAccess(ctx, en.Grant)
+	e.attempt("read", err)
+	if refused(err) {
+		return err
+	}
+	return nil
+}
+
 // readd restores an open grant's membership under the request's and the
 // key's locks, after reading again that the request is still active.
 func (e *Engine) readd(ctx context.Context, t reconTarget, en *ledger.Entry, a *ReconcileAction) {
 	details := map[string]string{"member": a.Member, "group": a.Group, "target": t.key, "reason": a.Reason}
 	if a.Action != ActionReadd {
-		e.audit(ctx, a.RequestID, EventDrift, details)
+		e.driftOnce(ctx, en, a, details)
 		return
 	}
 	unlockReq := e.lock(en.RequestID())
@@ -426,7 +469,7 @@ func (e *Engine) readd(ctx context.Context, t reconTarget, en *ledger.Entry, a *
 	if err != nil || lerr != nil || r.State != model.Active || !cur.Status.Open() || (r.Deadline != nil && !r.Deadline.After(e.opt.Now())) {
 		a.Action, a.Reason = ActionReport, "an open grant's membership vanished; its request ended meanwhile"
 		details["reason"] = a.Reason
-		e.audit(ctx, a.RequestID, EventDrift, details)
+		e.driftOnce(ctx, en, a, details)
 		return
 	}
 	err = t.strat.Escalate(ctx, en.Grant)
@@ -434,21 +477,39 @@ func (e *Engine) readd(ctx context.Context, t reconTarget, en *ledger.Entry, a *
 	if err != nil {
 		a.Error = err.Error()
 		details["error"] = err.Error()
-	} else {
-		details["re_added"] = "true"
+		e.driftOnce(ctx, en, a, details)
+		return
+	}
+	details["re_added"] = "true"
+	e.vanished.Delete(en.ID)
+	e.audit(ctx, a.RequestID, EventDrift, details)
+}
+
+// driftOnce audits what a pass found about an open grant whose access
+// vanished, unless the last event of this server run for that grant said
+// the same: a fact that lasts (a standing membership removed by hand, a
+// re-add AWS keeps failing) is one audit row, not one every pass.
+func (e *Engine) driftOnce(ctx context.Context, en *ledger.Entry, a *ReconcileAction, details map[string]string) {
+	outcome := a.Action + "\x00" + a.Reason
+	if a.Error != "" {
+		outcome += "\x00failed"
+	}
+	if prev, seen := e.vanished.Swap(en.ID, outcome); seen && prev == outcome {
+		return
 	}
 	e.audit(ctx, a.RequestID, EventDrift, details)
 }
 
-// endRestored ends the request of an open grant from before a restore
-// whose access vanished: a revoke by sym, through the ledger entry (which
-// finds nothing to remove, and closes the entry).
-func (e *Engine) endRestored(ctx context.Context, en *ledger.Entry, a *ReconcileAction) {
+// endVanished ends the request of an open grant whose access vanished and
+// is not to be re-added (granted before a restore, or refused by AWS): a
+// revoke by sym, through the ledger entry (which finds nothing to remove,
+// and closes the entry). The revoke's message is the action's reason.
+func (e *Engine) endVanished(ctx context.Context, en *ledger.Entry, a *ReconcileAction) {
 	unlock := e.lock(en.RequestID())
 	defer unlock()
 	r, err := e.st.GetRequest(ctx, en.RequestID())
 	if err == nil && r.State == model.Active {
-		_, err = e.revokeLocked(ctx, Actor{Email: SystemActor}, r, "its access was gone after the database was restored from a backup")
+		_, err = e.revokeLocked(ctx, Actor{Email: SystemActor}, r, a.Reason)
 	}
 	if err != nil {
 		a.Error = err.Error()

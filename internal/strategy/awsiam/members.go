@@ -13,7 +13,7 @@ import (
 // Members reads the group (GetGroup, every page): its members, and whether
 // sym manages it wholly, that is whether it lives under the IAM path /sym/
 // (the reconciler's enforce mode removes members of such groups that no
-// open grant explains).
+// open grant explains). A group that does not exist is a NotGrantedError.
 func (s *Strategy) Members(ctx context.Context, g strategy.Grant) (members []string, managed bool, err error) {
 	c, grp, err := s.client(g, false)
 	if err != nil {
@@ -22,6 +22,9 @@ func (s *Strategy) Members(ctx context.Context, g strategy.Grant) (members []str
 	pages := iam.NewGetGroupPaginator(c, &iam.GetGroupInput{GroupName: &grp})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
+		if isNoSuchEntity(err) {
+			return nil, false, readGroupError(grp, err)
+		}
 		if err != nil {
 			return nil, false, fmt.Errorf("read the members of IAM group %s: %w", grp, err)
 		}
