@@ -66,6 +66,21 @@ type Resource struct {
 	Approvers         []string
 	AllowSelfApproval bool
 	NoRevoke          bool // the flow sets allow_revoke = false
+	// SameIdentity maps the email of a caller who is not the requester
+	// but holds the identity the request's grant goes to (a second
+	// account mapped to the same IAM user, say) to that identity, e.g.
+	// "aws_iam bob". Such a caller stands in the own columns: approving
+	// it would be approving access for themselves.
+	SameIdentity map[string]string
+}
+
+// Own reports whether the resource is the caller's: they are its owner,
+// or its grant goes to an identity that is theirs too.
+func (r Resource) Own(email string) bool {
+	if email == "" {
+		return false
+	}
+	return strings.EqualFold(r.Owner, email) || r.SameIdentity[strings.ToLower(email)] != ""
 }
 
 // Approver reports whether email is one of the flow's approvers.
@@ -110,7 +125,7 @@ func ColumnOf(c Caller, r Resource) Column { return ColumnsOf(c, r)[0] }
 // flow stands in both the admin and the approver column, and gets the
 // more permissive of the two decisions.
 func ColumnsOf(c Caller, r Resource) []Column {
-	own := r.Owner != "" && strings.EqualFold(r.Owner, c.Email)
+	own := r.Own(c.Email)
 	approver := r.Approver(c.Email)
 	var out []Column
 	switch {
@@ -353,6 +368,9 @@ func Check(a Action, c Caller, r Resource) error {
 	why := rule.Why
 	if strings.Contains(why, "%[1]s") {
 		why = fmt.Sprintf(why, flow)
+	}
+	if id := r.SameIdentity[strings.ToLower(c.Email)]; id != "" {
+		why += fmt.Sprintf("; this request's grant goes to %s, which is your identity too", id)
 	}
 	return &Denied{Status: 403, Rule: a, Column: col, Reason: fmt.Sprintf("%s (you are %s, %s)", why, describe(c), col)}
 }

@@ -63,6 +63,11 @@ func TestColumnOf(t *testing.T) {
 		{Caller{Email: "carol@example.com", Role: RoleMember}, Resource{Owner: "carol@example.com"}, MemberOwn},
 		{Caller{Email: "root@example.com", Role: RoleAdmin}, req, AdminOthers},
 		{Caller{Email: "root@example.com", Role: RoleAdmin}, Resource{Owner: "root@example.com"}, AdminOwn},
+		// A grant to bob's own IAM user is bob's own request, whoever asked.
+		{Caller{Email: "Bob@example.com", Role: RoleMember}, Resource{Owner: "bob-second@example.com", Approvers: []string{"bob@example.com"},
+			SameIdentity: map[string]string{"bob@example.com": "aws_iam bob"}}, ApproverOwn},
+		{Caller{Email: "root@example.com", Role: RoleAdmin}, Resource{Owner: "carol@example.com",
+			SameIdentity: map[string]string{"root@example.com": "aws_iam root"}}, AdminOwn},
 	}
 	for _, c := range cases {
 		if got := ColumnOf(c.c, c.r); got != c.want {

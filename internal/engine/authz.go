@@ -7,6 +7,7 @@ import (
 
 	"github.com/opensym/sym/internal/authz"
 	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
 )
 
 // Caller is the actor as package authz sees it.
@@ -41,7 +42,59 @@ func (e *Engine) Authorize(ctx context.Context, actor Actor, action authz.Action
 	if err != nil {
 		return err
 	}
+	id, err := e.sharedIdentity(ctx, actor, r)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		res.SameIdentity = map[string]string{strings.ToLower(actor.Email): id}
+	}
 	return asEngineError(authz.Check(action, actor.Caller(), res), r.ID)
+}
+
+// sharedIdentity names the identity r's grant goes to ("aws_iam bob") when
+// the actor, who is not the requester, holds it too: a second account
+// mapped to the same IAM user, Identity Center user or Lambda user id.
+// Deciding such a request would be deciding one's own. "" otherwise.
+func (e *Engine) sharedIdentity(ctx context.Context, actor Actor, r *model.Request) (string, error) {
+	c := actor.Caller()
+	if c.Anonymous() || c.Automation() || strings.EqualFold(c.Email, r.Requester) || r.StrategyID == "" {
+		return "", nil
+	}
+	flow, err := e.flowOf(ctx, r)
+	if err != nil {
+		return "", nil // a request without its flow grants nothing more
+	}
+	p, err := e.resolve(ctx, flow, r.StrategyID)
+	if err != nil || p.strat == nil {
+		return "", nil
+	}
+	key := p.strat.IdentityKey()
+	// Once approved, the grant went to the identity recorded then.
+	grantee := r.Identity
+	if grantee == "" {
+		requester, err := e.st.GetUser(ctx, r.Requester)
+		if store.IsNotFound(err) {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		grantee = requesterIdentity(requester, key, p.connectorAccount)
+	}
+	if grantee == "" {
+		return "", nil
+	}
+	me, err := e.st.GetUser(ctx, c.Email)
+	if store.IsNotFound(err) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	// IAM user names, like emails, are unique regardless of case.
+	if strings.EqualFold(requesterIdentity(me, key, p.connectorAccount), grantee) {
+		return key + " " + grantee, nil
+	}
+	return "", nil
 }
 
 func asEngineError(err error, id string) error {

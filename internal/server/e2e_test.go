@@ -196,6 +196,42 @@ func TestAccessFlowEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("an approver never approves a grant to their own IAM user", func(t *testing.T) {
+		// A second account mapped to bob's IAM user: its request is bob's
+		// own in all that AWS sees, so bob may not decide it (the flow does
+		// not set allow_self_approval); carol may.
+		ctx := context.Background()
+		if err := f.Admin.Do(ctx, "POST", "/users", map[string]any{"email": "bob-second@example.com",
+			"identities": map[string]string{"aws_iam": "bob"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var tok struct{ Token string }
+		if err := f.Admin.Do(ctx, "POST", "/tokens", map[string]string{"user_email": "bob-second@example.com"}, &tok); err != nil {
+			t.Fatal(err)
+		}
+		second := api.NewClient(srv.URL, tok.Token)
+		r := ask(t, second, f.Flow, f.Targets[0], "1h")
+		err := bob.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, nil)
+		if api.StatusOf(err) != 403 || !strings.Contains(err.Error(), "aws_iam") {
+			t.Fatalf("bob approving a grant to his own IAM user: %v; want 403 naming the identity", err)
+		}
+		if got := testenv.GroupMembers(t, m, group); len(got) != 0 {
+			t.Fatalf("group members after a refused approval: %v", got)
+		}
+		if a := do(t, f.Users["carol@example.com"], "POST", "/requests/"+r.ID+"/approve", nil, 200); a.State != "active" {
+			t.Fatalf("carol's approval: %s (%s), want active", a.State, a.Error)
+		}
+		if got := testenv.GroupMembers(t, m, group); !slices.Equal(got, []string{"bob"}) {
+			t.Fatalf("group members during the grant: %v, want [bob]", got)
+		}
+		if err := f.Admin.Do(ctx, "DELETE", "/users/bob-second@example.com", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := testenv.GroupMembers(t, m, group); len(got) != 0 {
+			t.Fatalf("group members after the second account was deleted: %v", got)
+		}
+	})
+
 	t.Run("only listed approvers", func(t *testing.T) {
 		// bob asks; alice is not in the flow's approvers, so she does not
 		// even see the request (404, as if it did not exist).
