@@ -35,7 +35,17 @@ func (s *Server) issueLoginLink(w http.ResponseWriter, r *http.Request, a engine
 		s.writeErr(w, r, err)
 		return
 	}
-	link, exp, err := web.NewLoginLink(r.Context(), s.cfg.Store, s.cfg.PublicURL, u.Email, time.Now())
+	// Whoever holds the link acts as its user: minting one is audited like
+	// issuing a token, before the link exists (an audit row without its
+	// link is harmless; a link without its row is not).
+	now := time.Now()
+	ev := auditEvent(a, "login_link.issue", map[string]string{"user": u.Email, "issuer": strings.ToLower(a.Email),
+		"expires_at": now.Add(web.LoginLinkTTL).UTC().Format(time.RFC3339)})
+	if err := s.cfg.Store.AppendEvent(r.Context(), ev); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	link, exp, err := web.NewLoginLink(r.Context(), s.cfg.Store, s.cfg.PublicURL, u.Email, now)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

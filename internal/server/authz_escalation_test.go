@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -38,4 +39,41 @@ func TestAutomationUserCannotMakeADecider(t *testing.T) {
 	// The admin bot (SYM_ADMIN_TOKEN) bootstraps: it makes the first admin.
 	w.must("bot", "POST", "/users", map[string]any{"email": "first-admin@example.com", "role": "admin"}, nil)
 	w.must("bot", "POST", "/tokens", map[string]any{"user_email": "first-admin@example.com", "ttl": "1h"}, nil)
+}
+
+// TestSignInLinksAreAudited: a sign-in link lets whoever holds it act as its
+// user in the web app, so minting one is audited like issuing a token (user,
+// issuer, expiry; never the code). Without it, an admin could sign in as an
+// approver and approve, and the audit log would show only the approver.
+func TestSignInLinksAreAudited(t *testing.T) {
+	w := newMatrixWorld(t)
+	var link struct {
+		URL string `json:"url"`
+	}
+	w.must("root@example.com", "POST", "/login-links", map[string]any{"user_email": "Bob@example.com"}, &link)
+	_, code, _ := strings.Cut(link.URL, "code=")
+	if code == "" {
+		t.Fatalf("no code in the link %q", link.URL)
+	}
+	var evs []struct {
+		Type, Actor string
+		Details     map[string]string
+	}
+	w.must("audrey@example.com", "GET", "/events?last=5", nil, &evs)
+	found := false
+	for _, e := range evs {
+		for _, v := range e.Details {
+			if strings.Contains(v, code) {
+				t.Errorf("an audit event holds the link's code: %+v", e)
+			}
+		}
+		if e.Type == "login_link.issue" && e.Actor == "root@example.com" && e.Details["user"] == "bob@example.com" &&
+			e.Details["issuer"] == "root@example.com" && e.Details["expires_at"] != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no login_link.issue event naming bob and root among the newest: %+v", evs)
+	}
+	w.srv.NoLog("the sign-in link's code", code)
 }
