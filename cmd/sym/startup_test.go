@@ -48,6 +48,20 @@ func TestServerStartupAndDoctor(t *testing.T) {
 		!strings.Contains(string(out), "stop that one first, or give this one its own --db") {
 		t.Fatalf("a second server on %s: %v\n%s", db, err, out)
 	}
+	// Nor through a symbolic link to the same file, which names another
+	// lock file beside it. (The limit only ends a server that started.)
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	linkCtx, stopLinked := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopLinked()
+	second = exec.CommandContext(linkCtx, bin, "server", "--db", link, "--listen", "127.0.0.1:0")
+	second.Env = append(append(os.Environ(), m.Env()...), "SYM_ADMIN_TOKEN=test-admin-token-0123456789")
+	out, err = second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "is in use by another sym server (pid ") {
+		t.Fatalf("a second server on %s, a link to %s: %v\n%s", link, db, err, out)
+	}
 
 	// sym doctor against the first: the project's org differs from the
 	// server's; it says so and how to fix it.

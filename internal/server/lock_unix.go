@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -17,9 +18,11 @@ import (
 type dbLock struct{ f *os.File }
 
 // lockDB takes the lock file next to db (db + ".lock") or says who holds it.
-// The kernel releases it when the process ends, even on SIGKILL.
+// The kernel releases it when the process ends, even on SIGKILL. The lock
+// file is named after the file db leads to: a symbolic link to a database
+// (or to its directory) takes the lock of the database itself.
 func lockDB(db string) (*dbLock, error) {
-	path := db + ".lock"
+	path := realPath(db) + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the database lock %s: %w", path, err)
@@ -40,6 +43,18 @@ func lockDB(db string) (*dbLock, error) {
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d, started %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0)
 	return &dbLock{f: f}, nil
+}
+
+// realPath is db with its symbolic links resolved: the file's, when it
+// exists, else its directory's; db itself when neither resolves.
+func realPath(db string) string {
+	if p, err := filepath.EvalSymlinks(db); err == nil {
+		return p
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(db)); err == nil {
+		return filepath.Join(dir, filepath.Base(db))
+	}
+	return db
 }
 
 func (l *dbLock) release() {
