@@ -144,6 +144,14 @@ func (e *Engine) ListFor(ctx context.Context, actor Actor, state, requester, bef
 	if c.Automation() || c.Role == authz.RoleAdmin || c.Role == authz.RoleAuditor {
 		return e.st.ListRequestsBefore(ctx, state, requester, before, limit)
 	}
+	if before != "" {
+		// Paging after a request the member may not see reads like paging
+		// after one that does not exist: a request id is no oracle.
+		r, err := e.st.GetRequest(ctx, before)
+		if err == nil && e.Authorize(ctx, actor, authz.ReadRequest, r) != nil {
+			return nil, store.ErrNotFound
+		}
+	}
 	flows, err := e.ApproverFlows(ctx, c.Email)
 	if err != nil {
 		return nil, err

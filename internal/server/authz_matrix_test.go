@@ -220,6 +220,16 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	return w
 }
 
+// errorText is an error answer's field and message, without the request id
+// that differs from call to call.
+func errorText(body string) string {
+	var e struct {
+		Errors []struct{ Field, Message string }
+	}
+	_ = json.Unmarshal([]byte(body), &e)
+	return fmt.Sprint(e.Errors)
+}
+
 func docRules(t *testing.T) []authz.Rule {
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "docs", "authz.md"))
@@ -297,6 +307,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		_, body = w.call(w.tokens["alice@example.com"], "GET", "/entities/flows", nil)
 		if strings.Contains(body, "bob@example.com") || !strings.Contains(body, "with-approvers") {
 			t.Errorf("a member reads a flow's vars, or not its name: %s", body)
+		}
+		// Paging after a request she may not see answers as paging after
+		// one that does not exist: the id is not an oracle.
+		const unknown = "00000000-0000-4000-8000-000000000000"
+		hiddenStatus, hiddenBody := w.call(w.tokens["carol@example.com"], "GET", "/requests?before="+mine, nil)
+		unknownStatus, unknownBody := w.call(w.tokens["carol@example.com"], "GET", "/requests?before="+unknown, nil)
+		if hiddenStatus != 400 || hiddenStatus != unknownStatus || errorText(hiddenBody) != strings.ReplaceAll(errorText(unknownBody), unknown, mine) {
+			t.Errorf("carol pages after alice's request: %d %s; after an unknown one: %d %s", hiddenStatus, hiddenBody, unknownStatus, unknownBody)
+		}
+		if status, _ := w.call(w.tokens["bob@example.com"], "GET", "/requests?before="+mine, nil); status != 200 {
+			t.Errorf("bob, an approver of the flow, pages after alice's request: %d", status)
 		}
 		status, body := w.call(w.tokens["carol@example.com"], "POST", "/requests/"+noApprovers+"/approve", nil)
 		if status != 404 {
