@@ -335,7 +335,24 @@ func (e *Engine) handleDue(id string) {
 		}
 		_ = e.deescalate(ctx, r, typ, SystemActor)
 	case r.State == model.Approved:
-		// A grant a crash (or a failed write) interrupted.
+		// A grant a crash (or a failed write) interrupted, or one that
+		// was in flight when the backup this database was restored from
+		// was taken.
+		restored, err := e.st.LastRestore(ctx)
+		if err != nil {
+			e.opt.Log.Error("read when the database was last restored; will retry", "request_id", id, "err", err)
+			e.sched.set(now.Add(e.opt.RemoveRetryBase), id)
+			return
+		}
+		if r.UpdatedAt.Before(restored) {
+			// It may have landed and been revoked after the backup
+			// (decision 028): it is not made again. What its intent may
+			// have granted is removed, and the request ends.
+			r.EndedBy = SystemActor
+			r.EndMessage = "the database was restored from a backup taken while this grant was being made; it may have been revoked since, so it is not made again"
+			_ = e.deescalate(ctx, r, "revoke", SystemActor)
+			return
+		}
 		e.enqueue(r)
 		_ = e.grant(ctx, r, nil)
 	default:

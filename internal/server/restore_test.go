@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/engine"
@@ -152,5 +153,74 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 	if out, code := sym("audit", "verify", "--db", db); code != 0 {
 		t.Fatalf("the audit chain after the restore (exit %d): %s", code, out)
+	}
+}
+
+// TestRestoreOfABackupTakenDuringAGrant: a backup taken while a grant is
+// being made holds the request approved, its intent recorded, its AWS call
+// not answered. After the backup the grant lands and is revoked; then the
+// backup is restored. The restored server must not make that grant again
+// at start (decision 028: what was revoked after the backup stays
+// revoked): it removes what the intent may have granted and ends the
+// request.
+func TestRestoreOfABackupTakenDuringAGrant(t *testing.T) {
+	ctx := context.Background()
+	m := testenv.StartMoto(t)
+	fp := testenv.StartFaultProxy(t, m.URL)
+	dir := t.TempDir()
+	db, backup := filepath.Join(dir, "sym.db"), filepath.Join(dir, "backup.db")
+	port := testenv.FreePort(t)
+	env := append(m.Env(), "AWS_ENDPOINT_URL="+fp.URL)
+	args := []string{"--verify-connectors=false", "--reconcile-interval=0"}
+	bin := testenv.SymBinary(t)
+	sym := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("sym %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	p := testenv.StartSymProcess(t, db, port, env, args...)
+	f := testenv.SetupIAMFlow(t, m, p.URL, p.AdminToken, testenv.IAMFlowOptions{})
+	alice, bob := f.Users["alice@example.com"], f.Users["bob@example.com"]
+	root, rootToken := newAdmin(t, f.Admin, p.URL)
+
+	// The grant's AddUserToGroup is held (and then dropped, never reaching
+	// AWS) while the backup is taken.
+	fp.Add(testenv.Fault{Action: "AddUserToGroup", Times: 1, Latency: time.Minute, Reset: true})
+	r := ask(t, alice, f.Flow, f.Targets[0], "1h")
+	go func() { _ = bob.Do(ctx, "POST", "/requests/"+r.ID+"/approve", nil, nil) }()
+	for fp.Seen("AddUserToGroup") == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	sym("backup", "--db", db, "--out", backup)
+
+	// The grant is finished after a crash, and revoked.
+	p.Kill()
+	fp.Clear()
+	p = testenv.StartSymProcess(t, db, port, env, args...)
+	waitState(t, root, r.ID, "active", 30*time.Second)
+	if got := members(t, m, f.Groups[0]); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("after the grant: %v", got)
+	}
+	do(t, root, "POST", "/requests/"+r.ID+"/revoke", nil, 200)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	sym("restore", "--from", backup, "--db", db, "--keep-tokens")
+	p = testenv.StartSymProcess(t, db, port, env, args...)
+	root = api.NewClient(p.URL, rootToken)
+	final := waitState(t, root, r.ID, "ended", 30*time.Second)
+	if got := members(t, m, f.Groups[0]); len(got) != 0 {
+		t.Fatalf("after the restore alice is back in %s (%v): the grant revoked after the backup was made again", f.Groups[0], got)
+	}
+	if final.DeescalateType != "revoke" {
+		t.Errorf("the request ended with deescalate_type %q, want revoke", final.DeescalateType)
+	}
+	if got := eventTypes(t, root, r.ID); slices.Contains(got, "escalate") {
+		t.Errorf("the restored server escalated the request again: %v", got)
+	}
+	if rep := reconcile(t, root, true); len(rep.Actions) != 0 || len(rep.Errors) != 0 {
+		t.Errorf("a dry run after it all: %+v, want nothing to do", rep)
 	}
 }
