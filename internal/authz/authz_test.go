@@ -35,6 +35,9 @@ func TestDocMatchesTable(t *testing.T) {
 			t.Errorf("row %d: doc says %s, code %s", i+1, d.Action, r.Action)
 			continue
 		}
+		if len(d.Cells) != len(Columns) {
+			t.Errorf("rule %s: doc has %d columns, the code %d (%v)", r.Action, len(d.Cells), len(Columns), Columns)
+		}
 		if d.Endpoints != r.Endpoints {
 			t.Errorf("rule %s: doc names endpoints %q, code %q", r.Action, d.Endpoints, r.Endpoints)
 		}
