@@ -38,6 +38,12 @@ func ValidRole(r string) bool {
 	return false
 }
 
+// HoldsAccess reports whether a user of role r may be granted access:
+// admins and members. Auditors read and automation users act for others;
+// neither is granted anything, and a move to either role ends what the user
+// held, so nobody requests access on their behalf either.
+func HoldsAccess(r Role) bool { return r == RoleAdmin || r == RoleMember }
+
 // Caller is who calls: an authenticated user, the SYM_ADMIN_TOKEN bot, or
 // nobody (Email empty and not Bot).
 type Caller struct {

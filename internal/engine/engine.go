@@ -415,6 +415,9 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 	} else if err != nil {
 		return nil, err
 	}
+	if !authz.HoldsAccess(authz.Role(requester.Role)) {
+		return nil, invalid("user_email", "%s is an %s user, and only admins and members hold access (docs/authz.md)", requester.Email, requester.Role)
+	}
 	flow, err := e.findFlow(ctx, in.Flow)
 	if err != nil {
 		return nil, err

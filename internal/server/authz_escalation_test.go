@@ -77,3 +77,23 @@ func TestSignInLinksAreAudited(t *testing.T) {
 	}
 	w.srv.NoLog("the sign-in link's code", code)
 }
+
+// TestOnlyAdminsAndMembersHoldAccess: auditors and automation users hold no
+// access (docs/authz.md: a move to either role ends what the user holds), so
+// no one requests access on their behalf either.
+func TestOnlyAdminsAndMembersHoldAccess(t *testing.T) {
+	w := newMatrixWorld(t)
+	for _, c := range []struct{ caller, forUser, role string }{
+		{"bot", "ci@example.com", "automation"},
+		{"ci@example.com", "audrey@example.com", "auditor"},
+		{"bot", "audrey@example.com", "auditor"},
+	} {
+		status, body := w.call(w.tokens[c.caller], "POST", "/events/request", map[string]any{"flow": "with-approvers",
+			"user_email": c.forUser, "flow_inputs": map[string]any{"reason": "on behalf"}})
+		if status != 400 || !strings.Contains(body, c.role) || !strings.Contains(body, "user_email") {
+			t.Errorf("%s requesting for %s (%s): %d %s; want 400 on user_email naming the role", c.caller, c.forUser, c.role, status, body)
+		}
+	}
+	w.must("ci@example.com", "POST", "/events/request", map[string]any{"flow": "with-approvers",
+		"user_email": "alice@example.com", "flow_inputs": map[string]any{"reason": "on behalf"}}, nil)
+}
