@@ -131,22 +131,29 @@ func (e *TamperError) Error() string {
 
 // VerifyAudit walks the whole chain of the database at path, opened read
 // only (no migration runs, nothing is written), and returns the number of
-// events verified, or a *TamperError for the first broken one.
+// events verified, or a *TamperError for the first broken one. The head and
+// the events are read in one transaction, so a server appending events
+// meanwhile is seen at one moment.
 func VerifyAudit(ctx context.Context, path string) (int64, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return 0, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer tx.Rollback()
 	var head struct {
 		seq, count int64
 		hash       string
 	}
-	headErr := db.QueryRowContext(ctx, `SELECT seq, hash, count FROM audit_head WHERE id=1`).Scan(&head.seq, &head.hash, &head.count)
+	headErr := tx.QueryRowContext(ctx, `SELECT seq, hash, count FROM audit_head WHERE id=1`).Scan(&head.seq, &head.hash, &head.count)
 	if headErr != nil && !errors.Is(headErr, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%s is not a sym database with a chained audit log (open it once with this sym server): %w", path, headErr)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details, prev_hash, hash FROM events ORDER BY seq`)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details, prev_hash, hash FROM events ORDER BY seq`)
 	if err != nil {
 		return 0, fmt.Errorf("read events: %w", err)
 	}
