@@ -359,6 +359,12 @@ func TestCrashAnywhere(t *testing.T) {
 			t.Errorf("%s still has %v after every request ended", g, got)
 		}
 	}
+	// The audit log's hash chain holds across the kills (each event is
+	// chained in the commit that writes it), read beside the running server
+	// as `sym audit verify` reads it.
+	if n, err := store.VerifyAudit(ctx, db); err != nil {
+		t.Errorf("the audit chain after %d kills: %v (%d events before it verified)", kills, err, n)
+	}
 	if ended < kills/2 {
 		t.Fatalf("only %d grants ended over %d kills: the workload did too little to prove anything", ended, kills)
 	}
