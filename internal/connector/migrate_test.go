@@ -19,14 +19,17 @@ import (
 
 // TestMigrateFromOriginal is the modules' migration test. A root
 // configuration written for the original (testdata/migrate: runtime-
-// connector v2 with the v1.1 addons beside it, iam-connector v2,
-// lambda-connector, sso-connector and the seed 003 entities, plus a
-// runtime-connector v1 with its addons, policy_arns and custom_external_id;
-// symopsio/sym ~> 3.0)
+// connector v2 with its input environment_name and the v1.1 addons beside
+// it, iam-connector v2, lambda-connector, sso-connector and the seed 003
+// entities, plus a runtime-connector v1 with its addons, policy_arns and
+// custom_external_id and the runtime's entities in the root, named as our
+// module names them; symopsio/sym ~> 3.0)
 // is applied to moto with stand-ins of the original's modules
 // (testdata/original: their addresses, IAM names and documents), and the sym
 // resources' state is put in the original provider's shape. Then only the
-// module `source` lines change to terraform/modules/..., and it must: init
+// module `source` lines change to terraform/modules/... (and the v1 root's
+// runtime entities are moved into the module, docs/migrating.md step 5),
+// and it must: init
 // under the original's constraints, plan no delete or replace of any role,
 // policy, attachment or sym entity (the External ID's generator aside), with
 // every original address moved to ours, apply, plan nothing more, and grant
@@ -74,6 +77,8 @@ func TestMigrateFromOriginal(t *testing.T) {
 		"kinesis-data-stream-addon": "../original/kinesis-data-stream-addon-v1",
 		"lambda-connector":          "../original/lambda-connector-v1",
 		"sso-connector":             "../original/sso-connector-v1",
+		"legacy-runtime":            legacyRuntimeInRoot,
+		"legacy-runtime-id":         "sym_runtime.legacy.id",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	testenv.Terraform(t, dir, env, "apply", "-input=false", "-auto-approve")
@@ -91,6 +96,10 @@ func TestMigrateFromOriginal(t *testing.T) {
 		"kinesis-data-stream-addon": "../modules/kinesis-data-stream-addon",
 		"lambda-connector":          "../modules/lambda-connector",
 		"sso-connector":             "../modules/sso-connector",
+		// v1: the root's runtime entities are moved into the module, which
+		// declares them under the same names (docs/migrating.md step 5).
+		"legacy-runtime":    legacyRuntimeMoved,
+		"legacy-runtime-id": "module.runtime_connector_legacy.sym_runtime.id",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	plan := planJSON(t, dir, env, "migrate.plan")
@@ -126,6 +135,9 @@ func TestMigrateFromOriginal(t *testing.T) {
 		legacy + "module.role.module.kinesis_firehose[0].aws_iam_role_policy_attachment.this[0]":    legacy + "aws_iam_role_policy_attachment.aws_kinesis_firehose_attach[0]",
 		legacy + "module.role.module.kinesis_data_stream[0].aws_iam_policy.this":                    legacy + "module.aws_kinesis_data_stream[0].aws_iam_policy.this",
 		legacy + "module.role.module.kinesis_data_stream[0].aws_iam_role_policy_attachment.this[0]": legacy + "aws_iam_role_policy_attachment.aws_kinesis_data_stream_attach[0]",
+		// v1's runtime entities, declared in the root
+		legacy + "sym_integration.runtime_context": "sym_integration.legacy_runtime_context",
+		legacy + "sym_runtime.this":                "sym_runtime.legacy",
 	} {
 		c, ok := plan.change(to)
 		if !ok || c.Previous.Addr != from {
@@ -154,6 +166,35 @@ func TestMigrateFromOriginal(t *testing.T) {
 	}
 	grantThroughMigratedRoles(t, moto, srv)
 }
+
+// legacyRuntimeInRoot is how a team on runtime-connector v1 declared the
+// runtime's entities in its root, under the names our module gives them
+// (<env>-runtime-context, <env>); legacyRuntimeMoved is what
+// docs/migrating.md step 5 has it write instead, so that switching the
+// source neither creates a second runtime of that name (the server answers
+// "already exists") nor destroys the one its environment uses.
+const (
+	legacyRuntimeInRoot = `resource "sym_integration" "legacy_runtime_context" {
+  type        = "permission_context"
+  name        = "legacy-runtime-context"
+  external_id = module.runtime_connector_legacy.account_id
+  settings    = module.runtime_connector_legacy.settings
+}
+
+resource "sym_runtime" "legacy" {
+  name       = "legacy"
+  context_id = sym_integration.legacy_runtime_context.id
+}`
+	legacyRuntimeMoved = `moved {
+  from = sym_integration.legacy_runtime_context
+  to   = module.runtime_connector_legacy.sym_integration.runtime_context
+}
+
+moved {
+  from = sym_runtime.legacy
+  to   = module.runtime_connector_legacy.sym_runtime.this
+}`
+)
 
 // roleIDs answers the RoleId of every /sym/ role by name.
 func roleIDs(t *testing.T, ic *iam.Client) map[string]string {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -65,7 +66,47 @@ var (
 	_ resource.ResourceWithImportState    = (*entityResource[struct{}])(nil)
 	_ resource.ResourceWithValidateConfig = (*entityResource[struct{}])(nil)
 	_ resource.ResourceWithUpgradeState   = (*entityResource[struct{}])(nil)
+	_ resource.ResourceWithMoveState      = (*entityResource[struct{}])(nil)
 )
+
+// movableFrom are the providers whose state of a resource of the same type
+// this one takes over in a `moved` block: the original's and ours. A root's
+// resource of the original provider moved into one of our modules (which
+// declare opensym/sym) is such a move (docs/migrating.md step 5).
+var movableFrom = []string{"symopsio/sym", "opensym/sym"}
+
+// MoveState takes over the state of the same resource type written by the
+// original provider or by this one under either name, at the current
+// schema version: the attributes are the same, and the refresh that follows
+// reads every value from the server.
+func (r *entityResource[M]) MoveState(context.Context) []resource.StateMover {
+	source := r.kind.schema
+	return []resource.StateMover{{SourceSchema: &source, StateMover: r.moveState}}
+}
+
+func (r *entityResource[M]) moveState(_ context.Context, req resource.MoveStateRequest, resp *resource.MoveStateResponse) {
+	typeName := "sym_" + r.kind.typeName
+	title := "Moving state to " + typeName
+	provider := req.SourceProviderAddress
+	if i := strings.Index(provider, "/"); i >= 0 {
+		provider = provider[i+1:] // without the registry host
+	}
+	switch {
+	case req.SourceTypeName != typeName || !slices.Contains(movableFrom, provider):
+		resp.Diagnostics.AddError(title, fmt.Sprintf("A %s takes over only the state of a %s of the provider symopsio/sym or opensym/sym, not of a %s of %s. "+
+			"Remove the moved block, and import the entity at its new address instead (terraform import ADDRESS NAME).",
+			typeName, typeName, req.SourceTypeName, req.SourceProviderAddress))
+	case req.SourceSchemaVersion != r.kind.schema.Version:
+		resp.Diagnostics.AddError(title, fmt.Sprintf("The %s state is at schema version %d and this provider's at %d. "+
+			"Apply once at the old address (the plan upgrades the state), then move it; or move it with terraform state mv instead of a moved block.",
+			typeName, req.SourceSchemaVersion, r.kind.schema.Version))
+	case req.SourceState == nil:
+		resp.Diagnostics.AddError(title, fmt.Sprintf("The state of the %s at the old address does not read as a %s of this provider. "+
+			"Move it with terraform state mv instead of a moved block.", typeName, typeName))
+	default:
+		resp.TargetState.Raw = req.SourceState.Raw
+	}
+}
 
 // UpgradeState reads state written at an earlier schema version (the
 // original provider's, for sym_flow).

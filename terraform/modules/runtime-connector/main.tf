@@ -1,9 +1,15 @@
 # The AWS side lives in ./modules/role so that it can be applied, tested and
 # verified without a sym server; this module adds the platform entities.
+
+locals {
+  # environment_name is the original v2 module's name for the input.
+  environment = var.environment != "" ? var.environment : var.environment_name
+}
+
 module "role" {
   source = "./modules/role"
 
-  environment            = var.environment
+  environment            = local.environment
   account_id_safelist    = var.account_id_safelist
   addons                 = var.addons
   addon_params           = var.addon_params
@@ -16,14 +22,21 @@ module "role" {
 
 resource "sym_integration" "runtime_context" {
   type        = "permission_context"
-  name        = "${var.environment}-runtime-context"
-  label       = "Runtime context (${var.environment})"
+  name        = "${local.environment}-runtime-context"
+  label       = "Runtime context (${local.environment})"
   external_id = module.role.account_id
   settings    = module.role.settings
+
+  lifecycle {
+    precondition {
+      condition     = var.environment == "" || var.environment_name == "" || var.environment == var.environment_name
+      error_message = "environment and environment_name (the original v2 module's name for environment) are set to different values: set only one of them."
+    }
+  }
 }
 
 resource "sym_runtime" "this" {
-  name       = var.environment
-  label      = "Runtime (${var.environment})"
+  name       = local.environment
+  label      = "Runtime (${local.environment})"
   context_id = sym_integration.runtime_context.id
 }

@@ -1,10 +1,24 @@
 variable "environment" {
-  description = "An environment qualifier for the resources this module creates (e.g. \"prod\", \"sandbox\"): the role is /sym/SymRuntime<Environment>."
+  description = "An environment qualifier for the resources this module creates (e.g. \"prod\", \"sandbox\"): the role is /sym/SymRuntime<Environment>. Required, unless environment_name (the original v2 module's name for it) is set."
   type        = string
+  default     = ""
+  nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment))
+    condition     = var.environment == "" || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment))
     error_message = "The environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
+  }
+}
+
+variable "environment_name" {
+  description = "The original v2 module's name for environment (symopsio/runtime-connector/aws 2.0.x): the same input under its old name, so that a configuration written for it works unchanged. Set one of the two."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.environment_name == "" || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment_name))
+    error_message = "The environment_name must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
   }
 }
 

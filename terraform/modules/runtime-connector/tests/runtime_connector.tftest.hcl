@@ -55,6 +55,30 @@ run "sym_account_id_is_one_more_trusted_account" {
   }
 }
 
+run "environment_name_is_the_original_v2_input" {
+  command = plan
+
+  variables {
+    environment      = ""
+    environment_name = "staging"
+  }
+
+  assert {
+    condition     = output.sym_runtime_connector_role.name == "SymRuntimeStaging" && sym_runtime.this.name == "staging" && sym_integration.runtime_context.name == "staging-runtime-context"
+    error_message = "environment_name (the original v2 input) must name the role, the runtime and its integration as environment does."
+  }
+}
+
+run "environment_and_environment_name_must_agree" {
+  command = plan
+
+  variables {
+    environment_name = "prod"
+  }
+
+  expect_failures = [sym_integration.runtime_context]
+}
+
 run "registers_the_runtime_with_sym" {
   assert {
     condition     = output.sym_runtime_connector_role.arn == "arn:aws:iam::123456789012:role/sym/SymRuntimeStaging"

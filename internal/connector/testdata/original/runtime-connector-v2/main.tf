@@ -1,6 +1,8 @@
 # runtime-connector v2.0.x: SymRuntime<Env> role and policy under /sym/,
 # trusted by one account (sym_account_id) with the External ID, and the
-# runtime's sym_integration and sym_runtime.
+# runtime's sym_integration and sym_runtime. Its environment input is
+# environment_name (the v2.0.x README's generated inputs table), not v1's
+# environment.
 terraform {
   required_providers {
     aws = {
@@ -14,7 +16,7 @@ terraform {
   }
 }
 
-variable "environment" { type = string }
+variable "environment_name" { type = string }
 variable "sym_account_id" {
   type    = string
   default = "803477428605"
@@ -40,7 +42,7 @@ resource "terraform_data" "external_id" {
 }
 
 locals {
-  role_name   = "SymRuntime${title(var.environment)}"
+  role_name   = "SymRuntime${title(var.environment_name)}"
   external_id = terraform_data.external_id.output
   accounts    = concat([data.aws_caller_identity.current.account_id], var.account_id_safelist)
 }
@@ -82,7 +84,7 @@ resource "aws_iam_role_policy_attachment" "attach_assume_roles" {
 
 resource "sym_integration" "runtime_context" {
   type        = "permission_context"
-  name        = "${var.environment}-runtime-context"
+  name        = "${var.environment_name}-runtime-context"
   external_id = data.aws_caller_identity.current.account_id
   settings = {
     cloud       = "aws"
@@ -93,7 +95,7 @@ resource "sym_integration" "runtime_context" {
 }
 
 resource "sym_runtime" "this" {
-  name       = var.environment
+  name       = var.environment_name
   context_id = sym_integration.runtime_context.id
 }
 
