@@ -235,28 +235,32 @@ func TestInit(t *testing.T) {
 
 	t.Run("quickstart environment", func(t *testing.T) {
 		// In a directory whose versions.tf requires sym already, sym init
-		// writes exactly the quickstart's sym.tf.
-		qs, err := AWSIAM(AWSIAMOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := byPath(qs)
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "versions.tf"), q["environments/prod/versions.tf"], 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files, notes, err := Init(dir, InitOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := string(byPath(files)["sym.tf"]), string(q["environments/prod/sym.tf"]); got != want {
-			t.Errorf("sym init's sym.tf differs from the quickstart's:\n--- init\n%s\n--- quickstart\n%s", got, want)
-		}
-		if len(notes) != 0 {
-			t.Errorf("notes: %v", notes)
-		}
-		if !strings.Contains(string(byPath(files)["sym.env"]), "SYM_API_URL="+DefaultAPIURL+"\n") {
-			t.Errorf("sym.env does not default to %s", DefaultAPIURL)
+		// writes exactly each quickstart's sym.tf, so that the READMEs'
+		// `sym generate ...` then `sym init --dir .../environments/prod`
+		// runs without --force.
+		for name, quickstart := range map[string]func(AWSIAMOptions) ([]File, error){"aws-iam": AWSIAM, "aws-sso": AWSSSO, "aws-lambda": AWSLambda} {
+			qs, err := quickstart(AWSIAMOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := byPath(qs)
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "versions.tf"), q["environments/prod/versions.tf"], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files, notes, err := Init(dir, InitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(byPath(files)["sym.tf"]), string(q["environments/prod/sym.tf"]); got != want {
+				t.Errorf("%s: sym init's sym.tf differs from the quickstart's:\n--- init\n%s\n--- quickstart\n%s", name, got, want)
+			}
+			if len(notes) != 0 {
+				t.Errorf("%s: notes: %v", name, notes)
+			}
+			if !strings.Contains(string(byPath(files)["sym.env"]), "SYM_API_URL="+DefaultAPIURL+"\n") {
+				t.Errorf("%s: sym.env does not default to %s", name, DefaultAPIURL)
+			}
 		}
 	})
 

@@ -5,9 +5,9 @@
 # version control.
 
 variable "sym_org" {
-  description = "The organisation your sym server runs (the --org it was started with)."
+  description = "The organisation your sym server runs (the --org it was started with). Empty: whatever org the server at SYM_API_URL runs."
   type        = string
-  default     = "default"
+  default     = ""
 }
 
 provider "sym" {
