@@ -183,7 +183,7 @@ provider "sym" {
 			{Config: cfg("default", "http://127.0.0.1:1", "SYM_JWT"), PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)cannot reach the sym server at\s+http://127.0.0.1:1`)},
 			{Config: cfg("default", srv.URL, "NO_SUCH_VAR"), PlanOnly: true,
-				ExpectError: regexp.MustCompile(`(?s)No sym API token.*NO_SUCH_VAR is empty`)},
+				ExpectError: regexp.MustCompile(`(?s)No sym API token.*NO_SUCH_VAR is empty.*sym tokens issue`)},
 			// A member may plan (reads) but not create.
 			{Config: cfg("default", srv.URL, "MEMBER_JWT"),
 				ExpectError: regexp.MustCompile(`(?s)Creating sym environment.*may not do this \(403 Forbidden\).*admin`)},

@@ -109,7 +109,7 @@ func (p *symProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	token := os.Getenv(tokenVar)
 	if token == "" {
 		resp.Diagnostics.AddError("No sym API token",
-			fmt.Sprintf("The environment variable %s is empty. Put a token of the sym server in it (an admin's, to create entities), for example from `sym token create`.", tokenVar))
+			fmt.Sprintf("The environment variable %s is empty. Put a token of the sym server in it (an admin's, to create entities): the one `sym tokens issue EMAIL` prints (an admin runs it), or the server's SYM_ADMIN_TOKEN.", tokenVar))
 		return
 	}
 	c := newClient(apiURL, token)
