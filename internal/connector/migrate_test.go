@@ -69,16 +69,17 @@ func TestMigrateFromOriginal(t *testing.T) {
 
 	// The original's modules, and its provider's state shape.
 	write(map[string]string{
-		"runtime-connector":         "../original/runtime-connector-v2",
-		"runtime-connector-v1":      "../original/runtime-connector-v1",
-		"iam-connector":             "../original/iam-connector-v2",
-		"secretsmgr-addon":          "../original/secretsmgr-addon-v1",
-		"kinesis-firehose-addon":    "../original/kinesis-firehose-addon-v1",
-		"kinesis-data-stream-addon": "../original/kinesis-data-stream-addon-v1",
-		"lambda-connector":          "../original/lambda-connector-v1",
-		"sso-connector":             "../original/sso-connector-v1",
-		"legacy-runtime":            legacyRuntimeInRoot,
-		"legacy-runtime-id":         "sym_runtime.legacy.id",
+		"runtime-connector":           "../original/runtime-connector-v2",
+		"runtime-connector-v1":        "../original/runtime-connector-v1",
+		"iam-connector":               "../original/iam-connector-v2",
+		"secretsmgr-addon":            "../original/secretsmgr-addon-v1",
+		"kinesis-firehose-addon":      "../original/kinesis-firehose-addon-v1",
+		"kinesis-data-stream-addon":   "../original/kinesis-data-stream-addon-v1",
+		"lambda-connector":            "../original/lambda-connector-v1",
+		"sso-connector":               "../original/sso-connector-v1",
+		"legacy-runtime":              legacyRuntimeInRoot,
+		"legacy-runtime-id":           "sym_runtime.legacy.id",
+		"runtime-connector-providers": "providers = { aws = aws, sym = sym }",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	testenv.Terraform(t, dir, env, "apply", "-input=false", "-auto-approve")
@@ -100,6 +101,8 @@ func TestMigrateFromOriginal(t *testing.T) {
 		// declares them under the same names (docs/migrating.md step 5).
 		"legacy-runtime":    legacyRuntimeMoved,
 		"legacy-runtime-id": "module.runtime_connector_legacy.sym_runtime.id",
+		// The sym entry leaves the providers map (docs/migrating.md step 5).
+		"runtime-connector-providers": "providers = { aws = aws }",
 	})
 	testenv.Terraform(t, dir, env, "init", "-input=false")
 	plan := planJSON(t, dir, env, "migrate.plan")
