@@ -39,14 +39,15 @@ func Backup(ctx context.Context, src, dst string) (*Snapshot, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	// The copy is written in a directory of its own, mode 0700, beside
+	// dst: VACUUM INTO creates the file with the umask's mode (0644, say),
+	// and it holds token hashes and the ledger from its first page.
+	private, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	os.Remove(tmpPath) // VACUUM INTO wants to create the file itself
-	defer os.Remove(tmpPath)
+	defer os.RemoveAll(private)
+	tmpPath := filepath.Join(private, filepath.Base(dst))
 	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", src, err)
