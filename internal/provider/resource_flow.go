@@ -87,10 +87,10 @@ var flowKind = &entityKind[flowModel]{
 			"environment_id": schema.StringAttribute{Required: true, Description: "The id of the `sym_environment` the flow runs in.", Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 			"implementation": schema.StringAttribute{
 				Required:    true,
-				Description: "The flow's code itself (not a path to it): use `file(\"impl.py\")`. Sent base64-encoded.",
+				Description: "The flow's code itself (not a path to it): use `file(\"impl.py\")`. Sent base64-encoded. sym server keeps it as sent and does not run it: who may approve, self-approval and the longest duration come from `vars` (docs/requests.md).",
 				Validators:  []validator.String{implementationValidator{}},
 			},
-			"vars": stringMap("Values the flow's code reads, like `approvers = \"ops@example.com\"`."),
+			"vars": stringMap("What sym server decides the flow's requests with: `approvers` (comma-separated emails; absent, only admins decide), `allow_self_approval`, `max_duration`, `request_timeout` (docs/requests.md). Other keys are kept as given."),
 		},
 		Blocks: map[string]schema.Block{
 			"params": schema.ListNestedBlock{

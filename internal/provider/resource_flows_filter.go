@@ -30,7 +30,7 @@ var flowsFilterKind = &entityKind[flowsFilterModel]{
 	singleton: true,
 	importDoc: "the organisation's slug (an organisation has one flows filter)",
 	schema: schema.Schema{
-		Description: "The flows filter decides which flows each user may see and request: the code of a `get_flows` reducer. An organisation has at most one.",
+		Description: "The original's flows filter: the code of a `get_flows` reducer, which chose the flows each user may see and request. sym server keeps it as sent and does not run it (who may request what is docs/authz.md's). An organisation has at most one.",
 		Attributes: map[string]schema.Attribute{
 			"id": idAttribute("flows filter"),
 			"implementation": schema.StringAttribute{
