@@ -46,8 +46,8 @@ after it.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backup of %s written to %s: %d audit events verified, %d requests; it holds every change up to %s (event %d)\n",
-				db, snap.Path, snap.Events, snap.Requests, stampOrNever(snap), snap.NewestSeq)
+			fmt.Fprintf(cmd.OutOrStdout(), "backup of %s written to %s: %d audit events %s, %d requests; it holds every change up to %s (event %d)\n",
+				db, snap.Path, snap.Events, verifiedText(snap), snap.Requests, stampOrNever(snap), snap.NewestSeq)
 			return nil
 		},
 	}
@@ -102,8 +102,8 @@ members as access sym did not add (audit drift). Read 'sym reconcile
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "restored %s from %s: %d audit events verified; it holds every change up to %s (event %d)\n",
-				db, from, res.From.Events, stampOrNever(res.From), res.From.NewestSeq)
+			fmt.Fprintf(w, "restored %s from %s: %d audit events %s; it holds every change up to %s (event %d)\n",
+				db, from, res.From.Events, verifiedText(res.From), stampOrNever(res.From), res.From.NewestSeq)
 			if res.Replaced != "" {
 				fmt.Fprintf(w, "the database that was there is now %s\n", res.Replaced)
 			}
@@ -136,4 +136,12 @@ func restoreActor() string {
 		name = u.Username
 	}
 	return "sym restore (" + name + ")"
+}
+
+// verifiedText says what was checked of a backup's audit events.
+func verifiedText(snap *store.Snapshot) string {
+	if snap.Unchained {
+		return fmt.Sprintf("(schema %d, from before the audit log was chained: nothing to verify; restoring seals them into the chain)", snap.Schema)
+	}
+	return "verified"
 }

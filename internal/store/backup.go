@@ -21,7 +21,15 @@ type Snapshot struct {
 	NewestAt  time.Time // and when it was written: the backup holds every change up to it
 	Requests  int64
 	Schema    int // migrations applied
+	// Unchained says the file is from before the audit log was chained
+	// (schema below chainedSchema): its events were counted, not verified.
+	// Restoring it seals them into the chain.
+	Unchained bool
 }
+
+// chainedSchema is the first schema version with the audit log's hash
+// chain.
+const chainedSchema = 5
 
 // Backup writes a consistent copy of the database at src to dst while a
 // server may be using src: SQLite's VACUUM INTO reads one snapshot of it
@@ -112,6 +120,13 @@ func Inspect(ctx context.Context, path string) (*Snapshot, error) {
 		return nil, err
 	}
 	snap.NewestAt = parseStamp(at.String)
+	if snap.Schema < chainedSchema {
+		// No chain to verify; the store seals these events when it opens
+		// the file (a restore does, on its copy).
+		snap.Unchained = true
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&snap.Events)
+		return snap, err
+	}
 	db.Close()
 	n, err := VerifyAudit(ctx, path)
 	if err != nil {

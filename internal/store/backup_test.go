@@ -119,3 +119,66 @@ func TestRestoreThatFailsChangesNothing(t *testing.T) {
 		t.Fatalf("the database after a failed restore: %+v %v, want its own one event", evs, err)
 	}
 }
+
+// TestRestoreOfAnOlderSchema: a copy of a database from before the audit
+// log was chained (schema 4: no hashes, no head, tokens without ids) is
+// restored like any backup: migrated, its events sealed into a chain that
+// then verifies, the restore recorded and its tokens ended. (Refused, it was
+// told to "open it once with this sym server": a server on the old copy
+// itself, which would act on AWS from the old state, the very thing a
+// restore prevents.)
+func TestRestoreOfAnOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	current, old := filepath.Join(dir, "sym.db"), filepath.Join(dir, "old.db")
+	for _, p := range []string{current, old} {
+		s, err := Open(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateUser(ctx, &User{Email: "alice@example.com", Role: RoleMember}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddToken(ctx, "alice@example.com", "alice-token-0123456789"); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := s.AppendEvent(ctx, &model.AuditEvent{Type: "user.create", Actor: filepath.Base(p)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p == old {
+			// Back to schema 4, as a sym of then left it.
+			if _, err := s.db.Exec(`DROP TABLE restores; DROP TABLE audit_head; DROP INDEX tokens_id;
+				ALTER TABLE web_sessions DROP COLUMN token_id;
+				ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
+				ALTER TABLE tokens DROP COLUMN id; ALTER TABLE tokens DROP COLUMN issuer; ALTER TABLE tokens DROP COLUMN expires_at;
+				ALTER TABLE tokens DROP COLUMN last_used_at; ALTER TABLE tokens DROP COLUMN revoked_at;
+				DELETE FROM schema_migrations WHERE version > 4`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+	}
+	res, err := Restore(ctx, old, current, false, "test")
+	if err != nil {
+		t.Fatalf("restore of a schema 4 copy: %v", err)
+	}
+	if res.From.Schema != 4 || res.TokensRevoked != 1 {
+		t.Fatalf("restored %+v (from %+v), want schema 4 and its one token ended", res, res.From)
+	}
+	if n, err := VerifyAudit(ctx, current); err != nil || n != 4 {
+		t.Fatalf("the restored database's audit chain: %d verified, %v; want its 3 events and the restore", n, err)
+	}
+	s, err := Open(ctx, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if at, err := s.LastRestore(ctx); err != nil || at.IsZero() {
+		t.Fatalf("the restore is not recorded: %v %v", at, err)
+	}
+	if u, err := s.UserForToken(ctx, "alice-token-0123456789"); err == nil && u != nil {
+		t.Fatal("the old copy's token still works")
+	}
+}

@@ -151,7 +151,7 @@ func VerifyAudit(ctx context.Context, path string) (int64, error) {
 	}
 	headErr := tx.QueryRowContext(ctx, `SELECT seq, hash, count FROM audit_head WHERE id=1`).Scan(&head.seq, &head.hash, &head.count)
 	if headErr != nil && !errors.Is(headErr, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%s is not a sym database with a chained audit log (open it once with this sym server): %w", path, headErr)
+		return 0, fmt.Errorf("%s has no chained audit log: it is from before sym chained it (the sym server that uses it chains it when it starts; sym restore chains a backup's): %w", path, headErr)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT seq, id, request_id, type, actor, at, details, prev_hash, hash FROM events ORDER BY seq`)
 	if err != nil {
