@@ -27,6 +27,10 @@ func (s *Server) issueLoginLink(w http.ResponseWriter, r *http.Request, a engine
 		writeErrors(w, r, 409, fieldErr("", "the server has no public URL for the web app (--public-url)"))
 		return
 	}
+	// A link is a credential like a token: the same allowance.
+	if !s.limited(w, r, a, "tokens") {
+		return
+	}
 	u, err := s.cfg.Store.GetUser(r.Context(), in.UserEmail)
 	if store.IsNotFound(err) {
 		writeErrors(w, r, 400, fieldErr("user_email", "no user %s", in.UserEmail))

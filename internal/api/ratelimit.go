@@ -12,7 +12,7 @@ import (
 )
 
 // Rates limits how fast one token may create requests and issue tokens
-// (per minute; 0 means the default, a negative value no limit).
+// and sign-in links (per minute, links and tokens from one allowance; 0 means the default, a negative value no limit).
 type Rates struct {
 	RequestsPerMinute int
 	TokensPerMinute   int
@@ -98,6 +98,10 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, a engine.Actor,
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeErrors(w, r, http.StatusTooManyRequests, fieldErr("", "%s", fmt.Sprintf("too many %s from this token: try again in %d s", kind, secs)))
+	what := kind
+	if kind == "tokens" {
+		what = "tokens and sign-in links issued"
+	}
+	writeErrors(w, r, http.StatusTooManyRequests, fieldErr("", "%s", fmt.Sprintf("too many %s from this token: try again in %d s", what, secs)))
 	return false
 }

@@ -170,6 +170,27 @@ func TestTokensExpireAndRevoke(t *testing.T) {
 			t.Errorf("a 5000-byte path reached the log uncapped")
 		}
 	})
+
+	// A sign-in link is a credential like a token (whoever holds it signs in
+	// as its user): a runaway loop or a stolen admin token mints them no
+	// faster than tokens, from the same allowance.
+	t.Run("sign-in links share the token issuing limit", func(t *testing.T) {
+		var last int
+		var hdr http.Header
+		var body string
+		for i := 0; i < 25 && last != 429; i++ {
+			last, hdr, body = rawCall(t, base, admin, "POST", "/login-links", `{"user_email":"alice@example.com"}`)
+			if last != 201 && last != 429 {
+				t.Fatalf("sign-in link %d: %d %s", i+1, last, body)
+			}
+		}
+		if last != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(body, "sign-in links") {
+			t.Fatalf("25 sign-in links in a minute with a limit of 20 tokens: last %d, Retry-After %q: %s", last, hdr.Get("Retry-After"), body)
+		}
+		if s, _, b := rawCall(t, base, admin, "POST", "/tokens", `{"user_email":"alice@example.com","ttl":"1h"}`); s != 429 {
+			t.Fatalf("a token right after the links spent the allowance: %d %s", s, b)
+		}
+	})
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
