@@ -262,6 +262,10 @@ func (d *Deliverer) worker(q store.OutboxQueue) {
 		if err == nil {
 			continue
 		}
+		if errors.Is(err, errGone) {
+			d.abandon(q)
+			return
+		}
 		if errors.Is(err, errWaiting) {
 			// No sender for this kind yet: the events stay queued.
 			d.mu.Lock()
@@ -286,6 +290,21 @@ func (d *Deliverer) worker(q store.OutboxQueue) {
 	}
 }
 
+// abandon gives up what a deleted destination owes, with one audit event
+// (log_destination.abandoned) that the remaining destinations receive.
+func (d *Deliverer) abandon(q store.OutboxQueue) {
+	ev := &model.AuditEvent{Type: "log_destination.abandoned", Actor: "sym", At: d.opt.Now().UTC()}
+	n, err := d.st.AbandonOutbox(context.Background(), q.DestinationID, ev)
+	if err != nil {
+		d.opt.Log.Error("give up a deleted destination's events", "destination", q.DestinationID, "err", err)
+		return
+	}
+	if n > 0 {
+		d.opt.Log.Warn("log destination was deleted: gave up the undelivered events it owed (they stay in the audit log)",
+			"destination", q.DestinationID, "role", q.Role, "events", n)
+	}
+}
+
 func (d *Deliverer) backoff(attempts int) time.Duration {
 	wait := d.opt.BackoffBase
 	for i := 0; i < attempts && wait < d.opt.BackoffMax; i++ {
@@ -299,6 +318,10 @@ func (d *Deliverer) backoff(attempts int) time.Duration {
 }
 
 var errWaiting = errors.New("no sender for this destination yet")
+
+// errGone: the destination was deleted. Entity ids are never reused, so
+// what it owes can never be delivered.
+var errGone = errors.New("no longer exists")
 
 // parkFor is how long a destination without a sender is left alone.
 const parkFor = 30 * time.Second
@@ -361,8 +384,10 @@ func encode(ev model.AuditEvent, environment, org string) ([]byte, error) {
 func (d *Deliverer) sender(ctx context.Context, q store.OutboxQueue, envID string) (Sender, error) {
 	if q.Role == store.OutboxError {
 		row, err := d.st.GetEntity(ctx, "error-loggers", q.DestinationID)
-		if err != nil {
-			return nil, fmt.Errorf("error logger %s no longer exists", q.DestinationID)
+		if store.IsNotFound(err) {
+			return nil, fmt.Errorf("error logger %s %w", q.DestinationID, errGone)
+		} else if err != nil {
+			return nil, fmt.Errorf("read error logger %s: %w", q.DestinationID, err)
 		}
 		logger := model.DecodeErrorLogger(row.ID, row.Body)
 		integRow, err := d.st.GetEntity(ctx, "integrations", logger.IntegrationID)
@@ -379,8 +404,10 @@ func (d *Deliverer) sender(ctx context.Context, q store.OutboxQueue, envID strin
 		return build(ctx, integ, logger.Destination)
 	}
 	row, err := d.st.GetEntity(ctx, "log-destinations", q.DestinationID)
-	if err != nil {
-		return nil, fmt.Errorf("log destination %s no longer exists", q.DestinationID)
+	if store.IsNotFound(err) {
+		return nil, fmt.Errorf("log destination %s %w", q.DestinationID, errGone)
+	} else if err != nil {
+		return nil, fmt.Errorf("read log destination %s: %w", q.DestinationID, err)
 	}
 	dest, errs := model.DecodeLogDestination(row.ID, row.Body)
 	if len(errs) > 0 {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ import (
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/logdest"
+	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/secrets"
 	"github.com/opensym/sym/internal/testenv"
 )
@@ -540,6 +542,55 @@ func TestSecretsAndLogDestinations(t *testing.T) {
 		if strings.Contains(logs.String(), f.ExternalID) || strings.Contains(logs.String(), srv.AdminToken) {
 			t.Fatalf("the server log holds the External ID or the admin token")
 		}
+	})
+
+	// The destination in a foreign account never took an event. Deleted,
+	// it can never take one (entity ids are not reused): what it owed is
+	// given up once, in the audit log, instead of retried for ever.
+	t.Run("a deleted destination's undelivered events are given up, once, in the audit log", func(t *testing.T) {
+		owed := deliveryStatus(t, admin)[foreignDest].Pending
+		if owed == 0 {
+			t.Fatal("the foreign destination owes nothing; the test needs it to owe events")
+		}
+		if err := admin.Do(ctx, "PATCH", "/entities/environments/"+env, map[string]any{
+			"log_destination_ids": []string{kinesisDest, firehoseDest, httpDest}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.Do(ctx, "DELETE", "/entities/log-destinations/"+foreignDest, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the deleted destination to leave the status", 15*time.Second, func() bool {
+			_, listed := deliveryStatus(t, admin)[foreignDest]
+			return !listed
+		})
+		var evs []model.AuditEvent
+		if err := f.Auditor.Do(ctx, "GET", "/events?last=500", nil, &evs); err != nil {
+			t.Fatal(err)
+		}
+		var given []model.AuditEvent
+		for _, ev := range evs {
+			if ev.Type == "log_destination.abandoned" && ev.Details["destination"] == foreignDest {
+				given = append(given, ev)
+			}
+		}
+		if len(given) != 1 {
+			t.Fatalf("%d log_destination.abandoned events name the deleted destination, want 1", len(given))
+		}
+		if n, _ := strconv.ParseInt(given[0].Details["events"], 10, 64); n < owed {
+			t.Fatalf("the event says %s events were given up, the destination owed at least %d", given[0].Details["events"], owed)
+		}
+		if !strings.Contains(logs.String(), "gave up the undelivered events") {
+			t.Fatal("the server log does not say the deleted destination's events were given up")
+		}
+		// The event reaches the destinations that remain.
+		waitFor(t, "the receiver to get the give-up event", 15*time.Second, func() bool {
+			for _, rec := range hook.records("/audit") {
+				if rec.ID == given[0].ID {
+					return true
+				}
+			}
+			return false
+		})
 	})
 }
 

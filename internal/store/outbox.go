@@ -317,6 +317,46 @@ func (s *Store) OutboxStatuses(ctx context.Context) (map[string]*OutboxStatus, e
 	return out, rows.Err()
 }
 
+// AbandonOutbox gives up what a destination that no longer exists still
+// owes: in one transaction it appends ev (its details gain the
+// destination, role, events given up and their first and last seq) and
+// forgets the undelivered rows and the destination's delivery status. The
+// events themselves stay in the audit log. It answers how many were given
+// up; with none it appends nothing.
+func (s *Store) AbandonOutbox(ctx context.Context, destinationID string, ev *model.AuditEvent) (int64, error) {
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var role sql.NullString
+		var first, last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(role), MIN(event_seq), MAX(event_seq) FROM outbox
+			WHERE destination_id=? AND delivered_at IS NULL`, destinationID).Scan(&n, &role, &first, &last); err != nil {
+			return fmt.Errorf("count what %s owes: %w", destinationID, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if ev.Details == nil {
+			ev.Details = map[string]string{}
+		}
+		ev.Details["destination"] = destinationID
+		ev.Details["role"] = role.String
+		ev.Details["events"] = fmt.Sprint(n)
+		ev.Details["first_seq"] = fmt.Sprint(first.Int64)
+		ev.Details["last_seq"] = fmt.Sprint(last.Int64)
+		if err := appendEvent(ctx, tx, ev, s.now()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE destination_id=? AND delivered_at IS NULL`, destinationID); err != nil {
+			return fmt.Errorf("give up what %s owes: %w", destinationID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox_destinations WHERE destination_id=?`, destinationID); err != nil {
+			return fmt.Errorf("forget the delivery status of %s: %w", destinationID, err)
+		}
+		return nil
+	})
+	return n, err
+}
+
 // PruneOutbox forgets rows delivered before t; what is undelivered stays.
 func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, before.UnixMilli())
