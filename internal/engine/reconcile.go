@@ -184,6 +184,9 @@ func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, 
 	}
 	close(work)
 	wg.Wait()
+	if !dryRun {
+		e.forgetClosedVanished(ctx)
+	}
 	sort.Slice(rep.Actions, func(i, j int) bool {
 		a, b := rep.Actions[i], rep.Actions[j]
 		if a.Target != b.Target {
@@ -205,6 +208,26 @@ func (e *Engine) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, 
 		}
 	}
 	return rep, nil
+}
+
+// forgetClosedVanished drops what the drift events of grants that have
+// closed since said: a pass reads a target's newest entries only, so an
+// older entry that closed is not met again to be forgotten there.
+func (e *Engine) forgetClosedVanished(ctx context.Context) {
+	open, err := e.ledger.OpenEntries(ctx)
+	if err != nil {
+		return // kept until the next pass
+	}
+	ids := map[string]bool{}
+	for _, en := range open {
+		ids[en.ID] = true
+	}
+	e.vanished.Range(func(k, _ any) bool {
+		if id, _ := k.(string); !ids[id] {
+			e.vanished.Delete(k)
+		}
+		return true
+	})
 }
 
 // reconcileTarget compares one target; it returns the actions, the number
@@ -235,7 +258,8 @@ func (e *Engine) reconcileTarget(ctx context.Context, t reconTarget, restored ti
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	// The ledger after the members (see above).
+	// The ledger after the members (see above): the target's open entries
+	// and each identity's newest.
 	hist, err := e.ledger.ForTarget(ctx, t.key)
 	if err != nil {
 		return nil, len(members), 0, err

@@ -97,3 +97,51 @@ func TestLedgerLifecycle(t *testing.T) {
 		t.Fatalf("targets: %v %v", targets, err)
 	}
 }
+
+// TestForTargetReadsOpenAndNewest: the reconciler's read of a target is its
+// open entries and the newest entry of each identity, not its whole past.
+func TestForTargetReadsOpenAndNewest(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sym.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l := ledger.New(st.DB(), nil)
+	open := func(req, user, group string) *ledger.Entry {
+		t.Helper()
+		en, err := l.Open(ctx, intent(req, user, group, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return en
+	}
+	closeIt := func(en *ledger.Entry) {
+		t.Helper()
+		if err := l.Close(ctx, en.ID, ledger.Removed, "done"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 { // alice's past
+		closeIt(open("old"+string(rune('a'+i)), "alice", "admins"))
+	}
+	aliceOpen := open("a1", "alice", "admins")
+	aliceNewer := open("a2", "alice", "admins") // two open grants overlap
+	bobOld := open("b0", "bob", "admins")
+	closeIt(bobOld)
+	bobLast := open("b1", "bob", "admins")
+	closeIt(bobLast)
+	open("c1", "carol", "others") // another target
+	got, err := l.ForTarget(ctx, "aws_iam:123456789012:group/admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, en := range got {
+		ids = append(ids, en.ID)
+	}
+	want := []string{aliceOpen.ID, aliceNewer.ID, bobLast.ID}
+	if len(ids) != len(want) || ids[0] != want[0] || ids[1] != want[1] || ids[2] != want[2] {
+		t.Fatalf("ForTarget read %v, want alice's two open entries and bob's newest, oldest first: %v", ids, want)
+	}
+}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,8 +20,10 @@ import (
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/ledger"
 	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
+	"github.com/opensym/sym/internal/strategy"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -605,4 +608,72 @@ func BenchmarkFaultyRemovals(b *testing.B) {
 	b.ReportMetric(faultyCalls, "calls-per-removal")
 	fmt.Printf("%d removals 50 ms apart with 10%% of AWS calls answering 500: lateness p50 %.0f ms, p99 %.0f ms, %.2f RemoveUserFromGroup calls per removal; without faults in the same run: p50 %.0f ms, p99 %.0f ms, %.2f calls per removal\n",
 		n, ms(pct(faulty, 50)), ms(pct(faulty, 99)), faultyCalls, ms(pct(clean, 50)), ms(pct(clean, 99)), cleanCalls)
+}
+
+// BenchmarkReconcileHistory: a reconciler pass over one group whose
+// ledger holds 50,000 past grants, against the same pass before they were
+// written. A pass reads each target's open entries and each identity's
+// newest, so a long history should cost next to nothing.
+func BenchmarkReconcileHistory(b *testing.B) {
+	const past = 50000
+	m := testenv.StartMoto(b)
+	srv := testenv.StartServerWith(b, testenv.ServerOptions{Moto: m, AWSRate: unpaced, Rates: benchRates})
+	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{})
+	ctx := context.Background()
+	alice, bob := f.Users["alice@example.com"], f.Users["bob@example.com"]
+	// One real grant, revoked: its entry is the pattern of the past ones.
+	var r struct{ ID string }
+	if err := alice.Do(ctx, "POST", "/events/request", map[string]any{"flow": f.Flow,
+		"flow_inputs": map[string]any{"target_id": f.Targets[0], "reason": "bench", "duration": "1h"}}, &r); err != nil {
+		b.Fatal(err)
+	}
+	if err := bob.Do(ctx, "POST", "/requests/"+r.ID+"/approve", map[string]string{}, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := alice.Do(ctx, "POST", "/requests/"+r.ID+"/revoke", map[string]string{}, nil); err != nil {
+		b.Fatal(err)
+	}
+	l := ledger.New(srv.Store.DB(), nil)
+	ens, err := l.ForRequest(ctx, r.ID)
+	if err != nil || len(ens) != 1 {
+		b.Fatalf("the request's ledger entries: %v %v", ens, err)
+	}
+	pass := func() time.Duration {
+		var took []time.Duration
+		for range 7 {
+			var rep engine.ReconcileReport
+			start := time.Now()
+			if err := f.Admin.Do(ctx, "POST", "/reconcile", nil, &rep); err != nil || len(rep.Errors) != 0 || len(rep.Actions) != 0 {
+				b.Fatalf("reconcile: %v %v %v", err, rep.Errors, rep.Actions)
+			}
+			took = append(took, time.Since(start))
+		}
+		slices.Sort(took)
+		return took[len(took)/2]
+	}
+	base := pass()
+	start := time.Now()
+	if err := srv.Store.Tx(ctx, func(tx *sql.Tx) error {
+		lt := l.In(tx)
+		for i := range past {
+			in := ledger.Intent{Grant: ens[0].Grant, Key: strategy.Key{Identity: fmt.Sprintf("%s-past-%d", ens[0].Key.Identity, i%500), Target: ens[0].Key.Target}}
+			en, err := lt.Open(ctx, in)
+			if err != nil {
+				return err
+			}
+			if err := lt.Close(ctx, en.ID, ledger.Removed, "bench"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	wrote := time.Since(start)
+	b.ResetTimer()
+	long := pass()
+	b.StopTimer()
+	b.ReportMetric(ms(long), "reconcile-ms")
+	fmt.Printf("reconcile of one group with %d past grants (500 identities): %.1f ms per pass (median of 7), %.1f ms before they were written: ratio %.2f (writing them took %.1f s)\n",
+		past, ms(long), ms(base), float64(long)/float64(base), wrote.Seconds())
 }
