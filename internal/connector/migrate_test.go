@@ -167,6 +167,19 @@ func TestMigrateFromOriginal(t *testing.T) {
 	if doc := decodeIfNeeded(t, aws.ToString(out.Role.AssumeRolePolicyDocument)); !strings.Contains(doc, "legacy-5f0c1e2d-9a8b-4c7d") {
 		t.Errorf("the migrated v1 runtime role lost the External ID kept by custom_external_id: %s", doc)
 	}
+	// Both migrated runtime roles pass the check the server runs before
+	// their first grant (v1's with its addons and policy_arns too).
+	for _, name := range []string{"prod-runtime-context", "legacy-runtime-context"} {
+		var found []struct {
+			Settings map[string]string `json:"settings"`
+		}
+		if err := api.NewClient(srv.URL, srv.AdminToken).Do(context.Background(), "GET", "/entities/integrations?slug="+name, nil, &found); err != nil || len(found) != 1 {
+			t.Fatalf("integration %s on the server: %v %v", name, found, err)
+		}
+		if rep, err := VerifyRuntime(context.Background(), ic, found[0].Settings, nil); err != nil {
+			t.Errorf("the migrated runtime role of %s does not pass the server's check: %v\n%s", name, err, rep.Text())
+		}
+	}
 	grantThroughMigratedRoles(t, moto, srv)
 }
 
