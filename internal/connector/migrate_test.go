@@ -416,3 +416,36 @@ func grantThroughMigratedRoles(t *testing.T, moto *testenv.Moto, srv *testenv.Se
 	must(admin.Do(ctx, "POST", "/users", map[string]any{"email": "mia@example.com", "identities": map[string]string{"aws_iam": "mia"}}, nil))
 	grantAndRevoke(t, moto, srv, "aws-access", "mia@example.com", "prod-admins", "mia", "lead@example.com")
 }
+
+// TestMigrateWithoutTheRandomProvider: every original runtime-connector
+// left random_uuid.external_id in the state, so `terraform init -upgrade`
+// (docs/migrating.md step 6) must install hashicorp/random, which a CLI
+// configuration reading hashicorp/* from a filesystem mirror (the one make
+// install-provider writes, and this test's) may not have. Step 4's way
+// out, removing the generator from the state once its value is noted, must
+// let init through without it.
+func TestMigrateWithoutTheRandomProvider(t *testing.T) {
+	const stateRm = "terraform state rm 'module.runtime_connector.random_uuid.external_id'"
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "migrating.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), stateRm) {
+		t.Fatalf("docs/migrating.md does not say %s", stateRm)
+	}
+	env := testenv.TerraformEnv(t)
+	dir := t.TempDir()
+	root := "terraform {\n  required_providers {\n    sym = {\n      source  = \"symopsio/sym\"\n      version = \"~> 3.0\"\n    }\n  }\n}\n"
+	state := `{"version": 4, "terraform_version": "1.5.7", "serial": 3, "lineage": "0c7b5f0e-1a2b-4c3d-9e8f-001122334455", "outputs": {},
+ "resources": [{"module": "module.runtime_connector", "mode": "managed", "type": "random_uuid", "name": "external_id",
+   "provider": "provider[\"registry.terraform.io/hashicorp/random\"]",
+   "instances": [{"schema_version": 0, "attributes": {"id": "5b1b2c8e-7a4e-4f61-9d2a-0c6f0f1f2a3b", "keepers": null,
+     "result": "5b1b2c8e-7a4e-4f61-9d2a-0c6f0f1f2a3b"}, "sensitive_attributes": []}]}]}`
+	for name, text := range map[string]string{"main.tf": root, "terraform.tfstate": state} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Terraform(t, dir, env, strings.Fields(strings.ReplaceAll(strings.TrimPrefix(stateRm, "terraform "), "'", ""))...)
+	testenv.Terraform(t, dir, env, "init", "-upgrade", "-input=false")
+}
