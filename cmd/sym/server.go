@@ -38,6 +38,7 @@ func init() {
 	var allowBroad bool
 	var allowedAccounts, allowedRuntimeRoles string
 	var httpTimeouts server.HTTPTimeouts
+	var shutdownTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sym server (HTTP API, engine, de-escalation timer)",
@@ -84,8 +85,11 @@ members it did not add (--reconcile=enforce removes those from groups under
 /sym/). AWS calls made as connector roles are paced per account
 (--aws-rate-limit) and each attempt gives up after --aws-timeout.
 
-SIGINT or SIGTERM shut it down gracefully; open grants are
-reloaded from the database at the next start.`,
+SIGINT or SIGTERM shut it down gracefully: it stops taking requests, gives
+those in flight --shutdown-timeout to finish (then closes their
+connections), gives grants and removals under way as long again, closes the
+database and exits 0. Open grants are reloaded from the database at the next
+start.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configFile != "" {
@@ -168,6 +172,10 @@ reloaded from the database at the next start.`,
 				}
 			}
 			opt.HTTP = httpTimeouts
+			if shutdownTimeout <= 0 {
+				return usageError{fmt.Errorf("--shutdown-timeout must be positive (e.g. 20s)")}
+			}
+			opt.Engine.StopTimeout = shutdownTimeout
 			if awsRate == 0 {
 				opt.AWSRate = -1 // off
 			}
@@ -242,9 +250,19 @@ reloaded from the database at the next start.`,
 					break wait
 				}
 			}
-			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 			defer cancel()
-			return inst.Shutdown(sctx)
+			err = inst.Shutdown(sctx)
+			if errors.Is(err, server.ErrRequestsCutOff) {
+				// The stop asked for happened; the clients cut off retry.
+				log.Warn("requests still in flight after --shutdown-timeout: their connections were closed", "shutdown_timeout", shutdownTimeout.String())
+				err = nil
+			}
+			if err != nil {
+				return err
+			}
+			log.Info("sym server stopped")
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "JSON file of flag values, keys named like the flags ({\"listen\": \"0.0.0.0:8420\", \"allowed-accounts\": \"...\"}); flags given on the command line win")
@@ -280,5 +298,6 @@ reloaded from the database at the next start.`,
 	cmd.Flags().DurationVar(&httpTimeouts.Read, "read-timeout", d.Read, "close a connection whose whole request (headers and body) takes longer than this")
 	cmd.Flags().DurationVar(&httpTimeouts.Write, "write-timeout", d.Write, "give up writing an answer to a client that does not read it after this long (from the end of its request headers)")
 	cmd.Flags().DurationVar(&httpTimeouts.Idle, "idle-timeout", d.Idle, "close a kept-alive connection that sends no new request for this long")
+	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGINT or SIGTERM, how long requests in flight may take to finish before their connections are closed (and then grants and removals under way)")
 	root.AddCommand(cmd)
 }

@@ -435,10 +435,20 @@ func (i *Instance) SetAdminToken(token string) { i.api.SetAdminToken(token) }
 // Done reports the HTTP server's end.
 func (i *Instance) Done() <-chan error { return i.done }
 
-// Shutdown stops taking requests, lets the ones in flight finish, stops the
-// engine and closes the database.
+// ErrRequestsCutOff is what Shutdown answers when requests were still in
+// flight when its context ended: their connections were closed, and the
+// rest of the stop went on (the engine stopped, the database closed).
+var ErrRequestsCutOff = errors.New("requests still in flight when the shutdown's time was up: their connections were closed")
+
+// Shutdown stops taking requests, lets the ones in flight finish until ctx
+// ends (then closes their connections: no handler reads the database once
+// it is closed), stops the engine and closes the database.
 func (i *Instance) Shutdown(ctx context.Context) error {
 	err := i.http.Shutdown(ctx)
+	if err != nil && ctx.Err() != nil {
+		_ = i.http.Close()
+		err = fmt.Errorf("%w (%v)", ErrRequestsCutOff, err)
+	}
 	if i.Slack != nil {
 		i.Slack.Stop()
 	}
