@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	var db, listen, org, logFormat string
+	var db, listen, org, logFormat, logLevel string
 	var configFile, metricsToken, tlsCert, tlsKey string
 	var insecureHTTP bool
 	var maxTokenTTL, verifyInterval time.Duration
@@ -97,12 +97,26 @@ start.`,
 					return usageError{err}
 				}
 			}
+			var level slog.Level
+			switch strings.ToLower(logLevel) {
+			case "debug":
+				level = slog.LevelDebug
+			case "info":
+				level = slog.LevelInfo
+			case "warn":
+				level = slog.LevelWarn
+			case "error":
+				level = slog.LevelError
+			default:
+				return usageError{fmt.Errorf("--log-level must be debug, info, warn or error")}
+			}
 			var h slog.Handler
+			hopt := &slog.HandlerOptions{Level: level}
 			switch logFormat {
 			case "json":
-				h = slog.NewJSONHandler(os.Stderr, nil)
+				h = slog.NewJSONHandler(os.Stderr, hopt)
 			case "text":
-				h = slog.NewTextHandler(os.Stderr, nil)
+				h = slog.NewTextHandler(os.Stderr, hopt)
 			default:
 				return usageError{fmt.Errorf("--log-format must be json or text")}
 			}
@@ -276,6 +290,7 @@ start.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8420", "address to serve the API on")
 	cmd.Flags().StringVar(&org, "org", "default", "organisation name the Terraform provider's org must match")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "lowest level logged: debug (adds the reconciler's passes that changed nothing), info (adds a line per HTTP request), warn or error")
 	cmd.Flags().BoolVar(&verify, "verify-connectors", true, "check the runtime and strategy connector roles against their modules (and the guard rails) before they are used")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "URL browsers reach the server at, e.g. https://sym.example.com (default http://<listen address>)")
 	cmd.Flags().StringVar(&oidc.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL for web sign-in (e.g. https://accounts.google.com)")

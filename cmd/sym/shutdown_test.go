@@ -3,8 +3,10 @@ package main_test
 import (
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/opensym/sym/internal/testenv"
@@ -70,5 +72,47 @@ func TestShutdownWithARequestInFlight(t *testing.T) {
 	}
 	if !q.LogContains("sym server stopped") || q.LogContains("still in flight") {
 		t.Errorf("an idle server's stop:\n%s", q.Log.String())
+	}
+}
+
+// TestServerLogLevel: `sym server --log-level` chooses which lines reach
+// the log. At warn, a health probe or a metrics scrape every few seconds
+// writes nothing while warnings still show; at debug, the reconciler's
+// quiet passes (logged at debug) show. A level it does not know is refused
+// as a command-line mistake.
+func TestServerLogLevel(t *testing.T) {
+	dir := t.TempDir()
+	warn := testenv.StartSymProcess(t, filepath.Join(dir, "warn.db"), testenv.FreePort(t), noAWS(dir), "--log-level", "warn")
+	for i := 0; i < 3; i++ {
+		resp, err := http.Get(warn.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if err := warn.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool { return warn.LogContains("SIGHUP: no SYM_ADMIN_TOKEN_FILE to re-read") }) {
+		t.Fatalf("a warning is missing at --log-level warn:\n%s", warn.Log.String())
+	}
+	if err := warn.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if warn.LogContains("level=INFO") {
+		t.Errorf("info lines at --log-level warn:\n%s", warn.Log.String())
+	}
+
+	debug := testenv.StartSymProcess(t, filepath.Join(dir, "debug.db"), testenv.FreePort(t), noAWS(dir), "--log-level", "debug")
+	if !waitFor(func() bool { return debug.LogContains("msg=reconciled") }) {
+		t.Errorf("no reconcile pass at --log-level debug:\n%s", debug.Log.String())
+	}
+	if err := debug.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	out, code := symRun(testenv.SymBinary(t), "", "", "server", "--db", filepath.Join(dir, "bad.db"), "--listen", "127.0.0.1:0", "--log-level", "verbose")
+	if code != 2 || !strings.Contains(out, "--log-level") || !strings.Contains(out, "debug, info, warn or error") {
+		t.Errorf("sym server --log-level verbose: exit %d\n%s", code, out)
 	}
 }
