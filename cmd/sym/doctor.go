@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/awsauth"
 	"github.com/opensym/sym/internal/connector"
@@ -221,6 +222,18 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := connector.VerifyRuntimeWith(vctx, reader, ic.Settings, nil, guards)
 		cancel()
+		var aerr *smithy.OperationError
+		if errors.As(err, &aerr) {
+			// Not a role that differs: an IAM read this shell made failed.
+			next := "give this shell AWS credentials (as for terraform apply) that may call iam:GetRole, ListAttachedRolePolicies, " +
+				"GetPolicy, GetPolicyVersion, ListRolePolicies and GetRolePolicy, and network access to IAM"
+			if awsauth.IsCredentialsError(err) {
+				next = "give this shell AWS credentials (as for terraform apply): AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; " +
+					"they need iam:GetRole, ListAttachedRolePolicies, GetPolicy, GetPolicyVersion, ListRolePolicies and GetRolePolicy"
+			}
+			d.fail(next, "cannot read runtime role %s (%s) with this shell's AWS identity, so it was not checked: %v", ic.Settings["role_arn"], ic.Slug, err)
+			continue
+		}
 		if err != nil {
 			next := "terraform apply the project that declares it; 'sym connector verify' shows the whole report"
 			if broad := broadPolicies(guards, ic.Settings["policy_arns"]); len(broad) > 0 {

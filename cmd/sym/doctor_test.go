@@ -172,3 +172,37 @@ func olderServer(t *testing.T, target string) *httptest.Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// TestDoctorSaysWhenItCannotReadARuntimeRole: `sym doctor` reads runtime
+// roles with the shell's own AWS identity. When that read fails (no
+// network to IAM here; equally no credentials, or no iam:GetRole), doctor
+// says it could not read the role and what the shell needs, instead of
+// reporting a role that differs from its module and sending the operator
+// to `terraform apply`, which changes nothing.
+func TestDoctorSaysWhenItCannotReadARuntimeRole(t *testing.T) {
+	bin := testenv.SymBinary(t)
+	dir := t.TempDir()
+	srv := testenv.StartSymProcess(t, filepath.Join(dir, "sym.db"), testenv.FreePort(t), noAWS(dir))
+	role := "arn:aws:iam::" + testenv.MotoAccount + ":role/sym/SymRuntimeProd"
+	if err := api.NewClient(srv.URL, srv.AdminToken).Do(context.Background(), "POST", "/entities/integrations", map[string]any{
+		"type": "permission_context", "slug": "prod-runtime-context", "external_id": testenv.MotoAccount,
+		"settings": map[string]string{"cloud": "aws", "region": "us-east-1", "role_arn": role, "external_id": "doctor-unread-external-id",
+			"account_id": testenv.MotoAccount}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "doctor", "--dir", dir)
+	cmd.Env = append(os.Environ(), "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken, "AWS_ENDPOINT_URL=http://127.0.0.1:1",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+	b, _ := cmd.CombinedOutput()
+	out := string(b)
+	if cmd.ProcessState.ExitCode() != 1 {
+		t.Errorf("doctor: exit %d, want 1:\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	want := "FAIL  cannot read runtime role " + role + " (prod-runtime-context) with this shell's AWS identity"
+	if !strings.Contains(out, want) || !strings.Contains(out, "iam:GetRole") {
+		t.Errorf("doctor does not say it could not read the role, and what the reader needs; want %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "is not what its module promises") || strings.Contains(out, "terraform apply the project") {
+		t.Errorf("doctor blames the role (and sends the operator to terraform apply) for a read that failed:\n%s", out)
+	}
+}
