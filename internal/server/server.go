@@ -232,6 +232,7 @@ type Instance struct {
 	// Delivery ships the audit log to log destinations and error loggers.
 	Delivery *logdest.Deliverer
 	lock     *dbLock
+	metrics  *metricsRegistry
 	api      *api.Server
 	http     *http.Server
 	done     chan error
@@ -264,7 +265,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 			lock.release()
 		}
 	}()
-	reg := prometheus.NewRegistry()
+	reg := &metricsRegistry{Registry: prometheus.NewRegistry()}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	awsCalls := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sym_aws_calls_total", Help: "AWS API operations made, by service and operation.",
@@ -367,7 +368,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		opt.PublicURL = url
 	}
 	apiHandler := api.New(api.Config{Store: st, Engine: eng, Org: opt.Org, Version: opt.Version, AdminToken: opt.AdminToken, Log: opt.Log,
-		Registry: reg, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery,
+		Registry: reg.Registry, PublicURL: opt.PublicURL, WhoAmI: whoAmI, Delivery: delivery,
 		MaxTokenTTL: opt.MaxTokenTTL, MetricsToken: opt.MetricsToken, Rates: opt.Rates, Guards: opt.Guards})
 	app, err := web.New(web.Config{Store: st, Engine: eng, Log: opt.Log, PublicURL: opt.PublicURL, Org: opt.Org, OIDC: opt.OIDC})
 	if err != nil {
@@ -402,7 +403,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	started = true
 	timeouts := opt.HTTP.withDefaults()
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
-		api: apiHandler,
+		metrics: reg, api: apiHandler,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: timeouts.ReadHeader, ReadTimeout: timeouts.Read, WriteTimeout: timeouts.Write,
 			IdleTimeout: timeouts.Idle, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
 	go func() {
@@ -427,6 +428,31 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		opt.Log.Info("aws identity", "arn", id.ARN, "account", id.Account, "trusted_principal", id.PrincipalARN)
 	}
 	return inst, nil
+}
+
+// metricsRegistry is the server's Prometheus registry. It keeps the
+// collectors registered through it, so that every metric's name and help
+// can be held to docs/operations.md, a vector with no series yet included
+// (the registry's own Gather leaves those out).
+type metricsRegistry struct {
+	*prometheus.Registry
+	collectors []prometheus.Collector
+}
+
+func (r *metricsRegistry) Register(c prometheus.Collector) error {
+	if err := r.Registry.Register(c); err != nil {
+		return err
+	}
+	r.collectors = append(r.collectors, c)
+	return nil
+}
+
+func (r *metricsRegistry) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // SetAdminToken replaces the admin bot's token at once ("" disables it).
