@@ -5,6 +5,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +22,17 @@ type dbLock struct{ f *os.File }
 // The kernel releases it when the process ends, even on SIGKILL. The lock
 // file is named after the file db leads to: a symbolic link to a database
 // (or to its directory) takes the lock of the database itself.
+// The database's directory is created (0700) when missing, as the store
+// would create it: the lock comes first.
 func lockDB(db string) (*dbLock, error) {
+	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+		return nil, fmt.Errorf("create the database's directory %s: %w", filepath.Dir(db), err)
+	}
 	path := realPath(db) + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, notWritable(db, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open the database lock %s: %w", path, err)
 	}

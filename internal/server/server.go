@@ -8,11 +8,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -256,6 +259,9 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	st, err := store.Open(ctx, opt.DB)
 	if err != nil {
 		lock.release()
+		if errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "readonly database") {
+			return nil, notWritable(opt.DB, err)
+		}
 		return nil, err
 	}
 	warnOpenFiles(opt.Log, opt.DB)
@@ -486,6 +492,14 @@ func (i *Instance) Shutdown(ctx context.Context) error {
 	}
 	i.lock.release()
 	return err
+}
+
+// notWritable says what to change when the database, or the directory it
+// and its companions live in, cannot be written by the server's user.
+func notWritable(db string, err error) error {
+	return fmt.Errorf("the database %s cannot be written (%w): sym server writes the file and, in its directory, %s-wal, %s-shm "+
+		"and %s.lock; give the user it runs as write access to %s and to the files in it, or give --db a path it owns",
+		db, err, filepath.Base(db), filepath.Base(db), filepath.Base(db), filepath.Dir(db))
 }
 
 // warnOpenFiles says so when the database (or its write-ahead log) is
