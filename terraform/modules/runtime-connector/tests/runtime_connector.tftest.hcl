@@ -41,6 +41,19 @@ run "rejects_bad_inputs" {
   expect_failures = [var.environment, var.account_id_safelist, var.addons, var.sym_account_id]
 }
 
+# The original's default, the vendor's production account: it knows the
+# External ID a migrating team keeps (docs/migrating.md steps 3 and 4).
+run "refuses_the_original_vendors_account" {
+  command = plan
+
+  variables {
+    sym_account_id  = "803477428605"
+    sym_account_ids = ["803477428605"]
+  }
+
+  expect_failures = [var.sym_account_id, var.sym_account_ids]
+}
+
 run "sym_account_id_is_one_more_trusted_account" {
   command = plan
 

@@ -73,6 +73,13 @@ variable "sym_account_ids" {
     condition     = alltrue([for a in var.sym_account_ids : can(regex("^[0-9]{12}$", a))])
     error_message = "Every sym_account_ids entry must be a 12-digit AWS account id such as \"123456789012\"."
   }
+
+  # The original's default: the vendor's production account, which knows
+  # the External ID a migrating team keeps (docs/migrating.md step 3).
+  validation {
+    condition     = !contains(var.sym_account_ids, "803477428605")
+    error_message = "803477428605 is the original Sym's production account (the vendor's), the original module's default: a self-hosted runtime role must not trust it, it knows your External ID. Remove it from sym_account_ids; trust the account or the identity sym server runs as (docs/migrating.md step 3)."
+  }
 }
 
 variable "trusted_principal_arns" {

@@ -50,7 +50,7 @@ run "rejects_principals_and_accounts_together" {
   command = plan
 
   variables {
-    sym_account_ids        = ["803477428605"]
+    sym_account_ids        = ["210987654321"]
     trusted_principal_arns = ["arn:aws:iam::123456789012:role/sym-server"]
   }
 
@@ -180,7 +180,7 @@ run "uses_a_custom_external_id_and_sym_accounts" {
 
   variables {
     custom_external_id = "customer-chosen-id"
-    sym_account_ids    = ["803477428605"]
+    sym_account_ids    = ["210987654321"]
   }
 
   assert {
@@ -188,7 +188,7 @@ run "uses_a_custom_external_id_and_sym_accounts" {
       Sid       = "SymServerMayAssumeWithExternalId"
       Effect    = "Allow"
       Action    = ["sts:AssumeRole"]
-      Principal = { AWS = ["arn:aws:iam::123456789012:root", "arn:aws:iam::803477428605:root"] }
+      Principal = { AWS = ["arn:aws:iam::123456789012:root", "arn:aws:iam::210987654321:root"] }
       Condition = { StringEquals = { "sts:ExternalId" = "customer-chosen-id" } }
     }
     error_message = "custom_external_id must replace the generated one, and sym_account_ids add their roots to the current account's."
