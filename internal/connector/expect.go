@@ -30,6 +30,24 @@ const (
 	AddonKinesisDataStream = "aws/kinesis-data-stream"
 )
 
+// OriginalVendorAccount is the original Sym's production AWS account, the
+// original runtime-connector's default trusted account. A runtime role
+// must never trust it: it holds the External ID of every role it was given,
+// which a migrating team keeps (docs/migrating.md steps 3 and 4).
+const OriginalVendorAccount = "803477428605"
+
+// principalAccount answers the account of a trusted principal: an account
+// id, or the account field of an ARN.
+func principalAccount(p string) string {
+	if model.IsAccountID(p) {
+		return p
+	}
+	if parts := strings.SplitN(p, ":", 6); len(parts) == 6 {
+		return parts[4]
+	}
+	return ""
+}
+
 // Addons lists the known addons.
 var Addons = []string{AddonSecretsManager, AddonKinesisFirehose, AddonKinesisDataStream}
 

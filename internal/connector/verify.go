@@ -406,6 +406,11 @@ func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
 		principals = []string{fmt.Sprintf("arn:%s:iam::%s:root", r.Partition, r.Account)}
 	}
 	rep.Findings = append(rep.Findings, checkTrust(facts.trust, principals, v.e.ExternalID)...)
+	for _, p := range principals {
+		if principalAccount(p) == OriginalVendorAccount {
+			add(false, "trust", "%s, in the original Sym's production account %s (the vendor's), may assume the role: it knows the External ID. Remove that account (sym_account_id, sym_account_ids; docs/migrating.md step 3)", p, OriginalVendorAccount)
+		}
+	}
 
 	// Permissions: the assume-roles policy, addons, declared extras.
 	accounts := append([]string{r.Account}, v.e.AccountSafelist...)

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -264,6 +265,43 @@ func TestVerifyDetectsDrift(t *testing.T) {
 			t.Fatalf("want the missing External ID named, got:\n%s", rep.Text())
 		}
 		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(decodeIfNeeded(t, orig))}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
+	t.Run("trust of the original vendor's account, declared", func(t *testing.T) {
+		// A runtime-connector applied with the original's sym_account_id =
+		// "803477428605" (before the module refused it): the settings
+		// declare the vendor's root, the trust policy names it, and the
+		// vendor knows the External ID a migrating team keeps.
+		role := roleName(d.RuntimeRole)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := decodeIfNeeded(t, aws.ToString(out.Role.AssumeRolePolicyDocument))
+		withVendor := `{"Version":"2012-10-17","Statement":[{"Sid":"SymServerMayAssumeWithExternalId","Effect":"Allow","Action":["sts:AssumeRole"],` +
+			`"Principal":{"AWS":["arn:aws:iam::123456789012:root","arn:aws:iam::803477428605:root"]},` +
+			`"Condition":{"StringEquals":{"sts:ExternalId":"` + d.ExternalID + `"}}}]}`
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(withVendor)}); err != nil {
+			t.Fatal(err)
+		}
+		declared := exp
+		declared.TrustedPrincipals = []string{"arn:aws:iam::123456789012:root", "803477428605"}
+		rep, err := Verify(ctx, client, declared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diffs := rep.Differences(); len(diffs) != 1 || !strings.Contains(diffs[0], "803477428605") || !strings.Contains(diffs[0], "vendor") {
+			t.Errorf("want one difference naming the vendor's account 803477428605, got:\n%s", rep.Text())
+		}
+		settings := maps.Clone(d.Settings)
+		settings["trusted_principals"] = "arn:aws:iam::123456789012:root,arn:aws:iam::803477428605:root"
+		if _, err := VerifyRuntime(ctx, client, settings, nil); err == nil || !strings.Contains(err.Error(), "803477428605") {
+			t.Errorf("the server's check passed a runtime role the vendor's account may assume: %v", err)
+		}
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(orig)}); err != nil {
 			t.Fatal(err)
 		}
 		mustPass(t)
