@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -411,7 +412,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
 		metrics: reg, api: apiHandler,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: timeouts.ReadHeader, ReadTimeout: timeouts.Read, WriteTimeout: timeouts.Write,
-			IdleTimeout: timeouts.Idle, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn)}}
+			IdleTimeout: timeouts.Idle, MaxHeaderBytes: maxHeaderBytes, ErrorLog: log.New(httpErrorLog{opt.Log}, "", 0)}}
 	go func() {
 		err := inst.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -492,6 +493,27 @@ func (i *Instance) Shutdown(ctx context.Context) error {
 	}
 	i.lock.release()
 	return err
+}
+
+// httpErrorLog puts net/http's own error lines in the server's log. A TLS
+// handshake a client abandons (a load balancer's TCP health check, a port
+// scan: one every few seconds, and nothing wrong with the server) is a
+// debug line; one that failed for a reason (plain HTTP to the HTTPS port, a
+// client that refuses the certificate) is an info line naming it. The rest
+// are warnings.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (w httpErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelInfo
+		if strings.HasSuffix(msg, ": EOF") || strings.HasSuffix(msg, "connection reset by peer") {
+			level = slog.LevelDebug
+		}
+	}
+	w.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // notWritable says what to change when the database, or the directory it
