@@ -48,7 +48,9 @@ It keeps its state in a SQLite file (--db), serves the API on --listen
 (loopback by default) and reaches AWS through the SDK's default credential
 chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles, ...; AWS_ENDPOINT_URL
 points it at an emulator). SYM_ADMIN_TOKEN, when set, is accepted as an admin
-bot token.
+bot token (or the token in the file $SYM_ADMIN_TOKEN_FILE names). SIGHUP
+re-reads that file and --tls-cert/--tls-key (a renewed certificate), without
+a restart; a file that does not load is refused and what is in use stays.
 
 Before the first grant through a runtime (and every --verify-interval after), the server reads
 the runtime connector role with IAM read calls and refuses to use it unless
@@ -241,9 +243,19 @@ start.`,
 				select {
 				case s := <-sig:
 					if s == syscall.SIGHUP {
-						// Rotate the admin token without a restart.
+						// Rotate the admin token and a renewed TLS
+						// certificate without a restart.
+						tlsOn, err := inst.ReloadCertificate()
+						switch {
+						case err != nil:
+							log.Error("SIGHUP: TLS certificate not re-read; the one in use stays", "err", err)
+						case tlsOn:
+							log.Info("SIGHUP: TLS certificate re-read", "file", tlsCert)
+						}
 						if tokenFile == "" {
-							log.Warn("SIGHUP: no SYM_ADMIN_TOKEN_FILE to re-read")
+							if !tlsOn {
+								log.Warn("SIGHUP: no SYM_ADMIN_TOKEN_FILE to re-read")
+							}
 							continue
 						}
 						t, err := adminToken(tokenFile)
@@ -283,7 +295,7 @@ start.`,
 	cmd.Flags().DurationVar(&maxTokenTTL, "max-token-ttl", 90*24*time.Hour, "longest life of an issued API token (tokens default to 30 days, or this when shorter); 0 for no cap")
 	cmd.Flags().StringVar(&metricsToken, "metrics-token", "", "bearer token /metrics requires (prefer $SYM_METRICS_TOKEN: flags show in ps); empty leaves /metrics open")
 	cmd.Flags().DurationVar(&verifyInterval, "verify-interval", 5*time.Minute, "how long a passed runtime connector check is trusted before it runs again (at once after an AccessDenied or AssumeRole failure)")
-	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key); re-read on SIGHUP")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
 	cmd.Flags().BoolVar(&insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --listen address (only behind a TLS-terminating proxy)")
 	cmd.Flags().StringVar(&db, "db", store.DefaultPath(), "SQLite database file (created on first start)")

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -237,9 +238,13 @@ type Instance struct {
 	Delivery *logdest.Deliverer
 	lock     *dbLock
 	metrics  *metricsRegistry
-	api      *api.Server
-	http     *http.Server
-	done     chan error
+	// cert is the TLS certificate served (nil without TLS), and
+	// certFiles the files it is read from.
+	cert      *atomic.Pointer[tls.Certificate]
+	certFiles [2]string
+	api       *api.Server
+	http      *http.Server
+	done      chan error
 }
 
 // Start opens the database, reloads open requests and serves the API.
@@ -346,12 +351,18 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	delivery.Start()
 	tlsOn := opt.TLSCert != "" || opt.TLSKey != ""
 	var tlsCfg *tls.Config
+	var serving *atomic.Pointer[tls.Certificate]
 	// Check passed; the files may have changed since.
 	err = checkListen(opt.Listen, tlsOn, opt.InsecureHTTP)
 	if err == nil && tlsOn {
 		var cert tls.Certificate
 		cert, err = loadKeyPair(opt.TLSCert, opt.TLSKey)
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		// The certificate in use is read at each handshake, so that
+		// ReloadCertificate (SIGHUP) serves a renewed one at once.
+		serving = &atomic.Pointer[tls.Certificate]{}
+		serving.Store(&cert)
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return serving.Load(), nil }}
 	}
 	var ln net.Listener
 	if err == nil {
@@ -410,7 +421,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 	started = true
 	timeouts := opt.HTTP.withDefaults()
 	inst := &Instance{URL: url, PublicURL: opt.PublicURL, Store: st, Engine: eng, Chain: chain, SSO: sso, Slack: slackApp, Secrets: res, Delivery: delivery, done: make(chan error, 1), lock: lock,
-		metrics: reg, api: apiHandler,
+		metrics: reg, api: apiHandler, cert: serving, certFiles: [2]string{opt.TLSCert, opt.TLSKey},
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: timeouts.ReadHeader, ReadTimeout: timeouts.Read, WriteTimeout: timeouts.Write,
 			IdleTimeout: timeouts.Idle, MaxHeaderBytes: maxHeaderBytes, ErrorLog: log.New(httpErrorLog{opt.Log}, "", 0)}}
 	go func() {
@@ -460,6 +471,22 @@ func (r *metricsRegistry) MustRegister(cs ...prometheus.Collector) {
 			panic(err)
 		}
 	}
+}
+
+// ReloadCertificate reads --tls-cert and --tls-key again and serves the
+// pair from the next handshake on (a certificate renewed on disk, without
+// a restart). A pair that does not load is refused and the one in use
+// stays. Without TLS it does nothing and answers false.
+func (i *Instance) ReloadCertificate() (bool, error) {
+	if i.cert == nil {
+		return false, nil
+	}
+	cert, err := loadKeyPair(i.certFiles[0], i.certFiles[1])
+	if err != nil {
+		return true, err
+	}
+	i.cert.Store(&cert)
+	return true, nil
 }
 
 // SetAdminToken replaces the admin bot's token at once ("" disables it).
