@@ -114,7 +114,7 @@ func TestTLSCertificateRereadOnSIGHUP(t *testing.T) {
 	if !waitFor(func() bool { return serial() == 2 }) {
 		t.Fatalf("the renewed certificate is not served after SIGHUP:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "SIGHUP: TLS certificate re-read") {
+	if !waitFor(func() bool { return strings.Contains(out.String(), "SIGHUP: TLS certificate re-read") }) {
 		t.Errorf("the log does not say the certificate was re-read:\n%s", out.String())
 	}
 
