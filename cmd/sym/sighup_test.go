@@ -23,11 +23,7 @@ func TestAdminTokenFileRereadOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No AWS at all: the server says so and serves the API.
-	p := testenv.StartSymProcess(t, filepath.Join(dir, "sym.db"), testenv.FreePort(t), []string{
-		"SYM_ADMIN_TOKEN_FILE=" + file,
-		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"), "AWS_CONFIG_FILE=" + filepath.Join(dir, "none"),
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_REGION=us-east-1"})
+	p := testenv.StartSymProcess(t, filepath.Join(dir, "sym.db"), testenv.FreePort(t), append(noAWS(dir), "SYM_ADMIN_TOKEN_FILE="+file))
 	if !waitFor(func() bool { return p.LogContains("AWS identity:") }) {
 		t.Fatalf("the server did not finish starting:\n%s", p.Log.String())
 	}
