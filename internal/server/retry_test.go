@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -53,6 +54,9 @@ func TestFailedRevocationIsVisibleAndRetried(t *testing.T) {
 	r := ask(t, alice, f.Flow, f.Targets[0], "1h")
 	do(t, f.Users["bob@example.com"], "POST", "/requests/"+r.ID+"/approve", nil, 200)
 
+	if !strings.Contains(metrics(t, srv.URL), "\nsym_deescalation_failures_total 0\n") {
+		t.Fatal("a failed removal counted before any removal")
+	}
 	// Each failure outlasts the SDK's own 5 attempts.
 	fp.Add(testenv.Fault{Action: "RemoveUserFromGroup", Status: 400, Code: "Throttling", Times: 10})
 	err := alice.Do(t.Context(), "POST", "/requests/"+r.ID+"/revoke", nil, nil)
@@ -65,6 +69,12 @@ func TestFailedRevocationIsVisibleAndRetried(t *testing.T) {
 	}
 	if members := testenv.GroupMembers(t, m, f.Groups[0]); !slices.Equal(members, []string{"alice"}) {
 		t.Fatalf("group members while removal fails: %v", members)
+	}
+	// What an operator alerts on (docs/operations.md) moved.
+	body := metrics(t, srv.URL)
+	if !regexp.MustCompile(`\nsym_deescalation_failures_total [1-9]`).MatchString(body) ||
+		!regexp.MustCompile(`\nsym_access_attempts_total\{op="remove",outcome="error"\} [1-9]`).MatchString(body) {
+		t.Errorf("a failed removal is not in /metrics:\n%s", strings.Join(append(linesWith(body, "sym_deescalation_failures"), linesWith(body, `op="remove"`)...), "\n"))
 	}
 	// AWS recovers; the retry finishes the job without anyone asking again.
 	fp.Clear()
