@@ -116,6 +116,10 @@ func TestServerRefusesBadFlagsBeforeOpeningAnything(t *testing.T) {
 		{[]string{"--tls-cert", filepath.Join(dir, "cert.pem")}, []string{"--tls-cert and --tls-key go together"}},
 		{[]string{"--tls-cert", filepath.Join(dir, "cert.pem"), "--tls-key", filepath.Join(dir, "key.pem")}, []string{"--tls-cert", "no such file"}},
 		{[]string{"--public-url", "sym.example.com"}, []string{"--public-url", "https://sym.example.com"}},
+		// Sign-in links are the public URL followed by /login/link?code=...
+		{[]string{"--public-url", "https://sym.example.com/?team=a"}, []string{"--public-url", "query"}},
+		{[]string{"--public-url", "https://sym.example.com/#top"}, []string{"--public-url", "fragment"}},
+		{[]string{"--public-url", "https://admin:pw@sym.example.com"}, []string{"--public-url", "user"}},
 		{[]string{"--oidc-issuer", "accounts.google.com", "--oidc-client-id", "x"}, []string{"--oidc-issuer", "https://"}},
 		{[]string{"--slack-api-url", "slack"}, []string{"--slack-api-url", "https://"}},
 		{[]string{"--org", " "}, []string{"--org", "empty"}},

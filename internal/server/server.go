@@ -182,6 +182,23 @@ func (opt Options) Check() error {
 			return fmt.Errorf("%s %q is not an absolute http(s) URL: write it with its scheme, e.g. %s", u.flag, u.value, u.example)
 		}
 	}
+	// Sign-in links, the OIDC redirect and Slack's links are the public URL
+	// followed by a path: it can hold no query, fragment or user.
+	if p, _ := url.Parse(opt.PublicURL); p != nil && opt.PublicURL != "" {
+		var part string
+		switch {
+		case p.RawQuery != "" || p.ForceQuery:
+			part = "a query (?...)"
+		case p.Fragment != "" || strings.Contains(opt.PublicURL, "#"):
+			part = "a fragment (#...)"
+		case p.User != nil:
+			part = "a user name or password"
+		}
+		if part != "" {
+			return fmt.Errorf("--public-url %q has %s: sym appends paths to it (sign-in links, /login/callback); give the address alone, e.g. %s://%s",
+				p.Redacted(), part, p.Scheme, p.Host)
+		}
+	}
 	return nil
 }
 
