@@ -25,8 +25,8 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    environment = "-prod"
-    role_name   = "arn:aws:iam::123456789012:role/sym/SymRuntimeProd"
+    environment   = "-prod"
+    role_name     = "arn:aws:iam::123456789012:role/sym/SymRuntimeProd"
     tag_name      = "Sym Env"
     iam_role_name = "role/SymRuntimeProd"
   }
