@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -77,4 +78,36 @@ func applyConfigFile(cmd *cobra.Command, path string) error {
 		}
 	}
 	return nil
+}
+
+// secretKeys are the --config keys whose values are secrets.
+var secretKeys = []string{"metrics-token", "oidc-client-secret", "slack-bot-token", "slack-signing-secret"}
+
+// configHoldsSecret reports whether the --config file sets a secret.
+func configHoldsSecret(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return false
+	}
+	for _, k := range secretKeys {
+		if _, ok := m[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// warnOpenSecret says so when a file that holds a secret in clear has any
+// of the permission bits in open (group and others: 0o077; others only:
+// 0o007). The file is not changed: its owner may have a reason.
+func warnOpenSecret(log *slog.Logger, what, path string, open os.FileMode) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&open == 0 {
+		return
+	}
+	log.Warn(what+" is open to other users: chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }

@@ -1,9 +1,12 @@
 package main_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -116,5 +119,71 @@ func TestServerLogLevel(t *testing.T) {
 	out, code := symRun(testenv.SymBinary(t), "", "", "server", "--db", filepath.Join(dir, "bad.db"), "--listen", "127.0.0.1:0", "--log-level", "verbose")
 	if code != 2 || !strings.Contains(out, "--log-level") || !strings.Contains(out, "debug, info, warn or error") {
 		t.Errorf("sym server --log-level verbose: exit %d\n%s", code, out)
+	}
+}
+
+// TestServerWarnsOfOpenSecretFiles: the server says so at start, naming the
+// file, when a file that holds a secret in clear is readable by other users:
+// the admin token file, the TLS private key (other users; its group may be
+// ssl-cert's), and a --config file that sets a secret. It already says so
+// of its database, which holds only token hashes. Owner-only files get no
+// warning.
+func TestServerWarnsOfOpenSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile, certFile, keyFile, config := filepath.Join(dir, "admin-token"), filepath.Join(dir, "cert.pem"),
+		filepath.Join(dir, "key.pem"), filepath.Join(dir, "sym.json")
+	if err := os.WriteFile(tokenFile, []byte("open-admin-token-0123456789abcdef\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeCert(t, certFile, keyFile, 1)
+	if err := os.WriteFile(config, []byte(`{"metrics-token": "open-metrics-token-0123456789"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{tokenFile, config} {
+		if err := os.Chmod(f, 0o644); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(keyFile, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	start := func() string {
+		addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		cmd := exec.Command(testenv.SymBinary(t), "server", "--db", filepath.Join(dir, "sym.db"), "--listen", addr, "--log-format", "text",
+			"--tls-cert", certFile, "--tls-key", keyFile, "--config", config)
+		cmd.Env = append(append(os.Environ(), noAWS(dir)...), "SYM_ADMIN_TOKEN_FILE="+tokenFile)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(func() bool { return strings.Contains(out.String(), "AWS identity:") }) {
+			t.Fatalf("the server did not start:\n%s", out.String())
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		return out.String()
+	}
+	log := start()
+	for _, f := range []string{tokenFile, keyFile, config} {
+		if !strings.Contains(log, "file="+f) || !strings.Contains(log, "chmod 600") {
+			t.Errorf("no warning naming %s:\n%s", f, log)
+		}
+	}
+	for _, secret := range []string{"open-admin-token-0123456789abcdef", "open-metrics-token-0123456789"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log holds a secret:\n%s", log)
+		}
+	}
+
+	// A key its group may read, and owner-only files: no warning.
+	for f, mode := range map[string]os.FileMode{tokenFile: 0o600, config: 0o600, keyFile: 0o640} {
+		if err := os.Chmod(f, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if log := start(); strings.Contains(log, "chmod 600") {
+		t.Errorf("a warning of owner-only files:\n%s", log)
 	}
 }
