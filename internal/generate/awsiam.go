@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/opensym/sym/examples"
+	"github.com/opensym/sym/internal/connector"
 	"github.com/opensym/sym/terraform"
 )
 
@@ -224,27 +225,11 @@ func renameEnvironment(q quickstart, p string, data []byte, env string) ([]byte,
 		// The names the documentation uses as examples, derived from the
 		// environment as the modules derive them.
 		for _, kind := range q.names {
-			data = bytes.ReplaceAll(data, []byte(kind+titleCase(QuickstartEnvironment)), []byte(kind+titleCase(env)))
+			data = bytes.ReplaceAll(data, []byte(kind+connector.TitleCase(QuickstartEnvironment)), []byte(kind+connector.TitleCase(env)))
 		}
 		data = bytes.ReplaceAll(data, []byte(QuickstartEnvironment+"-"), []byte(env+"-"))
 	}
 	return data, nil
-}
-
-// titleCase does what Terraform's title() does to an environment name:
-// each letter that starts a word becomes upper case.
-func titleCase(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' && (i == 0 || !isAlnum(b[i-1])) {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 const modulesReadme = `# sym-modules

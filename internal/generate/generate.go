@@ -111,12 +111,12 @@ func Write(dir string, files []File, force bool) (Result, error) {
 }
 
 // envName is what the connector modules accept as an environment name.
-var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // CheckEnvironment refuses environment names the modules would refuse.
 func CheckEnvironment(env string) error {
 	if !envName.MatchString(env) {
-		return fmt.Errorf("environment %q: use 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), like prod or sandbox-2", env)
+		return fmt.Errorf("environment %q: use 1 to 32 lowercase letters, digits, hyphens or underscores, starting with a letter or digit (it becomes part of IAM names), like prod or sandbox-2", env)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/opensym/sym/examples"
+	"github.com/opensym/sym/internal/connector"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -27,6 +28,7 @@ func TestAWSIAMLayout(t *testing.T) {
 	for _, tc := range []struct{ option, env string }{
 		{"", "prod"},
 		{"sandbox-2", "sandbox-2"},
+		{"prod_us", "prod_us"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			files, err := AWSIAM(AWSIAMOptions{Environment: tc.option})
@@ -56,7 +58,7 @@ func TestAWSIAMLayout(t *testing.T) {
 				t.Errorf("%smain.tf does not name the environment %s:\n%s", envDir, tc.env, got[envDir+"main.tf"])
 			}
 			readme := string(got["README.md"])
-			for _, want := range []string{"SymRuntime" + titleCase(tc.env), "SymIAM" + titleCase(tc.env), tc.env + "-iam-access", tc.env + "-s3-readonly"} {
+			for _, want := range []string{"SymRuntime" + connector.TitleCase(tc.env), "SymIAM" + connector.TitleCase(tc.env), tc.env + "-iam-access", tc.env + "-s3-readonly"} {
 				if !strings.Contains(readme, want) {
 					t.Errorf("README.md does not mention %s", want)
 				}
@@ -95,16 +97,18 @@ func TestAWSIAMLayout(t *testing.T) {
 	}
 }
 
+// TestTitleCase: the names the quickstarts get are the ones the modules
+// make with Terraform's title(), which keeps the letter after "_".
 func TestTitleCase(t *testing.T) {
-	for in, want := range map[string]string{"prod": "Prod", "sandbox-2": "Sandbox-2", "my-env": "My-Env", "2fa": "2fa"} {
-		if got := titleCase(in); got != want {
-			t.Errorf("titleCase(%q) = %q, want %q", in, got, want)
+	for in, want := range map[string]string{"prod": "Prod", "sandbox-2": "Sandbox-2", "my-env": "My-Env", "2fa": "2fa", "prod_us": "Prod_us"} {
+		if got := connector.TitleCase(in); got != want {
+			t.Errorf("TitleCase(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
 func TestAWSIAMRefusesBadEnvironment(t *testing.T) {
-	for _, env := range []string{"Prod", "prod_1", "-prod", "a234567890123456789012345678901234", "prod env"} {
+	for _, env := range []string{"Prod", "prod.1", "-prod", "_prod", "a234567890123456789012345678901234", "prod env"} {
 		if _, err := AWSIAM(AWSIAMOptions{Environment: env}); err == nil || !strings.Contains(err.Error(), "lowercase") {
 			t.Errorf("environment %q: got %v, want a refusal that says what is allowed", env, err)
 		}

@@ -3,8 +3,8 @@ variable "environment" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment))
-    error_message = "The environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", var.environment))
+    error_message = "The environment must be 1 to 32 lowercase letters, digits, hyphens or underscores, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
   }
 }
 

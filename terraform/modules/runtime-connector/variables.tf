@@ -5,8 +5,8 @@ variable "environment" {
   nullable    = false
 
   validation {
-    condition     = var.environment == "" || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment))
-    error_message = "The environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
+    condition     = var.environment == "" || can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", var.environment))
+    error_message = "The environment must be 1 to 32 lowercase letters, digits, hyphens or underscores, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
   }
 }
 
@@ -17,8 +17,8 @@ variable "environment_name" {
   nullable    = false
 
   validation {
-    condition     = var.environment_name == "" || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.environment_name))
-    error_message = "The environment_name must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
+    condition     = var.environment_name == "" || can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", var.environment_name))
+    error_message = "The environment_name must be 1 to 32 lowercase letters, digits, hyphens or underscores, starting with a letter or digit (it becomes part of IAM names), for example \"prod\" or \"sandbox-2\"."
   }
 }
 

@@ -82,6 +82,21 @@ run "environment_name_is_the_original_v2_input" {
   }
 }
 
+# The original accepted environments such as prod_us; Terraform's title()
+# leaves the letter after "_" as it is.
+run "underscores_in_the_environment" {
+  command = plan
+
+  variables {
+    environment = "prod_us"
+  }
+
+  assert {
+    condition     = output.sym_runtime_connector_role.name == "SymRuntimeProd_us" && sym_runtime.this.name == "prod_us"
+    error_message = "an environment with an underscore must name the role SymRuntimeProd_us and the runtime prod_us."
+  }
+}
+
 run "environment_and_environment_name_must_agree" {
   command = plan
 
