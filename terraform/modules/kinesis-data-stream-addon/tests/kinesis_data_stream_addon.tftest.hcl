@@ -26,7 +26,7 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    environment = "prod_1"
+    environment = "prod.1"
     stream_arns = ["arn:aws:firehose:us-east-1:123456789012:deliverystream/sym-audit"]
   }
 
