@@ -197,7 +197,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	s.requests.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
 	// Never log the Authorization header or bodies: they carry secrets.
-	s.cfg.Log.Info("http", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status,
+	// Health probes and metric scrapes come every few seconds: debug, unless
+	// they fail.
+	level := slog.LevelInfo
+	if (r.URL.Path == "/healthz" || r.URL.Path == "/metrics") && rec.status < 400 {
+		level = slog.LevelDebug
+	}
+	s.cfg.Log.Log(r.Context(), level, "http", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status,
 		"ms", time.Since(start).Milliseconds(), "request_id", rid)
 }
 

@@ -318,6 +318,12 @@ func (e *Engine) recordGranted(ctx context.Context, r *model.Request, in *ledger
 	})
 	if err != nil {
 		e.opt.Log.Error("record grant", "request_id", r.ID, "err", err)
+	} else {
+		var until string
+		if r.Deadline != nil {
+			until = r.Deadline.UTC().Format(time.RFC3339)
+		}
+		e.opt.Log.Info("access granted", "request_id", r.ID, "requester", r.Requester, "target", r.Target, "until", until)
 	}
 	e.enqueue(r)
 	e.opt.Metrics.transition(string(model.Escalated))
@@ -538,6 +544,7 @@ func (e *Engine) deescalate(ctx context.Context, r *model.Request, typ, actor st
 		e.opt.Metrics.Lateness.Observe(r.EndedAt.Sub(*r.Deadline).Seconds())
 	}
 	e.opt.Metrics.transition(string(endedEv))
+	e.opt.Log.Info("access removed", "request_id", r.ID, "requester", r.Requester, "target", r.Target, "how", typ, "state", string(r.State))
 	return nil
 }
 

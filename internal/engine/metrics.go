@@ -57,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sym_sweep_rearmed_total", Help: "Open requests the sweeper found without a scheduled wake-up.",
 		}),
 		Reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sym_reconcile_actions_total", Help: "Reconciler actions by action (remove, re-add, report) and outcome.",
+			Name: "sym_reconcile_actions_total", Help: "Reconciler actions by action (remove, re-add, end, report) and outcome.",
 		}, []string{"action", "outcome"}),
 		Unmanaged: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sym_reconcile_unmanaged_members", Help: "Members of reconciled targets that sym did not add (last pass).",

@@ -532,6 +532,26 @@ func TestSecretsAndLogDestinations(t *testing.T) {
 		if !strings.Contains(logs.String(), "log destination delivery failed") {
 			t.Fatalf("the server log does not mention the failing destination")
 		}
+		// Metric scrapes that succeed are not info lines (a scraper comes
+		// every few seconds); the one refused for want of its token is.
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "/metrics") && strings.Contains(line, "status=200") {
+				t.Errorf("a successful metrics scrape was logged at info: %s", line)
+			}
+		}
+		// An operator follows a request through the log by its id: the
+		// grant and the removal each have their line.
+		for _, step := range []string{"access granted", "access removed"} {
+			found := false
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, step) && strings.Contains(line, r.ID) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %q line names request %s in the server log", step, r.ID)
+			}
+		}
 		for i, secret := range []string{token, "wh-7d1c0a55e3b94f0c9a7e", "plain-value-41f8", "staging-value-9a2b", "untagged-value-5c3d", "cfg-value-77e1"} {
 			if strings.Contains(dump.String(), secret) {
 				t.Fatalf("secret value %d appears in the logs, audit or API answers", i)
