@@ -222,13 +222,13 @@ start.`,
 			// Files that hold a secret in clear: their owner's alone (a TLS
 			// key may be its group's, ssl-cert's say).
 			if tokenFile != "" {
-				warnOpenSecret(log, "SYM_ADMIN_TOKEN_FILE, which holds the admin token,", tokenFile, 0o077)
+				server.WarnOpenFile(log, "SYM_ADMIN_TOKEN_FILE, which holds the admin token,", tokenFile, 0o077)
 			}
 			if tlsKey != "" {
-				warnOpenSecret(log, "the --tls-key file", tlsKey, 0o007)
+				server.WarnOpenFile(log, "the --tls-key file", tlsKey, 0o007)
 			}
 			if configFile != "" && configHoldsSecret(configFile) {
-				warnOpenSecret(log, "the --config file, which sets a secret,", configFile, 0o077)
+				server.WarnOpenFile(log, "the --config file, which sets a secret,", configFile, 0o077)
 			}
 			if token == "" {
 				log.Warn("neither SYM_ADMIN_TOKEN nor SYM_ADMIN_TOKEN_FILE is set: only tokens issued earlier work; set one to create the first users")

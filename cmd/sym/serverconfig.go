@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -99,15 +98,4 @@ func configHoldsSecret(path string) bool {
 		}
 	}
 	return false
-}
-
-// warnOpenSecret says so when a file that holds a secret in clear has any
-// of the permission bits in open (group and others: 0o077; others only:
-// 0o007). The file is not changed: its owner may have a reason.
-func warnOpenSecret(log *slog.Logger, what, path string, open os.FileMode) {
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&open == 0 {
-		return
-	}
-	log.Warn(what+" is open to other users: chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }

@@ -31,7 +31,7 @@ const (
 	DefaultMaxDuration    = model.DefaultMaxDuration
 	DefaultRequestTimeout = model.DefaultRequestTimeout
 	// SystemActor is the actor of the steps the platform takes by itself.
-	SystemActor = "sym"
+	SystemActor = model.SystemActor
 )
 
 // Actor is who calls the engine.

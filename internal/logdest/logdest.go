@@ -293,7 +293,7 @@ func (d *Deliverer) worker(q store.OutboxQueue) {
 // abandon gives up what a deleted destination owes, with one audit event
 // (log_destination.abandoned) that the remaining destinations receive.
 func (d *Deliverer) abandon(q store.OutboxQueue) {
-	ev := &model.AuditEvent{Type: "log_destination.abandoned", Actor: "sym", At: d.opt.Now().UTC()}
+	ev := &model.AuditEvent{Type: "log_destination.abandoned", Actor: model.SystemActor, At: d.opt.Now().UTC()}
 	n, err := d.st.AbandonOutbox(context.Background(), q.DestinationID, ev)
 	if err != nil {
 		d.opt.Log.Error("give up a deleted destination's events", "destination", q.DestinationID, "err", err)

@@ -241,6 +241,10 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
+// SystemActor is the audit actor of the steps the platform takes by itself
+// (a scheduled removal, a reconciler repair, a delivery given up).
+const SystemActor = "sym"
+
 // AuditEvent is one line of the append-only audit log.
 type AuditEvent struct {
 	Seq       int64             `json:"seq"`

@@ -571,15 +571,20 @@ func notWritable(db string, err error) error {
 // warnOpenFiles says so when the database (or its write-ahead log) is
 // readable or writable by others than its owner: it holds token hashes and
 // the grant ledger. Databases are created 0600; one made by an older sym,
-// or copied with cp, may not be. The file is not changed: its owner may
-// have a reason.
+// or copied with cp, may not be.
 func warnOpenFiles(log *slog.Logger, db string) {
 	for _, f := range []string{db, db + "-wal"} {
-		fi, err := os.Stat(f)
-		if err != nil || fi.Mode().Perm()&0o077 == 0 {
-			continue
-		}
-		log.Warn("the database file is open to other users; it holds token hashes and the grant ledger: chmod 600 it",
-			"file", f, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+		WarnOpenFile(log, "the database file, which holds token hashes and the grant ledger,", f, 0o077)
 	}
+}
+
+// WarnOpenFile says so when a file that holds secrets has any of the
+// permission bits in open (group and others: 0o077; others only: 0o007).
+// The file is not changed: its owner may have a reason.
+func WarnOpenFile(log *slog.Logger, what, path string, open os.FileMode) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&open == 0 {
+		return
+	}
+	log.Warn(what+" is open to other users: chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
