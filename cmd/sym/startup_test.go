@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,4 +145,29 @@ func waitFor(cond func() bool) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return cond()
+}
+
+// TestServerSaysWhetherTheIdentityProviderAnswers: with --oidc-issuer set,
+// the server reads the issuer's discovery document at start and says
+// whether browser sign-in will work, so that a mistyped issuer shows in
+// the operator's log rather than at a user's first sign-in. A down issuer
+// does not stop the server (token sign-in still works).
+func TestServerSaysWhetherTheIdentityProviderAnswers(t *testing.T) {
+	dir := t.TempDir()
+	idp := testenv.StartOIDCProvider(t, "")
+	down := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	for i, c := range []struct{ issuer, want, not string }{
+		{idp.URL, "identity provider answered", "fails until the identity provider answers"},
+		{down, "browser sign-in through --oidc-issuer fails until the identity provider answers", "identity provider answered"},
+	} {
+		p := testenv.StartSymProcess(t, filepath.Join(dir, fmt.Sprintf("sym%d.db", i)), testenv.FreePort(t), noAWS(dir),
+			"--oidc-issuer", c.issuer, "--oidc-client-id", idp.ClientID)
+		if !waitFor(func() bool { return p.LogContains(c.want) && p.LogContains("issuer="+c.issuer) }) {
+			t.Errorf("--oidc-issuer %s: the log does not say %q with the issuer:\n%s", c.issuer, c.want, p.Log.String())
+		}
+		if p.LogContains(c.not) {
+			t.Errorf("--oidc-issuer %s: the log says %q:\n%s", c.issuer, c.not, p.Log.String())
+		}
+		p.Kill()
+	}
 }

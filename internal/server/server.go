@@ -462,6 +462,19 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		inst.AWSIdentity = id
 		opt.Log.Info("aws identity", "arn", id.ARN, "account", id.Account, "trusted_principal", id.PrincipalARN)
 	}
+	// Say whether browser sign-in will work, without holding the start up
+	// on a slow identity provider.
+	if opt.OIDC.Issuer != "" {
+		go func() {
+			c, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := app.CheckIdentityProvider(c); err != nil {
+				opt.Log.Warn("browser sign-in through --oidc-issuer fails until the identity provider answers: check the URL and that this host reaches it; token sign-in still works", "issuer", opt.OIDC.Issuer, "err", err)
+				return
+			}
+			opt.Log.Info("identity provider answered", "issuer", opt.OIDC.Issuer)
+		}()
+	}
 	return inst, nil
 }
 

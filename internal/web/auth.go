@@ -160,6 +160,19 @@ func (o *oidcClient) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVe
 	return oc, o.provider.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}), nil
 }
 
+// CheckIdentityProvider reads the issuer's discovery document once, so
+// that the server can say at start whether browser sign-in will work (a
+// mistyped --oidc-issuer or an unreachable IdP shows on the first
+// sign-in otherwise). It answers nil when no issuer is configured; a
+// failure here is retried at the next sign-in.
+func (a *App) CheckIdentityProvider(ctx context.Context) error {
+	if a.oidc == nil {
+		return nil
+	}
+	_, _, err := a.oidc.setup(ctx)
+	return err
+}
+
 // loginOIDC sends the browser to the identity provider with a fresh
 // state, nonce and PKCE verifier kept in a short-lived cookie.
 func (a *App) loginOIDC(w http.ResponseWriter, r *http.Request) {
