@@ -76,11 +76,6 @@ type App struct {
 	wg      sync.WaitGroup
 	once    sync.Once
 
-	// Signatures already received, until they are too old to verify.
-	seenMu sync.Mutex
-	seen   map[string]time.Time
-	pruned time.Time
-
 	// Clicks are decided after they are answered (later); Stop waits for
 	// those under way.
 	mu        sync.Mutex
@@ -149,7 +144,15 @@ func (a *App) verified(h func(http.ResponseWriter, *http.Request, *workspace)) h
 			}
 		}
 		if err == nil {
-			err = a.firstTime(r.Header)
+			replay, serr := a.firstTime(r.Context(), r.Header)
+			if serr != nil {
+				a.cfg.Log.Error("slack: record the request's signature", "err", serr)
+				http.Error(w, "the sym server cannot record this request (to refuse replays); see its log", http.StatusServiceUnavailable)
+				return
+			}
+			if replay {
+				err = errors.New("this signed request was already received: refused as a replay")
+			}
 		}
 		if err != nil {
 			a.cfg.Log.Warn("slack request refused", "path", r.URL.Path, "reason", err.Error())
@@ -163,31 +166,13 @@ func (a *App) verified(h func(http.ResponseWriter, *http.Request, *workspace)) h
 
 // firstTime refuses a signed request that was already received: a
 // signature is good for MaxSkew either side of its timestamp, and a
-// submission replayed in that window would create a second request.
-// Signatures are remembered until their timestamp is too old to pass
-// Verify; a restart forgets them (decision 019).
-func (a *App) firstTime(h http.Header) error {
-	sig := h.Get("X-Slack-Signature")
+// submission replayed in that window would create a second request. The
+// store keeps each signature until its timestamp is too old to pass
+// Verify, across restarts (decision 019).
+func (a *App) firstTime(ctx context.Context, h http.Header) (replay bool, err error) {
 	sec, _ := strconv.ParseInt(h.Get("X-Slack-Request-Timestamp"), 10, 64) // Verify read it
-	now := a.cfg.Now()
-	a.seenMu.Lock()
-	defer a.seenMu.Unlock()
-	if a.seen == nil {
-		a.seen = map[string]time.Time{}
-	}
-	if now.Sub(a.pruned) > time.Minute {
-		for k, until := range a.seen {
-			if now.After(until) {
-				delete(a.seen, k)
-			}
-		}
-		a.pruned = now
-	}
-	if until, ok := a.seen[sig]; ok && !now.After(until) {
-		return errors.New("this signed request was already received: refused as a replay")
-	}
-	a.seen[sig] = time.Unix(sec, 0).Add(MaxSkew)
-	return nil
+	fresh, err := a.cfg.Store.FirstSlackSignature(ctx, h.Get("X-Slack-Signature"), time.Unix(sec, 0).Add(MaxSkew))
+	return !fresh, err
 }
 
 // workspace is one Slack workspace sym serves: a sym_integration of type

@@ -212,10 +212,11 @@ func TestSlackApp(t *testing.T) {
 		"U0CAROL": "carol@example.com", "U0ZED": "zed@example.com", "U0GHOST": "ghost@example.com"})
 	m := testenv.StartMoto(t)
 	aws := testenv.StartFaultProxy(t, m.URL) // for a slow grant
-	srv := testenv.StartServerWith(t, testenv.ServerOptions{Moto: m, AWSEndpoint: aws.URL, Slack: server.SlackOptions{
+	opts := testenv.ServerOptions{Moto: m, AWSEndpoint: aws.URL, Slack: server.SlackOptions{
 		BotToken: "xoxb-test-token", SigningSecret: signingSecret, APIURL: ws.srv.GetAPIURL(), Poll: 100 * time.Millisecond},
 		Delivery: logdest.Options{Poll: 50 * time.Millisecond, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond},
-		Engine:   engine.Options{RetryBase: 20 * time.Millisecond}})
+		Engine:   engine.Options{RetryBase: 20 * time.Millisecond}}
+	srv := testenv.StartServerWith(t, opts)
 	f := testenv.SetupIAMFlow(t, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{
 		Users: []string{"alice@example.com", "bob@example.com", "carol@example.com"},
 		Vars:  map[string]string{"approvers": "bob@example.com", "request_channel": channel},
@@ -282,6 +283,7 @@ func TestSlackApp(t *testing.T) {
 	})
 
 	var id string
+	var submitted url.Values // a signed submission, sent again after a restart
 	t.Run("the slash command opens the flow's form and a submission creates the request", func(t *testing.T) {
 		status, body := post(t, srv.URL, "/slack/commands", slash("U0ALICE", "", team), now, signingSecret)
 		if status != 200 {
@@ -313,7 +315,8 @@ func TestSlackApp(t *testing.T) {
 		if status != 200 || !strings.Contains(body, `"response_action":"errors"`) || !strings.Contains(body, `"reason":"That request is not complete: reason is required`) {
 			t.Fatalf("a submission without a reason answered %d %s, want the error under the reason field", status, body)
 		}
-		status, body = post(t, srv.URL, "/slack/interactions", submission("investigate incident 42\nfrom the pager"), now, signingSecret)
+		submitted = submission("investigate incident 42\nfrom the pager")
+		status, body = post(t, srv.URL, "/slack/interactions", submitted, now, signingSecret)
 		if status != 200 || !strings.Contains(body, `"response_action":"clear"`) {
 			t.Fatalf("the submission answered %d %s", status, body)
 		}
@@ -613,6 +616,32 @@ func TestSlackApp(t *testing.T) {
 				"reason": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "late"}}}}}}), time.Now(), signingSecret)
 		if status != 200 || !strings.Contains(body, "takes requests only from api, not from slack") {
 			t.Fatalf("a late submission answered %d %s", status, body)
+		}
+	})
+
+	t.Run("a replay is refused after a restart too", func(t *testing.T) {
+		if submitted == nil {
+			t.Fatal("no submission to replay (an earlier subtest failed)")
+		}
+		shut, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shut); err != nil {
+			t.Fatal(err)
+		}
+		again := opts
+		again.DB = srv.DB
+		srv2 := testenv.StartServerWith(t, again)
+		before, err := srv2.Engine.ListFor(ctx, engine.Actor{Email: "alice@example.com", Role: "member"}, "", "", "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body := post(t, srv2.URL, "/slack/interactions", submitted, now, signingSecret)
+		if status != 401 || !strings.Contains(body, "already received") {
+			t.Fatalf("the first submission replayed after a restart answered %d %s, want 401 saying it was already received", status, body)
+		}
+		after, err := srv2.Engine.ListFor(ctx, engine.Actor{Email: "alice@example.com", Role: "member"}, "", "", "", 100)
+		if err != nil || len(after) != len(before) {
+			t.Fatalf("alice has %d requests after the replay, %d before (%v)", len(after), len(before), err)
 		}
 	})
 }

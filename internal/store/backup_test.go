@@ -149,7 +149,7 @@ func TestRestoreOfAnOlderSchema(t *testing.T) {
 		}
 		if p == old {
 			// Back to schema 4, as a sym of then left it.
-			if _, err := s.db.Exec(`DROP TABLE restores; DROP TABLE audit_head; DROP INDEX tokens_id;
+			if _, err := s.db.Exec(`DROP TABLE slack_signatures; DROP TABLE restores; DROP TABLE audit_head; DROP INDEX tokens_id;
 				ALTER TABLE web_sessions DROP COLUMN token_id;
 				ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
 				ALTER TABLE tokens DROP COLUMN id; ALTER TABLE tokens DROP COLUMN issuer; ALTER TABLE tokens DROP COLUMN expires_at;

@@ -199,6 +199,14 @@ var migrations = []string{
 		newest_seq INTEGER NOT NULL,
 		newest_at TEXT NOT NULL
 	);`,
+	// Slack request signatures already received, kept until their
+	// timestamp is too old to pass verification, so that a replay is
+	// refused across a restart too.
+	`CREATE TABLE slack_signatures (
+		signature TEXT PRIMARY KEY,
+		until_ms INTEGER NOT NULL
+	);
+	CREATE INDEX slack_signatures_until ON slack_signatures(until_ms);`,
 }
 
 // DefaultPath is where the database lives when --db is not given: the

@@ -84,6 +84,23 @@ func (s *Store) UseLoginLink(ctx context.Context, code string) (*User, error) {
 	return s.GetUser(ctx, email)
 }
 
+// FirstSlackSignature records the signature of a signed Slack request
+// until it expires and reports whether it was new: false means the same
+// signed request was received before, and is a replay. Signatures past
+// their time are forgotten on the way.
+func (s *Store) FirstSlackSignature(ctx context.Context, signature string, until time.Time) (bool, error) {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM slack_signatures WHERE until_ms < ?`, s.now().UnixMilli()); err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO slack_signatures (signature, until_ms) VALUES (?,?) ON CONFLICT (signature) DO NOTHING`,
+		signature, until.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // SlackMessage is where a request's message was posted, so that it is
 // updated in place.
 type SlackMessage struct {
