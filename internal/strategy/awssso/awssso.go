@@ -416,8 +416,11 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		}
 		return st.AccountAssignmentCreationStatus, nil
 	})
-	if strategy.IsNotGranted(err) {
-		// FAILED means Identity Center made nothing. The user had no such
+	if failed := (*FailedError)(nil); errors.As(err, &failed) {
+		// FAILED means Identity Center made nothing, and retrying the same
+		// call meets the same reason. (A deletion's FAILED says the
+		// opposite, that the assignment is still there: it stays an
+		// ordinary error, also below.) The user had no such
 		// assignment before this call (read above, under the engine's lock
 		// of this user and target), so one listed now is this call's
 		// leftover: remove it before saying nothing was granted.
@@ -429,6 +432,7 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		if cerr := s.removeAll(ctx, c, t, user); cerr != nil {
 			return fmt.Errorf("%v; and removing what it may have left failed: %w", err, cerr)
 		}
+		return &strategy.NotGrantedError{Err: err}
 	}
 	return err
 }
@@ -501,7 +505,9 @@ func (s *Strategy) deleteOnce(ctx context.Context, c *clients, t target, user, w
 
 // wait polls an assignment operation until SUCCEEDED or FAILED, with
 // jittered back-off from PollInterval doubling to PollMax, for at most
-// PollTimeout. Running out of time is an error with the outcome unknown.
+// PollTimeout. FAILED is a *FailedError: AWS did not do what was asked
+// (a creation granted nothing, a deletion removed nothing). Running out of
+// time is an error with the outcome unknown.
 func (s *Strategy) wait(ctx context.Context, op string, st *types.AccountAssignmentOperationStatus,
 	describe func(context.Context, *string) (*types.AccountAssignmentOperationStatus, error)) error {
 	interval, maxInterval, limit := s.PollInterval, s.PollMax, s.PollTimeout
@@ -523,8 +529,7 @@ func (s *Strategy) wait(ctx context.Context, op string, st *types.AccountAssignm
 		case types.StatusValuesSucceeded:
 			return nil
 		case types.StatusValuesFailed:
-			// AWS made nothing: retrying the same call meets the same reason.
-			return &strategy.NotGrantedError{Err: &FailedError{Op: op, Reason: aws.ToString(st.FailureReason)}}
+			return &FailedError{Op: op, Reason: aws.ToString(st.FailureReason)}
 		}
 		if time.Since(start) >= limit {
 			return fmt.Errorf("%s: still %s after %s (request %s); the outcome is unknown", op, st.Status, limit, aws.ToString(st.RequestId))

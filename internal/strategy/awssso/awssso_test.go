@@ -189,6 +189,44 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a deletion that FAILED proves nothing was removed", func(t *testing.T) {
+		// Identity Center answers the creation FAILED with the assignment
+		// listed, and then the deletion of that leftover FAILED too: the
+		// assignment may still be there, so the grant is not refused (a
+		// NotGrantedError would close its ledger entry and leave it).
+		g := grant("alice@example.com", "", "aws_sso_permission_set")
+		const reason, delReason = "Received a 404 status error: Not supported policy", "Received a 500 status error"
+		faults := []*testenv.Fault{
+			proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Times: 1, Rewrite: testenv.AssignmentStatus("FAILED", reason)}),
+			proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentDeletionStatus", Rewrite: testenv.AssignmentStatus("FAILED", delReason)}),
+		}
+		defer proxy.Clear()
+		err := s.Escalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), reason) || !strings.Contains(err.Error(), delReason) {
+			t.Fatalf("a FAILED creation whose leftover's deletion FAILED: %v, want an ordinary error with both reasons", err)
+		}
+		// A removal whose deletion FAILED is not done either: an ordinary
+		// error, which the engine retries.
+		if err := s.Escalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		err = s.Deescalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), delReason) {
+			t.Fatalf("a deletion that FAILED: %v, want an ordinary error with AWS's reason", err)
+		}
+		for _, f := range faults {
+			proxy.Remove(f)
+		}
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Assigned(t, account); len(got) != 0 {
+			t.Fatalf("assignments left: %v", got)
+		}
+	})
+
 	t.Run("done only when the status says SUCCEEDED", func(t *testing.T) {
 		g := grant("bob@example.com", "", "aws_sso_permission_set")
 		before := proxy.Seen("DescribeAccountAssignmentCreationStatus")
