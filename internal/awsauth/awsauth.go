@@ -137,6 +137,28 @@ func (c *Chain) CheckResource(rt Runtime, nameOrARN string) error {
 	return nil
 }
 
+// CheckTarget enforces the guard rails on a resource a strategy's connector
+// role acts on when it grants (a Lambda function): an ARN in the runtime
+// role's partition (no role of the chain can reach another), whose account
+// is within --allowed-accounts (when set). The API checks the account when
+// the target is written; the flags may have narrowed since. Unlike
+// CheckResource, the account need not be the runtime's or safelisted: the
+// connector role's own policy names what it may act on, in any account. A
+// bare name is in the connector role's account by construction.
+func (c *Chain) CheckTarget(rt Runtime, what, nameOrARN string) error {
+	if !strings.HasPrefix(nameOrARN, "arn:") {
+		return nil
+	}
+	parts := strings.SplitN(nameOrARN, ":", 6)
+	if len(parts) != 6 || !model.IsAccountID(parts[4]) {
+		return &GuardError{fmt.Sprintf("%s %q is not an ARN with an account id", what, nameOrARN)}
+	}
+	if rp := model.RolePartition(rt.RoleARN); parts[1] != rp {
+		return &GuardError{fmt.Sprintf("%s %s is in partition %q, the runtime role %s in %q: no role of the chain can reach it", what, nameOrARN, parts[1], rt.RoleARN, rp)}
+	}
+	return c.Guards.CheckAccount(what+" "+nameOrARN, parts[4])
+}
+
 // RuntimeOf is the runtime connector of an AWS permission context.
 func RuntimeOf(a *model.AWSContext) Runtime {
 	return Runtime{RoleARN: a.RoleARN, ExternalID: a.ExternalID, Region: a.Region, Safelist: ParseSafelist(a.Safelist)}

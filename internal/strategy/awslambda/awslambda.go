@@ -85,21 +85,31 @@ func functionARN(g strategy.Grant) (string, error) {
 	return arn, nil
 }
 
-// Escalate invokes the function with an escalate event. An answer with
-// errors is a NotGrantedError carrying them, and so is a function that does
-// not exist (Lambda's ResourceNotFoundException): nothing ran.
+// Escalate invokes the function with an escalate event, once the guard
+// rails admit it (awsauth's CheckTarget: a guard error, nothing invoked).
+// An answer with errors is a NotGrantedError carrying them, and so is a
+// function that does not exist (Lambda's ResourceNotFoundException):
+// nothing ran.
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
+	arn, err := functionARN(g)
+	if err != nil {
+		return err
+	}
+	// The guard rails before anything is invoked (never on removal: a run
+	// escalated before the flags changed is still taken back).
+	if err := s.Chain.CheckTarget(g.Runtime, "Lambda function", arn); err != nil {
+		return err
+	}
 	if err := s.Check.Before(ctx, "aws_lambda", g); err != nil {
 		return err
 	}
-	_, err := s.Invoke(ctx, g, "escalate")
+	_, err = s.Invoke(ctx, g, "escalate")
 	var fe *FunctionErrors
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &fe):
 		return &strategy.NotGrantedError{Err: err}
 	case errors.As(err, &nf):
-		arn, _ := functionARN(g)
 		return &strategy.NotGrantedError{Err: fmt.Errorf("Lambda function %s does not exist: %w", arn, err)}
 	}
 	return err

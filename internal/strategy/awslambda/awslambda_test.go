@@ -228,3 +228,36 @@ func TestFunctionErrorAndTimeout(t *testing.T) {
 		t.Fatalf("the fake received %d invocations, want 5", n)
 	}
 }
+
+// TestGuardRailsAtGrant: a function the server's guard rails no longer
+// admit (--allowed-accounts narrowed after the target was written), or one
+// in another partition than the runtime role (no role of the chain can
+// invoke it), is refused before anything is invoked, as a guard error the
+// engine does not retry. A de-escalation is never refused: a run escalated
+// before the flags changed is still taken back through the function.
+func TestGuardRailsAtGrant(t *testing.T) {
+	m := testenv.StartMoto(t)
+	fake := testenv.StartFakeLambda(t, m.URL)
+	chain := awsauth.NewChain(testenv.AWSConfigAt(t, fake.URL), nil)
+	chain.Guards = awsauth.Guards{Accounts: []string{"123456789012"}}
+	s := &awslambda.Strategy{Chain: chain}
+	ctx := context.Background()
+	for _, c := range []struct{ arn, want string }{
+		{"arn:aws:lambda:us-east-1:999999999999:function:sym-grant", "--allowed-accounts"},
+		{"arn:aws-cn:lambda:cn-north-1:123456789012:function:sym-grant", "partition"},
+	} {
+		err := s.Escalate(ctx, grant(c.arn))
+		if !awsauth.IsGuard(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.arn) {
+			t.Errorf("escalation through %s: %v, want a guard error naming the function and %s", c.arn, err, c.want)
+		}
+	}
+	if n := len(fake.Payloads()); n != 0 {
+		t.Fatalf("the function was invoked %d times through targets the guard rails refuse", n)
+	}
+	if err := s.Deescalate(ctx, grant("arn:aws:lambda:us-east-1:999999999999:function:sym-grant")); err != nil {
+		t.Fatalf("de-escalation of a run granted before the flags changed: %v", err)
+	}
+	if n := len(fake.Payloads()); n != 1 {
+		t.Fatalf("the de-escalation invoked the function %d times, want 1", n)
+	}
+}

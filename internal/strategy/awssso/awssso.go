@@ -359,8 +359,17 @@ func (s *Strategy) HasAccess(ctx context.Context, g strategy.Grant) (bool, error
 
 // Escalate assigns the permission set (or adds the membership) and returns
 // only once Identity Center reports it done. An assignment already there
-// counts as done.
+// counts as done. An account outside --allowed-accounts is refused (a guard
+// error) before any call: the API checked it when the target was written,
+// but the flags may have narrowed since. Removal is never refused.
 func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
+	if t, err := targetOf(g); err != nil {
+		return err
+	} else if t.account != "" {
+		if err := s.Chain.Guards.CheckAccount("the assignment of permission set "+t.permissionSet, t.account); err != nil {
+			return err
+		}
+	}
 	if err := s.Check.Before(ctx, "aws_sso", g); err != nil {
 		return err
 	}

@@ -267,6 +267,35 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("an account outside --allowed-accounts is refused at grant, removed from all the same", func(t *testing.T) {
+		// The target was written when the flags admitted its account;
+		// the server now runs with --allowed-accounts without it (the
+		// connector role's account is still allowed).
+		g := grant("bob@example.com", "", "aws_sso_permission_set")
+		if err := s.Escalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		guarded := awsauth.NewChain(testenv.AWSConfigAt(t, proxy.URL), nil)
+		guarded.Guards = awsauth.Guards{Accounts: []string{"123456789012"}}
+		strict := &awssso.Strategy{Chain: guarded, PollInterval: 20 * time.Millisecond}
+		other := grant("carol@example.com", "carol", "aws_sso_permission_set")
+		before := proxy.Seen("CreateAccountAssignment")
+		err := strict.Escalate(ctx, other)
+		if !awsauth.IsGuard(err) || !strings.Contains(err.Error(), account) || !strings.Contains(err.Error(), "--allowed-accounts") {
+			t.Fatalf("a grant in account %s outside --allowed-accounts: %v, want a guard error naming the account and the flag", account, err)
+		}
+		if n := proxy.Seen("CreateAccountAssignment") - before; n != 0 {
+			t.Fatalf("%d assignments created in an account the guard rails refuse", n)
+		}
+		// bob's grant, made before the flags changed, is still removed.
+		if err := strict.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Assigned(t, account); len(got) != 0 {
+			t.Fatalf("assignments left: %v", got)
+		}
+	})
+
 	t.Run("at most InFlight assignment operations at once", func(t *testing.T) {
 		const users = 6
 		capped := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 20 * time.Millisecond, InFlight: 2}
