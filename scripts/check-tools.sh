@@ -37,11 +37,20 @@ if [ "$fail" = 0 ]; then
   tfver=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p')
   case "$tfver" in 1.[5-9]*|1.1[0-9]*) ;; *) echo "Terraform ${tfver:-unknown} is too old: need 1.5 or newer" >&2; fail=1;; esac
   # The AWS provider comes from a filesystem mirror: no registry is assumed.
+  # Terraform reads both layouts of one: unpacked (VERSION/OS_ARCH/ directories,
+  # as a plugin cache holds them) and packed (the .zip files that
+  # 'terraform providers mirror' writes).
   mirror=${SYM_TF_PLUGIN_MIRROR:-/opt/tf-plugins}
-  if ! ls "$mirror"/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_* >/dev/null 2>&1; then
-    echo "missing: the hashicorp/aws Terraform provider in a filesystem mirror at $mirror" >&2
-    echo "  put it there (terraform providers mirror $mirror, on a machine with registry access)" >&2
-    echo "  or set SYM_TF_PLUGIN_MIRROR to the mirror you have" >&2
+  aws_dir=$mirror/registry.terraform.io/hashicorp/aws
+  if ! ls "$aws_dir"/*/*/terraform-provider-aws_* >/dev/null 2>&1 &&
+    ! ls "$aws_dir"/terraform-provider-aws_*.zip >/dev/null 2>&1; then
+    q=$(printf '%q' "$mirror")
+    cat >&2 <<EOF
+missing: the hashicorp/aws Terraform provider in a filesystem mirror at $mirror
+  fill it on a machine that reaches registry.terraform.io (Terraform's plugin cache has a mirror's layout):
+    mkdir -p $q && cd "\$(mktemp -d)" && printf 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = ">= 5.0" }\n  }\n}\n' >main.tf && TF_PLUGIN_CACHE_DIR=$q terraform init -backend=false
+  (then copy $mirror to this machine if that was another), or set SYM_TF_PLUGIN_MIRROR to the mirror you have
+EOF
     fail=1
   fi
 fi
