@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,12 @@ type Strategy struct {
 	limiters map[string]*limiter
 	stores   map[string]string // instance ARN -> identity store id
 	users    map[string]cachedUser
+	// unsettled are the creation requests of this server whose outcome
+	// it has not seen (still IN_PROGRESS at PollTimeout, or their status
+	// unreadable), by assignment (see assignmentKey). An assignment such a
+	// request makes may be listed only after a removal has read the list,
+	// so a removal is not done while one is IN_PROGRESS.
+	unsettled map[string][]string
 }
 
 type cachedUser struct {
@@ -418,14 +425,17 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	err = s.wait(ctx, "CreateAccountAssignment ("+what+")", out.AccountAssignmentCreationStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
-		st, err := c.admin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
-			InstanceArn: aws.String(t.instance), AccountAssignmentCreationRequestId: id})
-		if err != nil {
-			return nil, err
-		}
-		return st.AccountAssignmentCreationStatus, nil
+		return c.creationStatus(ctx, t, id)
 	})
-	if failed := (*FailedError)(nil); errors.As(err, &failed) {
+	var failed *FailedError
+	if err != nil && !errors.As(err, &failed) {
+		// The outcome is unknown: removals wait until this request ends.
+		if st := out.AccountAssignmentCreationStatus; st != nil {
+			s.unsettle(t, user, aws.ToString(st.RequestId))
+		}
+		return err
+	}
+	if failed != nil {
 		// FAILED means Identity Center made nothing, and retrying the same
 		// call meets the same reason. (A deletion's FAILED says the
 		// opposite, that the assignment is still there: it stays an
@@ -472,9 +482,13 @@ func (s *Strategy) Deescalate(ctx context.Context, g strategy.Grant) error {
 }
 
 // removeAll deletes the user's assignments of the permission set in the
-// account until none is listed.
+// account until none is listed, once no creation of it whose outcome this
+// server has not seen is IN_PROGRESS.
 func (s *Strategy) removeAll(ctx context.Context, c *clients, t target, user string) error {
 	what := fmt.Sprintf("remove permission set %s in account %s from user %s", t.permissionSet, t.account, user)
+	if err := s.settle(ctx, c, t, user, what); err != nil {
+		return err
+	}
 	for {
 		n, err := c.assignments(ctx, t, user)
 		if err != nil || n == 0 {
@@ -510,6 +524,61 @@ func (s *Strategy) deleteOnce(ctx context.Context, c *clients, t target, user, w
 		}
 		return st.AccountAssignmentDeletionStatus, nil
 	})
+}
+
+func assignmentKey(t target, user string) string {
+	return t.instance + "|" + t.account + "|" + t.permissionSet + "|" + user
+}
+
+// unsettle remembers a creation request whose outcome is unknown.
+func (s *Strategy) unsettle(t target, user, requestID string) {
+	if requestID == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unsettled == nil {
+		s.unsettled = map[string][]string{}
+	}
+	k := assignmentKey(t, user)
+	s.unsettled[k] = append(s.unsettled[k], requestID)
+}
+
+// settle reads the status of the assignment's unsettled creations: one
+// still IN_PROGRESS (or whose status cannot be read) is an error, since
+// what it makes may land after the removal; those that ended are
+// forgotten.
+func (s *Strategy) settle(ctx context.Context, c *clients, t target, user, what string) error {
+	k := assignmentKey(t, user)
+	s.mu.Lock()
+	ids := slices.Clone(s.unsettled[k])
+	s.mu.Unlock()
+	for _, id := range ids {
+		st, err := c.creationStatus(ctx, t, aws.String(id))
+		switch {
+		case err != nil && !isNotFound(err):
+			return fmt.Errorf("%s: read the status of creation request %s, whose outcome is unknown: %w", what, id, err)
+		case err == nil && (st == nil || st.Status == types.StatusValuesInProgress):
+			return fmt.Errorf("%s: creation request %s is still IN_PROGRESS, and what it makes may land after the removal; retried until it has ended", what, id)
+		}
+		s.mu.Lock()
+		s.unsettled[k] = slices.DeleteFunc(s.unsettled[k], func(x string) bool { return x == id })
+		if len(s.unsettled[k]) == 0 {
+			delete(s.unsettled, k)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// creationStatus reads a creation request's status.
+func (c *clients) creationStatus(ctx context.Context, t target, id *string) (*types.AccountAssignmentOperationStatus, error) {
+	st, err := c.admin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
+		InstanceArn: aws.String(t.instance), AccountAssignmentCreationRequestId: id})
+	if err != nil {
+		return nil, err
+	}
+	return st.AccountAssignmentCreationStatus, nil
 }
 
 // wait polls an assignment operation until SUCCEEDED or FAILED, with

@@ -296,6 +296,48 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a removal waits for a creation whose outcome is unknown", func(t *testing.T) {
+		// Identity Center is slow: the creation stays IN_PROGRESS past the
+		// time limit and its assignment is not listed yet. Removing now
+		// finds nothing to delete, yet the assignment lands later: the
+		// removal is not done until the creation has ended.
+		short := &awssso.Strategy{Chain: chain, PollInterval: 10 * time.Millisecond, PollTimeout: 50 * time.Millisecond}
+		g := grant("carol@example.com", "carol", "aws_sso_permission_set")
+		hide := func(body []byte) []byte {
+			var m map[string]any
+			if json.Unmarshal(body, &m) != nil {
+				return body
+			}
+			m["AccountAssignments"] = []any{}
+			out, _ := json.Marshal(m)
+			return out
+		}
+		faults := []*testenv.Fault{
+			proxy.Add(testenv.Fault{Action: "CreateAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentCreationStatus", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "ListAccountAssignments", Rewrite: hide}),
+		}
+		defer proxy.Clear()
+		if err := short.Escalate(ctx, g); err == nil || !strings.Contains(err.Error(), "outcome is unknown") {
+			t.Fatalf("want an unknown outcome, got %v", err)
+		}
+		err := short.Deescalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "IN_PROGRESS") {
+			t.Fatalf("a removal while the creation is still IN_PROGRESS: %v, want an ordinary error saying so", err)
+		}
+		// The creation ends (SUCCEEDED) and its assignment is listed: the
+		// removal deletes it.
+		for _, f := range faults {
+			proxy.Remove(f)
+		}
+		if err := short.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Assigned(t, account); len(got) != 0 {
+			t.Fatalf("assignments left: %v", got)
+		}
+	})
+
 	t.Run("at most InFlight assignment operations at once", func(t *testing.T) {
 		const users = 6
 		capped := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 20 * time.Millisecond, InFlight: 2}
