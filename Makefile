@@ -8,9 +8,9 @@ BIN := bin
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F '\t' '{ printf "%-17s %s\n", $$1, $$2 }'
 
-check-tools: ## check for go, terraform, moto_server, the aws provider mirror, git, aws CLI, curl, openssl, jq
+check-tools: ## check for go, terraform, moto_server, the aws provider mirror, git, aws CLI, curl, openssl, jq, chromium
 	@scripts/check-tools.sh
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -47,7 +47,7 @@ bench: check-tools ## benchmarks against moto, each with its baseline: grant lat
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./internal/server
 
 FUZZTIME ?= 60s
-fuzz: ## run every fuzz target (each func Fuzz* in a _test.go file) for $(FUZZTIME) (make test runs their seed corpora)
+fuzz: ## run every fuzz target (each func Fuzz* in a _test.go file) for FUZZTIME each (default 60s; make test runs their seed corpora)
 	@set -e; for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
 	  for n in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 	    echo "== $$n in ./$$(dirname $$f) for $(FUZZTIME)"; \

@@ -12,7 +12,7 @@ need() { # name, how to get it
 need go "install Go 1.24 or newer from https://go.dev/dl/"
 need terraform "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install)"
 need moto_server "install the AWS emulator: pip install 'moto[server]>=5'"
-need git "install git"
+need git "install git (apt-get install git)"
 need aws "install the AWS CLI (pip install awscli, or your distribution's awscli package): the demo reads IAM with it"
 need curl "install curl (apt-get install curl)"
 need openssl "install openssl (apt-get install openssl): the README makes the admin token with it"

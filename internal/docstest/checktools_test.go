@@ -2,6 +2,7 @@ package docstest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"os"
 	"os/exec"
@@ -67,5 +68,59 @@ func TestCheckToolsNamesACommandThatFillsTheMirror(t *testing.T) {
 	stdout, stderr, err := checkTools()
 	if err != nil || !strings.Contains(stdout, "aws provider mirror: ok") {
 		t.Fatalf("check-tools after its own command: %v\n%s%s", err, stdout, stderr)
+	}
+}
+
+// TestReadmeAndMakeHelpNameWhatCheckToolsNeeds: README.md's "Start here"
+// and `make help`'s line for check-tools name every tool
+// scripts/check-tools.sh refuses to go on without (a newcomer reads them
+// before running it; Chromium was missing from both).
+func TestReadmeAndMakeHelpNameWhatCheckToolsNeeds(t *testing.T) {
+	root := moduleRoot(t)
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "check-tools.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tools []string
+	for _, line := range strings.Split(string(script), "\n") {
+		if rest, ok := strings.CutPrefix(line, "need "); ok {
+			tools = append(tools, strings.Fields(rest)[0])
+		}
+	}
+	if !strings.Contains(string(script), "missing: chromium") {
+		t.Fatal("check-tools no longer checks for chromium: update this test")
+	}
+	tools = append(tools, "chromium", "hashicorp/aws")
+	if len(tools) < 9 {
+		t.Fatalf("check-tools needs only %v?", tools)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, start, _ := strings.Cut(string(readme), "## Start here")
+	start, _, _ = strings.Cut(start, "\n## ")
+	help := exec.Command("make", "-s", "help")
+	help.Dir = root
+	out, err := help.Output()
+	if err != nil {
+		t.Fatalf("make help: %v", err)
+	}
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "check-tools ") {
+			line = l
+		}
+	}
+	// How each document names a tool, where it is not by its command.
+	inReadme := map[string]string{"aws": "aws cli"}
+	inHelp := map[string]string{"aws": "aws cli", "hashicorp/aws": "aws provider"}
+	for _, tool := range tools {
+		if name := cmp.Or(inReadme[tool], tool); !strings.Contains(strings.ToLower(start), name) {
+			t.Errorf("README.md's \"Start here\" does not say check-tools needs %s", name)
+		}
+		if name := cmp.Or(inHelp[tool], tool); !strings.Contains(strings.ToLower(line), name) {
+			t.Errorf("make help's check-tools line does not name %s: %q", name, line)
+		}
 	}
 }
