@@ -86,3 +86,18 @@ or keep a configuration written for the original: source = "symopsio/sym"
 with ">= 1.0.0", ">= 2.0" or "~> 3.0" selects $original ("~> 2.0" does not:
 change it to "~> 3.0", see docs/migrating.md).
 CONF
+
+# The configuration takes hashicorp/* from $plugins only: without the AWS
+# provider there, every terraform init with it fails. Say so now, not then.
+# (Both layouts of a filesystem mirror count, as in check-tools.)
+aws_dir="$plugins/registry.terraform.io/hashicorp/aws"
+if ! ls "$aws_dir"/*/*/terraform-provider-aws_* >/dev/null 2>&1 &&
+	! ls "$aws_dir"/terraform-provider-aws_*.zip >/dev/null 2>&1; then
+	cat >&2 <<WARN
+
+warning: $plugins holds no hashicorp/aws provider, so terraform init with
+$cliconf will fail. 'make check-tools' prints the command that fills
+the mirror; or set SYM_TF_PLUGIN_MIRROR to the mirror you have and run this
+again; or, with registry access, use the direct block above.
+WARN
+fi

@@ -124,3 +124,36 @@ func TestReadmeAndMakeHelpNameWhatCheckToolsNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallProviderWarnsOfAMissingAWSMirror: README's first step for an
+// AWS account is `make install-provider`, whose CLI configuration takes
+// hashicorp/* from a filesystem mirror only. Without hashicorp/aws there,
+// every `terraform init` of step 4 would fail; install-provider says so at
+// once, naming the mirror and what fills it, and says nothing when the
+// mirror has it.
+func TestInstallProviderWarnsOfAMissingAWSMirror(t *testing.T) {
+	root := moduleRoot(t)
+	install := func(plugins string) string {
+		t.Helper()
+		dir := t.TempDir()
+		cmd := exec.Command("sh", filepath.Join(root, "scripts", "install-provider.sh"))
+		cmd.Env = append(os.Environ(), "SYM_PROVIDER_MIRROR="+filepath.Join(dir, "mirror"),
+			"SYM_TF_CLI_CONFIG="+filepath.Join(dir, "sym.tfrc"), "SYM_TF_PLUGIN_MIRROR="+plugins)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("install-provider with SYM_TF_PLUGIN_MIRROR=%s: %v\n%s", plugins, err, stderr.String())
+		}
+		return stderr.String()
+	}
+	empty := t.TempDir()
+	said := install(empty)
+	for _, want := range []string{empty, "hashicorp/aws", "terraform init", "make check-tools"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("install-provider with no hashicorp/aws in %s does not say %q:\n%s", empty, want, said)
+		}
+	}
+	if said := install(testenv.HashicorpMirror()); strings.Contains(said, "hashicorp/aws") {
+		t.Errorf("install-provider warns although %s has hashicorp/aws:\n%s", testenv.HashicorpMirror(), said)
+	}
+}
