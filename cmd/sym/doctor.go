@@ -274,7 +274,12 @@ func runDoctor(ctx context.Context, d *doctor, dir string) {
 				d.fail(fmt.Sprintf("create the IAM user %s, or 'sym users set-identity %s %s=<the right IAM user>'", name, u.Email, k),
 					"%s's %s identity names IAM user %s, which does not exist: a grant to them would fail", u.Email, k, name)
 			case err != nil:
-				d.fail("", "read IAM user %s (%s): %v", name, u.Email, err)
+				// A read this shell cannot make: the next user's would
+				// fail the same way, after the SDK's retries again.
+				d.fail("give this shell AWS credentials (as for terraform apply) that may call iam:GetUser, and network access to IAM",
+					"cannot read IAM user %s (%s) with this shell's AWS identity: %v", name, u.Email, err)
+				d.note("IAM users not checked: the rest were not read")
+				return
 			default:
 				d.ok("IAM user %s of %s exists", name, u.Email)
 			}

@@ -178,7 +178,9 @@ func olderServer(t *testing.T, target string) *httptest.Server {
 // network to IAM here; equally no credentials, or no iam:GetRole), doctor
 // says it could not read the role and what the shell needs, instead of
 // reporting a role that differs from its module and sending the operator
-// to `terraform apply`, which changes nothing.
+// to `terraform apply`, which changes nothing. The same for the IAM users
+// it checks: one failure that says what the shell needs (it was a bare SDK
+// error, once per user, each after the SDK's retries).
 func TestDoctorSaysWhenItCannotReadARuntimeRole(t *testing.T) {
 	bin := testenv.SymBinary(t)
 	dir := t.TempDir()
@@ -189,6 +191,12 @@ func TestDoctorSaysWhenItCannotReadARuntimeRole(t *testing.T) {
 		"settings": map[string]string{"cloud": "aws", "region": "us-east-1", "role_arn": role, "external_id": "doctor-unread-external-id",
 			"account_id": testenv.MotoAccount}}, nil); err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if err := api.NewClient(srv.URL, srv.AdminToken).Do(context.Background(), "POST", "/users", map[string]any{
+			"email": u + "@example.com", "role": "member", "identities": map[string]string{"aws_iam": u}}, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.Command(bin, "doctor", "--dir", dir)
 	cmd.Env = append(os.Environ(), "SYM_API_URL="+srv.URL, "SYM_JWT="+srv.AdminToken, "AWS_ENDPOINT_URL=http://127.0.0.1:1",
@@ -204,5 +212,9 @@ func TestDoctorSaysWhenItCannotReadARuntimeRole(t *testing.T) {
 	}
 	if strings.Contains(out, "is not what its module promises") || strings.Contains(out, "terraform apply the project") {
 		t.Errorf("doctor blames the role (and sends the operator to terraform apply) for a read that failed:\n%s", out)
+	}
+	if n := strings.Count(out, "FAIL  cannot read IAM user"); n != 1 || !strings.Contains(out, "iam:GetUser") ||
+		!strings.Contains(out, "IAM users not checked") {
+		t.Errorf("doctor does not say once that it could not read the IAM users, what the reader needs, and that it checked none (%d failures):\n%s", n, out)
 	}
 }
