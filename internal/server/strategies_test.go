@@ -81,9 +81,13 @@ func setupOtherStrategiesOn(t testing.TB, so testenv.ServerOptions) *otherStrate
 		}
 		return e.ID
 	}
-	flow := func(name, strategy string) {
+	flow := func(name, strategy string, fields ...map[string]any) {
+		params := map[string]any{"strategy_id": strategy, "allow_revoke": true, "schedule_deescalation": true}
+		if len(fields) > 0 {
+			params["prompt_fields"] = fields
+		}
 		post("flows", map[string]any{"slug": name, "environment_id": envs[0].ID, "vars": map[string]string{"approvers": "bob@example.com"},
-			"params": map[string]any{"strategy_id": strategy, "allow_revoke": true, "schedule_deescalation": true}})
+			"params": params})
 	}
 	ssoCtx := post("integrations", map[string]any{"type": "permission_context", "slug": "prod-sso", "external_id": testenv.MotoAccount,
 		"settings": map[string]string{"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymSSOProd",
@@ -100,13 +104,22 @@ func setupOtherStrategiesOn(t testing.TB, so testenv.ServerOptions) *otherStrate
 			"account_id": testenv.MotoAccount}})
 	fn := post("access-targets", map[string]any{"type": "aws_lambda_function", "slug": "db-access", "label": "Database access",
 		"settings": map[string]string{"arn": o.fnARN}})
+	// The Lambda flow asks for more than a reason and a duration, as
+	// flows written for the original do; the function gets those fields.
 	flow("lambda-access", post("access-strategies", map[string]any{"type": "aws_lambda", "slug": "prod-lambda", "integration_id": lambdaCtx,
-		"targets": []string{fn}}))
+		"targets": []string{fn}}),
+		map[string]any{"name": "reason", "type": "string", "required": true},
+		map[string]any{"name": "duration", "type": "duration", "required": true},
+		map[string]any{"name": "ticket", "type": "string", "required": false},
+		map[string]any{"name": "rows", "type": "int", "required": false},
+		map[string]any{"name": "read_only", "type": "bool", "required": false},
+		map[string]any{"name": "schemas", "type": "str_list", "required": false})
 	return o
 }
 
 // detailKeys are an audit event's detail keys, target settings folded into
-// "target.*": the shape of the event, whatever the strategy.
+// "target.*" and the flow's own prompt fields ("field.*") left out: the
+// shape of the event, whatever the strategy.
 func detailKeys(t *testing.T, c *api.Client, requestID string) [][]string {
 	t.Helper()
 	var evs []event
@@ -117,6 +130,9 @@ func detailKeys(t *testing.T, c *api.Client, requestID string) [][]string {
 	for _, e := range evs {
 		keys := map[string]bool{}
 		for k := range e.Details {
+			if strings.HasPrefix(k, "field.") {
+				continue
+			}
 			if strings.HasPrefix(k, "target.") {
 				k = "target.*"
 			}
@@ -382,7 +398,9 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 
 	t.Run("lambda: the payload on the wire, escalate then scheduled de-escalation", func(t *testing.T) {
 		lambdaMode.Store(answerOK)
-		r := ask(t, alice, "lambda-access", "db-access", "2s")
+		r := do(t, alice, "POST", "/events/request", map[string]any{"flow": "lambda-access", "flow_inputs": map[string]any{
+			"target_id": "db-access", "reason": "investigate incident 42", "duration": "2s",
+			"ticket": "INC-42", "rows": 500, "read_only": "true", "schemas": "billing,audit"}}, 201)
 		if a := do(t, bob, "POST", "/requests/"+r.ID+"/approve", nil, 200); a.State != "active" {
 			t.Fatalf("approved request is %s (%s)", a.State, a.Error)
 		}
@@ -400,6 +418,9 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 			"run.actors.approve": sym("bob@example.com"), "actor": sym("bob@example.com"),
 			"event.type": "escalate", "event.channel": "api",
 			"fields.reason": "investigate incident 42", "fields.duration": float64(2),
+			// The flow's other fields, typed as the flow declares them.
+			"fields.ticket": "INC-42", "fields.rows": float64(500), "fields.read_only": true,
+			"fields.schemas": []any{"billing", "audit"},
 			"fields.target": map[string]any{"name": "db-access", "type": "aws_lambda_function", "label": "Database access",
 				"settings": map[string]any{"arn": o.fnARN}},
 		} {
@@ -418,8 +439,8 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 				t.Errorf("scheduled deescalate %s = %#v, want %#v", path, got, want)
 			}
 		}
-		if f := at(ps[1], "fields").(map[string]any); f["reason"] != nil || f["duration"] != nil {
-			t.Errorf("a scheduled de-escalation carries no reason or duration: %v", f)
+		if f := at(ps[1], "fields").(map[string]any); f["reason"] != nil || f["duration"] != nil || f["ticket"] != nil {
+			t.Errorf("a scheduled de-escalation carries no reason, duration or prompt fields: %v", f)
 		}
 		if ended.DeescalateType != "scheduled" {
 			t.Fatalf("deescalate_type %q", ended.DeescalateType)

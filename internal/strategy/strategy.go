@@ -87,6 +87,10 @@ type RequestInfo struct {
 	TargetID    string        `json:"target_id,omitempty"`
 	TargetName  string        `json:"target_name,omitempty"`
 	TargetLabel string        `json:"target_label,omitempty"`
+	// Fields are the flow's other prompt fields as the requester filled
+	// them in, each typed as the flow declares it (a number, a bool, a
+	// list of strings or numbers, else text).
+	Fields map[string]any `json:"fields,omitempty"`
 }
 
 // Step says who takes the current step and why.

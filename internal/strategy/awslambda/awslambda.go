@@ -236,8 +236,9 @@ type Event struct {
 	Event Info   `json:"event"`
 	Actor Actor  `json:"actor"`
 	// Fields are the request's fields: reason, duration (seconds), target,
-	// target_id; a scheduled de-escalation has deescalate_type instead of
-	// reason and duration.
+	// target_id, and the flow's other prompt fields; a scheduled
+	// de-escalation has deescalate_type instead of reason, duration and the
+	// flow's fields.
 	Fields map[string]any `json:"fields"`
 	Type   string         `json:"type"`
 }
@@ -325,6 +326,13 @@ func (s *Strategy) Payload(g strategy.Grant, eventType string) Event {
 		ev.Run.Actors["deescalate"] = Actor{Username: "sym", Identity: Identity{Service: "sym", ExternalID: org, UserID: "sym"}}
 		ev.Actor = ev.Run.Actors["deescalate"]
 		return ev
+	}
+	// The flow's other fields, as the original passes them; never in
+	// place of the fields above.
+	for name, v := range g.Request.Fields {
+		if _, taken := ev.Fields[name]; !taken && name != "reason" && name != "duration" && name != "deescalate_type" {
+			ev.Fields[name] = v
+		}
 	}
 	ev.Fields["reason"] = g.Request.Reason
 	ev.Fields["duration"] = int64(g.Request.Duration / time.Second)
