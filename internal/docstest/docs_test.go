@@ -193,3 +193,28 @@ func anchors(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestReadmeListsEveryDocument: README.md's "Documentation" section names
+// every page of docs/ (docs/web.md, the web app and the Slack app, was
+// reachable from no page a newcomer starts at).
+func TestReadmeListsEveryDocument(t *testing.T) {
+	root := moduleRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Documentation\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Documentation" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(pages) < 5 {
+		t.Fatalf("docs/*.md: %v %v", pages, err)
+	}
+	for _, p := range pages {
+		if name := "docs/" + filepath.Base(p); !strings.Contains(section, name) {
+			t.Errorf("README.md's Documentation section does not name %s", name)
+		}
+	}
+}
