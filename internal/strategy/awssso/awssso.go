@@ -69,12 +69,20 @@ type Strategy struct {
 	limiters map[string]*limiter
 	stores   map[string]string // instance ARN -> identity store id
 	users    map[string]cachedUser
-	// unsettled are the creation requests of this server whose outcome
-	// it has not seen (still IN_PROGRESS at PollTimeout, or their status
-	// unreadable), by assignment (see assignmentKey). An assignment such a
-	// request makes may be listed only after a removal has read the list,
-	// so a removal is not done while one is IN_PROGRESS.
-	unsettled map[string][]string
+	// unsettled are the creation and deletion requests of this server
+	// whose outcome it has not seen (still IN_PROGRESS at PollTimeout, or
+	// their status unreadable), by assignment (see assignmentKey). What
+	// such a request does may show in the list of assignments only after
+	// it was read: a removal is not done while a creation is IN_PROGRESS,
+	// and a grant does not count on a listed assignment while its deletion
+	// is.
+	unsettled map[string][]unsettledOp
+}
+
+// unsettledOp is an assignment operation whose outcome is unknown.
+type unsettledOp struct {
+	deletion  bool
+	requestID string
 }
 
 type cachedUser struct {
@@ -403,6 +411,10 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		}
 		return nil
 	}
+	what := fmt.Sprintf("assign permission set %s in account %s to user %s", t.permissionSet, t.account, user)
+	if err := s.settle(ctx, c, t, user, true, what); err != nil {
+		return err
+	}
 	if n, err := c.assignments(ctx, t, user); err != nil {
 		return err
 	} else if n > 0 {
@@ -417,7 +429,6 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		InstanceArn: aws.String(t.instance), PermissionSetArn: aws.String(t.permissionSet),
 		PrincipalId: aws.String(user), PrincipalType: types.PrincipalTypeUser,
 		TargetId: aws.String(t.account), TargetType: types.TargetTypeAwsAccount})
-	what := fmt.Sprintf("assign permission set %s in account %s to user %s", t.permissionSet, t.account, user)
 	if isNotFound(err) {
 		return &strategy.NotGrantedError{Err: fmt.Errorf("%s: %w", what, err)}
 	}
@@ -425,13 +436,13 @@ func (s *Strategy) Escalate(ctx context.Context, g strategy.Grant) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	err = s.wait(ctx, "CreateAccountAssignment ("+what+")", out.AccountAssignmentCreationStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
-		return c.creationStatus(ctx, t, id)
+		return c.status(ctx, t, unsettledOp{requestID: aws.ToString(id)})
 	})
 	var failed *FailedError
 	if err != nil && !errors.As(err, &failed) {
 		// The outcome is unknown: removals wait until this request ends.
 		if st := out.AccountAssignmentCreationStatus; st != nil {
-			s.unsettle(t, user, aws.ToString(st.RequestId))
+			s.unsettle(t, user, unsettledOp{requestID: aws.ToString(st.RequestId)})
 		}
 		return err
 	}
@@ -486,7 +497,7 @@ func (s *Strategy) Deescalate(ctx context.Context, g strategy.Grant) error {
 // server has not seen is IN_PROGRESS.
 func (s *Strategy) removeAll(ctx context.Context, c *clients, t target, user string) error {
 	what := fmt.Sprintf("remove permission set %s in account %s from user %s", t.permissionSet, t.account, user)
-	if err := s.settle(ctx, c, t, user, what); err != nil {
+	if err := s.settle(ctx, c, t, user, false, what); err != nil {
 		return err
 	}
 	for {
@@ -516,53 +527,62 @@ func (s *Strategy) deleteOnce(ctx context.Context, c *clients, t target, user, w
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return s.wait(ctx, "DeleteAccountAssignment ("+what+")", out.AccountAssignmentDeletionStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
-		st, err := c.admin.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
-			InstanceArn: aws.String(t.instance), AccountAssignmentDeletionRequestId: id})
-		if err != nil {
-			return nil, err
-		}
-		return st.AccountAssignmentDeletionStatus, nil
+	err = s.wait(ctx, "DeleteAccountAssignment ("+what+")", out.AccountAssignmentDeletionStatus, func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
+		return c.status(ctx, t, unsettledOp{deletion: true, requestID: aws.ToString(id)})
 	})
+	var failed *FailedError
+	if st := out.AccountAssignmentDeletionStatus; err != nil && !errors.As(err, &failed) && st != nil {
+		// The outcome is unknown: grants wait until this request ends.
+		s.unsettle(t, user, unsettledOp{deletion: true, requestID: aws.ToString(st.RequestId)})
+	}
+	return err
 }
 
 func assignmentKey(t target, user string) string {
 	return t.instance + "|" + t.account + "|" + t.permissionSet + "|" + user
 }
 
-// unsettle remembers a creation request whose outcome is unknown.
-func (s *Strategy) unsettle(t target, user, requestID string) {
-	if requestID == "" {
+// unsettle remembers an operation whose outcome is unknown.
+func (s *Strategy) unsettle(t target, user string, op unsettledOp) {
+	if op.requestID == "" {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unsettled == nil {
-		s.unsettled = map[string][]string{}
+		s.unsettled = map[string][]unsettledOp{}
 	}
 	k := assignmentKey(t, user)
-	s.unsettled[k] = append(s.unsettled[k], requestID)
+	s.unsettled[k] = append(s.unsettled[k], op)
 }
 
-// settle reads the status of the assignment's unsettled creations: one
-// still IN_PROGRESS (or whose status cannot be read) is an error, since
-// what it makes may land after the removal; those that ended are
+// settle reads the status of the assignment's unsettled deletions (for a
+// grant, deletion true) or creations (for a removal): one still
+// IN_PROGRESS, or whose status cannot be read, is an error, since what it
+// does may show in the list after it was read; those that ended are
 // forgotten.
-func (s *Strategy) settle(ctx context.Context, c *clients, t target, user, what string) error {
+func (s *Strategy) settle(ctx context.Context, c *clients, t target, user string, deletion bool, what string) error {
 	k := assignmentKey(t, user)
 	s.mu.Lock()
-	ids := slices.Clone(s.unsettled[k])
+	ops := slices.Clone(s.unsettled[k])
 	s.mu.Unlock()
-	for _, id := range ids {
-		st, err := c.creationStatus(ctx, t, aws.String(id))
+	name := "creation"
+	if deletion {
+		name = "deletion"
+	}
+	for _, op := range ops {
+		if op.deletion != deletion {
+			continue
+		}
+		st, err := c.status(ctx, t, op)
 		switch {
 		case err != nil && !isNotFound(err):
-			return fmt.Errorf("%s: read the status of creation request %s, whose outcome is unknown: %w", what, id, err)
+			return fmt.Errorf("%s: read the status of %s request %s of the assignment, whose outcome is unknown: %w", what, name, op.requestID, err)
 		case err == nil && (st == nil || st.Status == types.StatusValuesInProgress):
-			return fmt.Errorf("%s: creation request %s is still IN_PROGRESS, and what it makes may land after the removal; retried until it has ended", what, id)
+			return fmt.Errorf("%s: %s request %s of the assignment is still IN_PROGRESS, and what it does may show after this step reads the assignments; retried until it has ended", what, name, op.requestID)
 		}
 		s.mu.Lock()
-		s.unsettled[k] = slices.DeleteFunc(s.unsettled[k], func(x string) bool { return x == id })
+		s.unsettled[k] = slices.DeleteFunc(s.unsettled[k], func(x unsettledOp) bool { return x == op })
 		if len(s.unsettled[k]) == 0 {
 			delete(s.unsettled, k)
 		}
@@ -571,10 +591,18 @@ func (s *Strategy) settle(ctx context.Context, c *clients, t target, user, what 
 	return nil
 }
 
-// creationStatus reads a creation request's status.
-func (c *clients) creationStatus(ctx context.Context, t target, id *string) (*types.AccountAssignmentOperationStatus, error) {
+// status reads an assignment operation's status.
+func (c *clients) status(ctx context.Context, t target, op unsettledOp) (*types.AccountAssignmentOperationStatus, error) {
+	if op.deletion {
+		st, err := c.admin.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
+			InstanceArn: aws.String(t.instance), AccountAssignmentDeletionRequestId: aws.String(op.requestID)})
+		if err != nil {
+			return nil, err
+		}
+		return st.AccountAssignmentDeletionStatus, nil
+	}
 	st, err := c.admin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
-		InstanceArn: aws.String(t.instance), AccountAssignmentCreationRequestId: id})
+		InstanceArn: aws.String(t.instance), AccountAssignmentCreationRequestId: aws.String(op.requestID)})
 	if err != nil {
 		return nil, err
 	}

@@ -338,6 +338,55 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a grant does not count on an assignment whose deletion's outcome is unknown", func(t *testing.T) {
+		// A removal's deletion stays IN_PROGRESS past the time limit, the
+		// assignment still listed. A grant of the same assignment made
+		// meanwhile (a second request of the same person) must not take
+		// the listed assignment for access: it is on its way out.
+		short := &awssso.Strategy{Chain: chain, PollInterval: 10 * time.Millisecond, PollTimeout: 50 * time.Millisecond}
+		g := grant("carol@example.com", "carol", "aws_sso_permission_set")
+		if err := short.Escalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		carol := sso.Users["carol"]
+		stillListed := func(body []byte) []byte {
+			var m map[string]any
+			if json.Unmarshal(body, &m) != nil {
+				return body
+			}
+			m["AccountAssignments"] = []any{map[string]any{"AccountId": account, "PermissionSetArn": sso.PermissionSetARN,
+				"PrincipalId": carol, "PrincipalType": "USER"}}
+			out, _ := json.Marshal(m)
+			return out
+		}
+		faults := []*testenv.Fault{
+			proxy.Add(testenv.Fault{Action: "DeleteAccountAssignment", Times: 1, Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "DescribeAccountAssignmentDeletionStatus", Rewrite: testenv.AssignmentStatus("IN_PROGRESS", "")}),
+			proxy.Add(testenv.Fault{Action: "ListAccountAssignments", Rewrite: stillListed}),
+		}
+		defer proxy.Clear()
+		if err := short.Deescalate(ctx, g); err == nil || !strings.Contains(err.Error(), "outcome is unknown") {
+			t.Fatalf("want an unknown outcome, got %v", err)
+		}
+		err := short.Escalate(ctx, g)
+		if err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), "IN_PROGRESS") {
+			t.Fatalf("a grant while the assignment's deletion is IN_PROGRESS: %v, want an ordinary error saying so", err)
+		}
+		// The deletion ends: the grant makes the assignment again.
+		for _, f := range faults {
+			proxy.Remove(f)
+		}
+		if err := short.Escalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got := sso.Assigned(t, account); !slices.Equal(got, []string{carol}) {
+			t.Fatalf("assignments after the grant: %v, want carol's", got)
+		}
+		if err := short.Deescalate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("at most InFlight assignment operations at once", func(t *testing.T) {
 		const users = 6
 		capped := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 20 * time.Millisecond, InFlight: 2}
