@@ -306,8 +306,9 @@ ${bold}To use it with your AWS account${off}
     1. Run 'sym server' where it has an AWS identity of its own (instance role, IAM user),
        with SYM_ADMIN_TOKEN set; it reaches AWS through the SDK's default credential chain.
     2. 'sym generate aws-iam --dir infra --environment prod', then in infra/environments/prod
-       set runtime_trusted_principal_arns to that identity's ARN, leave aws_endpoint empty,
-       list your groups and approvers, and 'terraform apply' with SYM_API_URL and SYM_JWT set.
+       copy terraform.tfvars.example to terraform.tfvars and set runtime_trusted_principal_arns
+       to that identity's ARN and your approvers (leave aws_endpoint empty), put your groups in
+       main.tf's local.targets, and 'terraform apply' with SYM_API_URL and SYM_JWT set.
        ('sym generate aws-sso' does the same for IAM Identity Center permission sets.)
     3. 'sym users create you@example.com --identity aws_iam=<your IAM user>' and
        'sym request <flow> --target <target> --reason ... --duration 1h'.

@@ -14,8 +14,8 @@ import (
 	"github.com/opensym/sym/internal/testenv"
 )
 
-// TestDocumentedFlagsExist: every `--flag` that README.md and docs/*.md
-// name is a flag of a sym command (a renamed or removed flag shows here),
+// TestDocumentedFlagsExist: every `--flag` that README.md, docs/*.md and
+// the quickstarts' READMEs name is a flag of a sym command (a renamed or removed flag shows here),
 // and where they give its default, "(default 90 days)", "(5 minutes)", it is
 // the default the command's --help prints.
 func TestDocumentedFlagsExist(t *testing.T) {
@@ -30,6 +30,11 @@ func TestDocumentedFlagsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	files = append(files, docs...)
+	quickstarts, err := filepath.Glob(filepath.Join(root, "examples", "*", "README.md"))
+	if err != nil || len(quickstarts) == 0 {
+		t.Fatalf("examples/*/README.md: %v %v", quickstarts, err)
+	}
+	files = append(files, quickstarts...)
 	named := regexp.MustCompile("`--([a-z][a-z0-9-]*)[^`]*`(?:\\s\\((?:default )?([^,;)]*))?")
 	amount := regexp.MustCompile(`^(\d+) ?(s|seconds?|minutes?|hours?|days?)$`)
 	checked := 0
