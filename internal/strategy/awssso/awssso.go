@@ -478,18 +478,36 @@ func (s *Strategy) Deescalate(ctx context.Context, g strategy.Grant) error {
 		return nil // no such user: it holds nothing
 	}
 	if t.group != "" {
-		for {
+		what := fmt.Sprintf("remove user %s from identity-store group %s", user, t.group)
+		for stale, last := 0, ""; ; {
 			m, err := c.membership(ctx, t.group, user)
 			if err != nil || m == "" {
 				return err
 			}
+			if m == last {
+				if stale++; stale >= staleDeletions {
+					return stillListed(what, "membership "+m)
+				}
+			}
+			last = m
 			_, err = c.ids.DeleteGroupMembership(ctx, &identitystore.DeleteGroupMembershipInput{IdentityStoreId: &c.store, MembershipId: aws.String(m)})
 			if err != nil && !isNotFound(err) {
-				return fmt.Errorf("remove user %s from identity-store group %s: %w", user, t.group, err)
+				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
 	}
 	return s.removeAll(ctx, c, t, user)
+}
+
+// staleDeletions is how many deletions a removal makes that AWS answers
+// as done (or as nothing to delete) while the list still shows the same
+// access, before it gives up: an ordinary error, which the engine retries
+// with back-off, rather than deleting in a loop at the instance's request
+// quota, which every grant and removal of the instance shares.
+const staleDeletions = 2
+
+func stillListed(what, thing string) error {
+	return fmt.Errorf("%s: %s is still listed after %d deletions Identity Center answered as done or as nothing to delete; retried later", what, thing, staleDeletions)
 }
 
 // removeAll deletes the user's assignments of the permission set in the
@@ -500,11 +518,18 @@ func (s *Strategy) removeAll(ctx context.Context, c *clients, t target, user str
 	if err := s.settle(ctx, c, t, user, false, what); err != nil {
 		return err
 	}
-	for {
+	for stale, last := 0, 0; ; {
 		n, err := c.assignments(ctx, t, user)
 		if err != nil || n == 0 {
 			return err
 		}
+		// Each deletion removes one copy (the emulator keeps duplicates).
+		if last != 0 && n >= last {
+			if stale++; stale >= staleDeletions {
+				return stillListed(what, "the assignment")
+			}
+		}
+		last = n
 		if err := s.deleteOnce(ctx, c, t, user, what); err != nil {
 			return err
 		}

@@ -387,6 +387,41 @@ func TestStrategyAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a deletion AWS says is done while the access stays listed is not retried in a loop", func(t *testing.T) {
+		// The deletion answers ResourceNotFound (nothing to delete) while the
+		// list still shows the assignment or membership (the list lags, or
+		// the two disagree). The removal gives up after a few tries with an
+		// error the engine retries later with back-off, instead of deleting
+		// again and again at the instance's whole request quota, which every
+		// other grant and removal of the instance shares.
+		for _, c := range []struct{ typ, del string }{
+			{"aws_sso_permission_set", "DeleteAccountAssignment"},
+			{"aws_sso_group", "DeleteGroupMembership"},
+		} {
+			g := grant("bob@example.com", "", c.typ)
+			if err := s.Escalate(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			f := proxy.Add(testenv.Fault{Action: c.del, Status: 400, Code: "ResourceNotFoundException"})
+			before := proxy.Seen(c.del)
+			dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			err := s.Deescalate(dctx, g)
+			timedOut := dctx.Err() != nil
+			cancel()
+			n := proxy.Seen(c.del) - before
+			proxy.Remove(f)
+			if err == nil || strategy.IsNotGranted(err) || timedOut || !strings.Contains(err.Error(), "still listed") {
+				t.Fatalf("%s: a removal whose access stays listed: %v, want an ordinary error saying it is still there", c.typ, err)
+			}
+			if n > 3 {
+				t.Fatalf("%s: %d deletions in one removal, want at most 3", c.typ, n)
+			}
+			if err := s.Deescalate(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
 	t.Run("at most InFlight assignment operations at once", func(t *testing.T) {
 		const users = 6
 		capped := &awssso.Strategy{Chain: chain, PollInterval: 20 * time.Millisecond, PollMax: 20 * time.Millisecond, InFlight: 2}
