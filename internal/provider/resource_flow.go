@@ -90,7 +90,7 @@ var flowKind = &entityKind[flowModel]{
 				Description: "The flow's code itself (not a path to it): use `file(\"impl.py\")`. Sent base64-encoded. sym server keeps it as sent and does not run it: who may approve, self-approval and the longest duration come from `vars` (docs/requests.md).",
 				Validators:  []validator.String{implementationValidator{}},
 			},
-			"vars": stringMap("What sym server decides the flow's requests with: `approvers` (comma-separated emails; absent, only admins decide), `allow_self_approval`, `max_duration`, `request_timeout` (docs/requests.md). Other keys are kept as given."),
+			"vars": stringMap("What sym server decides the flow's requests with: `approvers` (comma-separated emails; absent, only admins decide), `allow_self_approval`, `max_duration`, `request_timeout` (docs/requests.md); and `request_channel`, the Slack channel its requests are posted to (docs/web.md). Other keys are kept as given."),
 		},
 		Blocks: map[string]schema.Block{
 			"params": schema.ListNestedBlock{

@@ -7,7 +7,8 @@ resource "sym_flow" "iam_access" {
   implementation = file("${path.module}/impl.py")
 
   vars = {
-    approvers_channel = "#sym-requests"
+    approvers       = "lead@example.com,oncall@example.com" # absent: only admins decide
+    request_channel = "C0456EFGH"                           # Slack posts each request here (docs/web.md)
   }
 
   params {
