@@ -2,6 +2,7 @@ package awsauth
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,20 +25,30 @@ const DefaultCallTimeout = 10 * time.Second
 // per account and per second (docs/decisions/009-reconciler-and-aws-pace.md).
 const DefaultRate = 10
 
+// IdleConnsPerHost is how many idle connections sym's AWS client keeps to
+// one endpoint: more than the engine's workers (64 by default), so that a
+// drain of removals reuses its connections. The SDK's default of 10 made
+// most calls of a drain open a new one (a TLS handshake against AWS, a new
+// thread in moto).
+const IdleConnsPerHost = 128
+
 // WithCallTimeout returns cfg whose HTTP client gives up on any one attempt
 // (connect, send, and read the answer) after d. The SDK's retryer then
 // counts it as a failed attempt, so a hung connection costs at most
-// Retryer's attempts times d, never a worker forever.
+// Retryer's attempts times d, never a worker forever. The client keeps
+// IdleConnsPerHost idle connections per endpoint.
 func WithCallTimeout(cfg aws.Config, d time.Duration) aws.Config {
-	if d <= 0 {
-		return cfg
-	}
 	cfg = cfg.Copy()
-	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
-		cfg.HTTPClient = bc.WithTimeout(d)
-	} else {
-		cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(d)
+	bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+	if !ok {
+		bc = awshttp.NewBuildableClient()
 	}
+	if d > 0 {
+		bc = bc.WithTimeout(d)
+	}
+	cfg.HTTPClient = bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 2*IdleConnsPerHost, IdleConnsPerHost
+	})
 	return cfg
 }
 

@@ -3,6 +3,8 @@ package awsauth_test
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -100,5 +102,64 @@ func connectorCallsArePaced(t *testing.T, m *testenv.Moto) {
 	}
 	if n := chain.Calls().Snapshot()["IAM.GetGroup"]; n != 20 {
 		t.Fatalf("%d GetGroup calls", n)
+	}
+}
+
+// TestConnectionsAreReused: sym's AWS client keeps an idle connection for
+// each of the engine's workers, so that a drain of removals reuses its
+// connections instead of opening (and, against AWS, handshaking TLS for)
+// a new one for most calls. 64 callers make 4 rounds of calls that are all
+// in flight together (the server holds each round until all 64 arrive):
+// 64 connections serve them all. The SDK's default keeps 10 idle per host,
+// so each round after the first opened 54 new ones.
+func TestConnectionsAreReused(t *testing.T) {
+	const callers, rounds = 64, 4
+	var mu sync.Mutex
+	arrived, opened := 0, 0
+	all := sync.NewCond(&mu)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrived++
+		round := (arrived + callers - 1) / callers
+		all.Broadcast()
+		give := time.Now().Add(10 * time.Second) // a liveness bound: the count then tells
+		for arrived < round*callers && time.Now().Before(give) {
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<ListGroupsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListGroupsResult>` +
+			`<IsTruncated>false</IsTruncated><Groups/></ListGroupsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListGroupsResponse>`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	client := iam.NewFromConfig(awsauth.WithCallTimeout(testenv.AWSConfigAt(t, srv.URL), 30*time.Second))
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				if _, err := client.ListGroups(context.Background(), &iam.ListGroupsInput{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if arrived != callers*rounds || opened > callers {
+		t.Fatalf("%d calls from %d callers opened %d connections, want at most %d (one per caller)", arrived, callers, opened, callers)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -388,7 +390,17 @@ func connectorIAM(b *testing.B, m *testenv.Moto, f *testenv.IAMFlow) *iam.Client
 		return c
 	}
 	rt := assume(m.AWSConfig(b), f.RuntimeRole, f.ExternalID)
-	return iam.NewFromConfig(assume(rt, f.IAMRole, ""))
+	return iam.NewFromConfig(assume(rt, f.IAMRole, ""), keepConns)
+}
+
+// keepConns gives a floor's client an idle connection for each of its
+// workers, as sym's client has (awsauth.IdleConnsPerHost): with the SDK's
+// default of 10, most of the floor's 32 workers' calls opened a new
+// connection, which cost moto more than the calls and made its floor slow.
+func keepConns(o *iam.Options) {
+	o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 64, 64
+	})
 }
 
 // BenchmarkMassExpiry: 1,000 grants ending in the same second, spread over
@@ -412,7 +424,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 	f := testenv.SetupIAMFlow(b, m, srv.URL, srv.AdminToken, testenv.IAMFlowOptions{Groups: 25})
 	clients := benchUsers(b, m, f, srv.URL, n)
 	bob := f.Users["bob@example.com"]
-	plain, asRole := iam.NewFromConfig(m.AWSConfig(b)), connectorIAM(b, m, f)
+	plain, asRole := iam.NewFromConfig(m.AWSConfig(b), keepConns), connectorIAM(b, m, f)
 	plainBefore := motoRemoveRate(b, m, plain, n, "floor-before, static test key")
 	rateBefore := motoRemoveRate(b, m, asRole, n, "floor-before, as the connector role")
 	b.ResetTimer()
