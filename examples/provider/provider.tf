@@ -10,5 +10,5 @@ terraform {
 # api_url defaults to $SYM_API_URL; the token is read from $SYM_JWT.
 provider "sym" {
   org     = "default"
-  api_url = "http://127.0.0.1:8080"
+  api_url = "http://127.0.0.1:8420"
 }

@@ -1,11 +1,16 @@
 package docstest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
+
+	"github.com/opensym/sym/internal/provider"
+	"github.com/opensym/sym/internal/server"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -52,5 +57,25 @@ func TestProviderExamplesValidate(t *testing.T) {
 	testenv.Terraform(t, dir, env, "init", "-input=false", "-backend=false")
 	if out := testenv.Terraform(t, dir, env, "validate"); !strings.Contains(out, "The configuration is valid") {
 		t.Fatalf("terraform validate:\n%s", out)
+	}
+}
+
+// TestProviderNamesTheServersAddress: the provider's api_url description
+// (and the error without one, which quotes the same example) and the
+// provider example name the address `sym server` listens on by default
+// (they named :8080, where nothing of sym listens).
+func TestProviderNamesTheServersAddress(t *testing.T) {
+	want := "http://" + server.DefaultListen
+	var sch fwprovider.SchemaResponse
+	provider.New("test")().Schema(context.Background(), fwprovider.SchemaRequest{}, &sch)
+	if d := sch.Schema.Attributes["api_url"].GetDescription(); !strings.Contains(d, want) {
+		t.Errorf("the provider's api_url description does not name %s: %q", want, d)
+	}
+	example, err := os.ReadFile(filepath.Join(moduleRoot(t), "examples", "provider", "provider.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), `"`+want+`"`) {
+		t.Errorf("examples/provider/provider.tf does not set api_url to %s:\n%s", want, example)
 	}
 }

@@ -21,7 +21,7 @@ type entity map[string]any
 
 // client talks to the entities API of `sym server` (docs/api.md).
 type client struct {
-	baseURL string // like http://127.0.0.1:8080, without /api/v1
+	baseURL string // like http://127.0.0.1:8420, without /api/v1
 	token   string
 	http    *http.Client
 }

@@ -31,6 +31,10 @@ const DefaultTokenEnvVar = "SYM_JWT"
 // APIURLEnvVar names the server when api_url is not set.
 const APIURLEnvVar = "SYM_API_URL"
 
+// exampleAPIURL is the address `sym server` listens on by default, as the
+// api_url description and the error without one show it.
+const exampleAPIURL = "http://127.0.0.1:8420"
+
 // OrgEnvVar names the organisation when org is not set; when neither is,
 // the provider takes the organisation the server reports.
 const OrgEnvVar = "SYM_ORG"
@@ -71,7 +75,7 @@ func (p *symProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			},
 			"api_url": schema.StringAttribute{
 				Optional:    true,
-				Description: "Base URL of the sym server, like `http://127.0.0.1:8080` (a trailing `/api/v1` is accepted). Defaults to the environment variable `SYM_API_URL`.",
+				Description: "Base URL of the sym server, like `" + exampleAPIURL + "` (a trailing `/api/v1` is accepted). Defaults to the environment variable `SYM_API_URL`.",
 			},
 			"jwt_env_var": schema.StringAttribute{
 				Optional:    true,
@@ -98,7 +102,7 @@ func (p *symProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	}
 	if apiURL == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("api_url"), "No sym server URL",
-			"Set api_url in the provider block or the environment variable "+APIURLEnvVar+" to the base URL of your sym server (like http://127.0.0.1:8080).")
+			"Set api_url in the provider block or the environment variable "+APIURLEnvVar+" to the base URL of your sym server (like "+exampleAPIURL+").")
 		return
 	}
 	apiURL = strings.TrimSuffix(strings.TrimRight(apiURL, "/"), "/api/v1")
