@@ -169,21 +169,53 @@ func (s *Strategy) Invoke(ctx context.Context, g strategy.Grant, eventType strin
 		return out.Payload, fmt.Errorf("Lambda function %s failed on the %s event (%s): %s", arn, eventType, aws.ToString(out.FunctionError), errorMessage(out.Payload))
 	}
 	var answer struct {
-		Errors []any `json:"errors"`
+		Errors any `json:"errors"`
 	}
-	if err := json.Unmarshal(out.Payload, &answer); err == nil && len(answer.Errors) > 0 {
-		fe := &FunctionErrors{Function: arn, Event: eventType}
-		for _, e := range answer.Errors {
-			if s, ok := e.(string); ok {
-				fe.Messages = append(fe.Messages, s)
-			} else {
-				b, _ := json.Marshal(e)
-				fe.Messages = append(fe.Messages, string(b))
-			}
+	if err := json.Unmarshal(out.Payload, &answer); err == nil {
+		if msgs := errorMessages(answer.Errors); len(msgs) > 0 {
+			return out.Payload, &FunctionErrors{Function: arn, Event: eventType, Messages: msgs}
 		}
-		return out.Payload, fe
 	}
 	return out.Payload, nil
+}
+
+// errorMessages reads an answer's errors: a list of messages, as the
+// contract says, or (from a function that says it failed in another
+// shape) one message or one object, which fail the step all the same.
+// Absent, null, "", [] and false are no errors.
+func errorMessages(errs any) []string {
+	var msgs []string
+	add := func(e any) {
+		switch e := e.(type) {
+		case nil:
+		case string:
+			if e != "" {
+				msgs = append(msgs, e)
+			}
+		default:
+			b, _ := json.Marshal(e)
+			msgs = append(msgs, string(b))
+		}
+	}
+	switch e := errs.(type) {
+	case []any:
+		// Every entry of a list is a failure, as it always was.
+		for _, item := range e {
+			if m, ok := item.(string); ok {
+				msgs = append(msgs, m)
+			} else {
+				b, _ := json.Marshal(item)
+				msgs = append(msgs, string(b))
+			}
+		}
+	case bool:
+		if e {
+			add("errors: true")
+		}
+	default:
+		add(e)
+	}
+	return msgs
 }
 
 // errorMessage reads the errorMessage of a function error's payload.

@@ -261,3 +261,42 @@ func TestGuardRailsAtGrant(t *testing.T) {
 		t.Fatalf("the de-escalation invoked the function %d times, want 1", n)
 	}
 }
+
+// TestErrorsOfAnotherShape: a function that says it failed with errors as
+// one message, or as an object, rather than a list of messages, has failed
+// all the same: the step is not done (an escalation is refused, a
+// de-escalation retried), and the message is kept. Empty errors, in any
+// of these shapes, are success.
+func TestErrorsOfAnotherShape(t *testing.T) {
+	m := testenv.StartMoto(t)
+	fake := testenv.StartFakeLambda(t, m.URL)
+	s := &awslambda.Strategy{Chain: awsauth.NewChain(testenv.AWSConfigAt(t, fake.URL), nil)}
+	g := grant("arn:aws:lambda:us-east-1:123456789012:function:sym-grant")
+	var answer string
+	fake.Answer = func(_ int, _ []byte, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(answer))
+	}
+	ctx := context.Background()
+	for _, c := range []struct{ answer, want string }{
+		{`{"body": {}, "errors": "could not revoke: database unreachable"}`, "could not revoke: database unreachable"},
+		{`{"body": {}, "errors": {"message": "quota reached", "code": "429"}}`, "quota reached"},
+	} {
+		answer = c.answer
+		if err := s.Escalate(ctx, g); !strategy.IsNotGranted(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("escalation answered %s: %v, want a refusal with the function's message", c.answer, err)
+		}
+		if err := s.Deescalate(ctx, g); err == nil || strategy.IsNotGranted(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("de-escalation answered %s: %v, want an ordinary (retried) error with the function's message", c.answer, err)
+		}
+	}
+	for _, ok := range []string{`{"body": {}, "errors": []}`, `{"body": {}, "errors": ""}`, `{"body": {}, "errors": null}`, `{"body": {}}`, `null`} {
+		answer = ok
+		if err := s.Escalate(ctx, g); err != nil {
+			t.Errorf("escalation answered %s: %v, want success", ok, err)
+		}
+		if err := s.Deescalate(ctx, g); err != nil {
+			t.Errorf("de-escalation answered %s: %v, want success", ok, err)
+		}
+	}
+}
