@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: all build install demo test newcomer-test tidy-check check-tools install-provider bench fuzz lint fmt clean help
+.PHONY: all build install demo test newcomer-test tidy-check fmt-check check-tools install-provider bench fuzz lint clean help
 
 all: build
 
@@ -29,10 +29,12 @@ install: ## put sym on your PATH: go install into GOBIN (default: GOPATH/bin), w
 demo: check-tools build ## run the whole flow against a local AWS emulator, then clean up
 	@scripts/demo.sh
 
-test: check-tools tidy-check ## run every test (moto, terraform, sqlite: real parts, no skips)
-	@gofmt_out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$gofmt_out" ]; then echo "gofmt needed: $$gofmt_out" >&2; exit 1; fi
+test: check-tools tidy-check fmt-check ## run every test (moto, terraform, sqlite: real parts, no skips)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+fmt-check: ## fail when a Go file is not gofmt'ed, naming it
+	@gofmt_out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$gofmt_out" ]; then echo "gofmt needed: $$gofmt_out" >&2; exit 1; fi
 
 tidy-check: ## fail when 'go mod tidy' would change go.mod or go.sum
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; $(GO) mod tidy -diff >&2; exit 1; }
@@ -55,8 +57,7 @@ fuzz: ## run every fuzz target (each func Fuzz* in a _test.go file) for FUZZTIME
 	  done; \
 	done
 
-lint: ## gofmt and go vet
-	gofmt -l $$(git ls-files '*.go')
+lint: fmt-check ## gofmt and go vet
 	$(GO) vet ./...
 
 clean: ## remove bin/ and the demo's work directory .demo/
