@@ -45,10 +45,22 @@ if [ "$fail" = 0 ]; then
   if ! ls "$aws_dir"/*/*/terraform-provider-aws_* >/dev/null 2>&1 &&
     ! ls "$aws_dir"/terraform-provider-aws_*.zip >/dev/null 2>&1; then
     q=$(printf '%q' "$mirror")
+    # Terraform writes into the mirror as this user: one it may not write
+    # (/opt as a non-root user) is made or handed over with sudo first.
+    make_dir="mkdir -p $q"
+    top=$mirror
+    while [ ! -e "$top" ] && [ "$top" != / ]; do top=$(dirname "$top"); done
+    if [ ! -w "$top" ]; then
+      if [ "$top" = "$mirror" ]; then
+        make_dir="sudo chown $(id -un) $q"
+      else
+        make_dir="sudo install -d -o $(id -un) $q"
+      fi
+    fi
     cat >&2 <<EOF
 missing: the hashicorp/aws Terraform provider in a filesystem mirror at $mirror
   fill it on a machine that reaches registry.terraform.io (Terraform's plugin cache has a mirror's layout):
-    mkdir -p $q && cd "\$(mktemp -d)" && printf 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = ">= 5.0" }\n  }\n}\n' >main.tf && TF_PLUGIN_CACHE_DIR=$q terraform init -backend=false
+    $make_dir && cd "\$(mktemp -d)" && printf 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = ">= 5.0" }\n  }\n}\n' >main.tf && TF_PLUGIN_CACHE_DIR=$q terraform init -backend=false
   (then copy $mirror to this machine if that was another), or set SYM_TF_PLUGIN_MIRROR to the mirror you have
 EOF
     fail=1
