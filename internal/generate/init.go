@@ -149,8 +149,8 @@ SYM_API_URL=%s
 SYM_JWT=
 
 # Terraform installs the sym provider from a local filesystem mirror, never
-# from a registry: run scripts/install-provider.sh in the sym repository (or
-# make install-provider) and save the CLI configuration it prints to a file,
-# then name that file here:
+# from a registry: run make install-provider in the sym repository (or
+# scripts/install-provider.sh); it writes the CLI configuration that uses the
+# mirror to ~/.terraform.d/sym.tfrc (or $SYM_TF_CLI_CONFIG), which this names:
 # TF_CLI_CONFIG_FILE=$HOME/.terraform.d/sym.tfrc
 `
