@@ -105,8 +105,8 @@ func orNothing(names []string) string {
 
 // TestRelativeLinksResolve: every relative link in the repository's
 // Markdown files leads to a file that exists and, with an #anchor, to a
-// heading of that file; every docs/... path and "decision NNN" named in
-// their text exists.
+// heading of that file; every docs/... path, "decision NNN" and `TestName`
+// named in their text exists.
 func TestRelativeLinksResolve(t *testing.T) {
 	root := moduleRoot(t)
 	cmd := exec.Command("git", "ls-files", "*.md")
@@ -171,6 +171,29 @@ func TestRelativeLinksResolve(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Errorf("only %d links and references checked in %d files: is the pattern still right?", checked, len(files))
+	}
+
+	// The tests the documents name as their proof exist.
+	grep := exec.Command("git", "grep", "-h", "-o", "-E", `^func Test[A-Za-z0-9_]+\(`, "--", "*_test.go")
+	grep.Dir = root
+	funcs, err := grep.Output()
+	if err != nil {
+		t.Fatalf("git grep: %v", err)
+	}
+	testNamed := regexp.MustCompile("`(Test[A-Z][A-Za-z0-9_]*)`")
+	for _, file := range files {
+		if strings.Contains(file, "/testdata/") {
+			continue
+		}
+		text, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range testNamed.FindAllStringSubmatch(string(text), -1) {
+			if !strings.Contains(string(funcs), "func "+m[1]+"(") {
+				t.Errorf("%s names the test %s, which no _test.go file has", file, m[1])
+			}
+		}
 	}
 }
 
