@@ -17,6 +17,7 @@ import (
 
 	"github.com/opensym/sym/internal/api"
 	"github.com/opensym/sym/internal/engine"
+	"github.com/opensym/sym/internal/strategy/awslambda"
 	"github.com/opensym/sym/internal/testenv"
 )
 
@@ -410,30 +411,34 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 			t.Fatalf("the function got %d events for the request, want escalate and deescalate", len(ps))
 		}
 		sym := func(email string) map[string]any {
-			return map[string]any{"username": email, "identity": map[string]any{"service": "sym", "external_id": "default", "user_id": email}}
+			return map[string]any{"username": email, "name": email, "user": awslambda.UserSRN("default", email),
+				"identity": map[string]any{"service": "sym", "external_id": "default", "user_id": email}}
 		}
+		targetID, _ := at(ps[0], "fields.target_id").(string)
 		for path, want := range map[string]any{
 			"meta.schema_version": float64(6), "type": "event", "state.status": "approved", "state.errors": []any{},
 			"run.flow": "srn:default:flow:lambda-access:latest", "run.actors.request": sym("alice@example.com"),
 			"run.actors.approve": sym("bob@example.com"), "actor": sym("bob@example.com"),
 			"event.type": "escalate", "event.channel": "api",
+			"event.srn": "sym:event-spec:approval:1.0.0:escalate", "event.template": "sym:template:approval:1.0.0",
 			"fields.reason": "investigate incident 42", "fields.duration": float64(2),
 			// The flow's other fields, typed as the flow declares them.
 			"fields.ticket": "INC-42", "fields.rows": float64(500), "fields.read_only": true,
 			"fields.schemas": []any{"billing", "audit"},
 			"fields.target": map[string]any{"name": "db-access", "type": "aws_lambda_function", "label": "Database access",
-				"settings": map[string]any{"arn": o.fnARN}},
+				"srn": "default:access_target:db-access:latest:" + targetID, "settings": map[string]any{"arn": o.fnARN}},
 		} {
 			if got := at(ps[0], path); !equalJSON(got, want) {
 				t.Errorf("escalate %s = %#v, want %#v", path, got, want)
 			}
 		}
-		if id, _ := at(ps[0], "fields.target_id").(string); id == "" {
+		if targetID == "" {
 			t.Error("escalate fields.target_id is empty")
 		}
 		for path, want := range map[string]any{
 			"event.type": "deescalate", "event.channel": "internal", "fields.deescalate_type": "scheduled",
-			"run.actors.deescalate.username": "sym", "actor.username": "sym",
+			"run.actors.deescalate.username": "sym", "actor.username": "sym", "actor.user": "default:user:sym:latest",
+			"event.srn": "sym:event-spec:approval:1.0.0:deescalate",
 		} {
 			if got := at(ps[1], path); !equalJSON(got, want) {
 				t.Errorf("scheduled deescalate %s = %#v, want %#v", path, got, want)
@@ -471,7 +476,8 @@ func TestOtherStrategiesEndToEnd(t *testing.T) {
 		if len(ps) != 2 {
 			t.Fatalf("the function got %d events, want escalate and deescalate", len(ps))
 		}
-		want := map[string]any{"username": "alice@example.com", "identity": map[string]any{"service": "aws_lambda", "external_id": "default", "user_id": "alice-db"}}
+		want := map[string]any{"username": "alice@example.com", "name": "alice@example.com", "user": awslambda.UserSRN("default", "alice@example.com"),
+			"identity": map[string]any{"service": "aws_lambda", "external_id": "default", "user_id": "alice-db"}}
 		for i, p := range ps {
 			if got := at(p, "run.actors.request"); !equalJSON(got, want) {
 				t.Errorf("event %d run.actors.request = %#v, want %#v", i, got, want)

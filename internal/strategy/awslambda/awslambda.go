@@ -245,11 +245,34 @@ func regionOf(arn, fallback string) string {
 	return fallback
 }
 
-// Actor is a person in the payload.
+// Actor is a person in the payload. User and Name are what the original's
+// published schema requires of an actor: sym knows people by email, so the
+// name is the email and the user SRN is derived from it (UserSRN).
 type Actor struct {
+	User     string   `json:"user"`
+	Name     string   `json:"name"`
 	Username string   `json:"username"`
 	Identity Identity `json:"identity"`
 }
+
+// UserSRN names a sym user in the original's SRN shape
+// ORG:user:SLUG:latest, the slug a UUID derived from the email (stable
+// across runs, with none of an email's dots or @), or "sym" for the
+// platform itself.
+func UserSRN(org, email string) string {
+	slug := "sym"
+	if email != "sym" {
+		slug = uuid.NewSHA1(uuid.NameSpaceURL, []byte("sym:user:"+strings.ToLower(email))).String()
+	}
+	return org + ":user:" + slug + ":latest"
+}
+
+// The original's approval template and its event specs, as its payloads
+// name them in event.template and event.srn.
+const (
+	approvalTemplate  = "sym:template:approval:1.0.0"
+	approvalEventSpec = "sym:event-spec:approval:1.0.0:"
+)
 
 // Identity says where an actor is known: the requester's identity for this
 // strategy when one is set, else their sym user (the email).
@@ -295,25 +318,37 @@ type Run struct {
 
 // Info is the event itself.
 type Info struct {
+	SRN       string `json:"srn"`
+	Template  string `json:"template"`
 	Type      string `json:"type"`
 	Timestamp string `json:"timestamp"`
 	Channel   string `json:"channel"`
 }
 
-// Target is the target as the payload shows it.
+// Target is the target as the payload shows it; SRN is
+// ORG:access_target:NAME:latest:ID, as the original names a target.
 type Target struct {
 	Name     string            `json:"name"`
+	SRN      string            `json:"srn"`
 	Type     string            `json:"type"`
 	Label    string            `json:"label"`
 	Settings map[string]string `json:"settings"`
 }
 
 func (s *Strategy) actor(g strategy.Grant, email string) Actor {
-	a := Actor{Username: email, Identity: Identity{Service: "sym", ExternalID: g.Request.Org, UserID: email}}
+	a := Actor{User: UserSRN(orgOf(g), email), Name: email, Username: email, Identity: Identity{Service: "sym", ExternalID: g.Request.Org, UserID: email}}
 	if email == g.Requester && g.Identity != "" {
 		a.Identity = Identity{Service: "aws_lambda", ExternalID: g.Request.Org, UserID: g.Identity}
 	}
 	return a
+}
+
+// orgOf is the org's slug as the payload's SRNs carry it.
+func orgOf(g strategy.Grant) string {
+	if g.Request.Org == "" {
+		return "default"
+	}
+	return g.Request.Org
 }
 
 // Payload builds the event for a step of the grant: eventType is escalate or
@@ -327,19 +362,16 @@ func (s *Strategy) Payload(g strategy.Grant, eventType string) Event {
 	if at.IsZero() {
 		at = now()
 	}
-	org := g.Request.Org
-	if org == "" {
-		org = "default"
-	}
+	org := orgOf(g)
 	ev := Event{ID: uuid.NewString(), Meta: Meta{SchemaVersion: SchemaVersion}, Type: "event",
 		State: State{Status: "approved", Errors: []string{}},
 		Run: Run{SRN: fmt.Sprintf("srn:%s:flow_run:%s", org, g.RequestID), Flow: fmt.Sprintf("srn:%s:flow:%s:latest", org, g.Request.Flow),
 			Actors: map[string]Actor{"request": s.actor(g, g.Requester)}},
-		Event: Info{Type: eventType, Timestamp: at.UTC().Format(time.RFC3339Nano), Channel: "api"}}
+		Event: Info{SRN: approvalEventSpec + eventType, Template: approvalTemplate, Type: eventType, Timestamp: at.UTC().Format(time.RFC3339Nano), Channel: "api"}}
 	if g.Request.Approver != "" {
 		ev.Run.Actors["approve"] = s.actor(g, g.Request.Approver)
 	}
-	target := Target{Name: g.Request.TargetName, Type: g.TargetType, Label: g.Request.TargetLabel, Settings: g.TargetSettings}
+	target := Target{Name: g.Request.TargetName, SRN: org + ":access_target:" + g.Request.TargetName + ":latest:" + g.Request.TargetID, Type: g.TargetType, Label: g.Request.TargetLabel, Settings: g.TargetSettings}
 	if target.Settings == nil {
 		target.Settings = map[string]string{}
 	}
@@ -355,7 +387,7 @@ func (s *Strategy) Payload(g strategy.Grant, eventType string) Event {
 	if eventType == "deescalate" && g.Step.DeescalateType == "scheduled" {
 		ev.Event.Channel = "internal"
 		ev.Fields["deescalate_type"] = "scheduled"
-		ev.Run.Actors["deescalate"] = Actor{Username: "sym", Identity: Identity{Service: "sym", ExternalID: org, UserID: "sym"}}
+		ev.Run.Actors["deescalate"] = Actor{User: UserSRN(org, "sym"), Name: "sym", Username: "sym", Identity: Identity{Service: "sym", ExternalID: org, UserID: "sym"}}
 		ev.Actor = ev.Run.Actors["deescalate"]
 		return ev
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,32 @@ func at(m map[string]any, path string) any {
 	return v
 }
 
+// originalSchema lists what the original's published payload schema
+// (schema_version 4 and later; its Lambda templates parse the payload with
+// it) requires; a function built on it refuses a payload without one.
+var originalSchema = []string{"id", "meta", "state.status", "state.errors", "run.srn", "run.flow", "event.srn", "event.type",
+	"event.template", "event.timestamp", "actor.user", "actor.name", "actor.identity.service", "actor.identity.external_id",
+	"fields.target.name", "fields.target.srn", "fields.target.type", "fields.target.label", "fields.target.settings", "type"}
+
+// checkOriginalSchema reports each key of originalSchema the payload lacks
+// (or leaves empty), and each SRN it adds that is not in the original's
+// shape ORG:MODEL:SLUG:VERSION[:IDENTIFIER].
+func checkOriginalSchema(t *testing.T, p map[string]any) {
+	t.Helper()
+	for _, k := range originalSchema {
+		if v := at(p, k); v == nil || v == "" {
+			t.Errorf("the payload lacks %s, which the original's schema requires", k)
+		}
+	}
+	for _, k := range []string{"event.srn", "event.template", "actor.user", "fields.target.srn"} {
+		s, _ := at(p, k).(string)
+		parts := strings.Split(s, ":")
+		if len(parts) < 4 || len(parts) > 5 || slices.Contains(parts, "") {
+			t.Errorf("%s = %q is not an SRN of the original's shape ORG:MODEL:SLUG:VERSION[:IDENTIFIER]", k, s)
+		}
+	}
+}
+
 // TestInvokeAgainstMoto invokes a function in moto through the connector
 // chain; moto without Docker answers with the event it received, which is
 // checked field by field against REFERENCE.md section 10.
@@ -82,8 +109,10 @@ func TestInvokeAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := decode(t, out)
+		checkOriginalSchema(t, p)
 		actor := func(email string) map[string]any {
-			return map[string]any{"username": email, "identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": email}}
+			return map[string]any{"username": email, "name": email, "user": awslambda.UserSRN("acme", email),
+				"identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": email}}
 		}
 		for path, want := range map[string]any{
 			"meta.schema_version": float64(6),
@@ -95,6 +124,8 @@ func TestInvokeAgainstMoto(t *testing.T) {
 			"run.actors.request":  actor("alice@example.com"),
 			"run.actors.approve":  actor("bob@example.com"),
 			"event.type":          "escalate",
+			"event.srn":           "sym:event-spec:approval:1.0.0:escalate",
+			"event.template":      "sym:template:approval:1.0.0",
 			"event.timestamp":     "2026-11-23T15:00:00Z",
 			"event.channel":       "api",
 			"actor":               actor("bob@example.com"),
@@ -102,7 +133,7 @@ func TestInvokeAgainstMoto(t *testing.T) {
 			"fields.duration":     float64(5400),
 			"fields.target_id":    "t-1",
 			"fields.target": map[string]any{"name": "prod-db", "type": "aws_lambda_function", "label": "Production DB",
-				"settings": map[string]any{"arn": arn}},
+				"srn": "acme:access_target:prod-db:latest:t-1", "settings": map[string]any{"arn": arn}},
 		} {
 			if got := at(p, path); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s = %#v, want %#v", path, got, want)
@@ -127,9 +158,13 @@ func TestInvokeAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := decode(t, out)
-		sym := map[string]any{"username": "sym", "identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": "sym"}}
+		checkOriginalSchema(t, p)
+		sym := map[string]any{"username": "sym", "name": "sym", "user": "acme:user:sym:latest",
+			"identity": map[string]any{"service": "sym", "external_id": "acme", "user_id": "sym"}}
 		for path, want := range map[string]any{
 			"event.type":             "deescalate",
+			"event.srn":              "sym:event-spec:approval:1.0.0:deescalate",
+			"event.template":         "sym:template:approval:1.0.0",
 			"event.channel":          "internal",
 			"state.status":           "escalated",
 			"fields.deescalate_type": "scheduled",
@@ -157,6 +192,7 @@ func TestInvokeAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := decode(t, out)
+		checkOriginalSchema(t, p)
 		if at(p, "actor.username") != "carol@example.com" || at(p, "event.channel") != "api" || at(p, "fields.deescalate_type") != "revoke" || at(p, "fields.reason") != "incident 42" {
 			t.Errorf("revoke payload: %s", out)
 		}
