@@ -169,7 +169,14 @@ func fieldBlock(pf engine.PromptField) slackgo.Block {
 	}
 	switch pf.Type {
 	case "bool":
-		return input(id, pf.Label, true, slackgo.NewCheckboxGroupsBlockElement(valueAction, slackgo.NewOptionBlockObject("true", plain("Yes"), nil)))
+		// Never a required input: an unticked box is the answer no, sent
+		// as false (as the web form does), so it starts as the default.
+		yes := slackgo.NewOptionBlockObject("true", plain("Yes"), nil)
+		box := slackgo.NewCheckboxGroupsBlockElement(valueAction, yes)
+		if pf.Default == "true" {
+			box.InitialOptions = []*slackgo.OptionBlockObject{yes}
+		}
+		return input(id, pf.Label, true, box)
 	case "slack_user":
 		return input(id, pf.Label, optional, slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeUser, plain("Choose a person"), valueAction))
 	case "slack_user_list":
@@ -234,8 +241,11 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, 
 		return
 	}
 	// A list field is a multi-line text input: one item a line, as in the
-	// web form. Other text (a reason) is kept as typed, lines and all.
+	// web form. Other text (a reason) is kept as typed, lines and all. A
+	// checkbox left unticked says no: false, as the web form sends it,
+	// never the flow's default in its place.
 	lists := map[string]bool{}
+	inputs := map[string]any{}
 	forms, err := a.cfg.Engine.Forms(ctx, Source)
 	if err != nil {
 		respondJSON(w, slackgo.NewErrorsViewSubmissionResponse(map[string]string{"reason": words(err)}))
@@ -245,10 +255,12 @@ func (a *App) submit(ctx context.Context, w http.ResponseWriter, ws *workspace, 
 		if f.ID == cb.View.PrivateMetadata {
 			for _, pf := range f.Fields {
 				lists[pf.Name] = model.IsListType(pf.Type)
+				if pf.Type == "bool" && len(pf.AllowedValues) == 0 {
+					inputs[pf.Name] = "false"
+				}
 			}
 		}
 	}
-	inputs := map[string]any{}
 	if cb.View.State != nil {
 		for blockID, acts := range cb.View.State.Values {
 			act, ok := acts[valueAction]

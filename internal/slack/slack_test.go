@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,6 +225,7 @@ func TestSlackApp(t *testing.T) {
 			map[string]any{"name": "duration", "type": "duration", "allowed_values": []any{"1h", "4h", "3s"}},
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
 			map[string]any{"name": "hosts", "type": "str_list", "label": "Hosts", "required": false},
+			map[string]any{"name": "urgent", "type": "bool", "label": "Urgent", "required": false, "default": true},
 		}},
 	})
 	srv.NoLog("the Slack bot token", "xoxb-test-token")
@@ -309,6 +311,7 @@ func TestSlackApp(t *testing.T) {
 						"duration":     map[string]any{"value": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "1h"}}},
 						"field:ticket": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "INC-42"}},
 						"field:hosts":  map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "web 1\n\n db 2 \n"}},
+						"field:urgent": map[string]any{"value": map[string]any{"type": "checkboxes", "selected_options": []any{}}},
 					}}}})
 		}
 		status, body = post(t, srv.URL, "/slack/interactions", submission(""), now, signingSecret)
@@ -333,6 +336,15 @@ func TestSlackApp(t *testing.T) {
 		// A list is one item a line, as in the web form: "web 1" is one host.
 		if got := mine[0].Fields["hosts"]; got != "web 1,db 2" {
 			t.Fatalf("the hosts typed one a line were recorded as %q, want %q", got, "web 1,db 2")
+		}
+		// A checkbox whose default is yes starts ticked; alice unticked it,
+		// and her no is recorded as no (the web form sends false too), not
+		// replaced by the flow's default.
+		if !regexp.MustCompile(`"block_id":"field:urgent".*"initial_options":\[\{[^]]*"value":"true"`).Match(view) {
+			t.Fatalf("the modal's Urgent box, whose default is true, does not start ticked:\n%s", view)
+		}
+		if got := mine[0].Fields["urgent"]; got != "false" {
+			t.Fatalf("an unticked Urgent box was recorded as %q, want false", got)
 		}
 		msg := ws.wait(t, "the request in its channel", "chat.postMessage", func(c call) bool { return c.Form.Get("channel") == channel })
 		blocks := blocksOf(msg)
