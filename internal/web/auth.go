@@ -45,7 +45,7 @@ func (a *App) checkLoginCSRF(r *http.Request) bool {
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 	if s := a.currentSession(r); s != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		a.redirect(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
 	a.render(w, r, nil, 200, "login", page{Title: "Sign in", Data: loginData{SSO: a.oidc != nil,
@@ -82,7 +82,7 @@ func (a *App) loginToken(w http.ResponseWriter, r *http.Request) {
 		a.failErr(w, r, nil, err)
 		return
 	}
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	a.redirect(w, r, safeNext(r.PostFormValue("next")))
 }
 
 // ---- one-time sign-in links ----
@@ -124,7 +124,7 @@ func (a *App) useLink(w http.ResponseWriter, r *http.Request) {
 		a.failErr(w, r, nil, err)
 		return
 	}
-	http.Redirect(w, r, "/requests", http.StatusSeeOther)
+	a.redirect(w, r, "/requests")
 }
 
 // ---- OpenID Connect ----
@@ -251,7 +251,7 @@ func (a *App) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		a.failErr(w, r, nil, err)
 		return
 	}
-	http.Redirect(w, r, decodeNext(parts[3]), http.StatusSeeOther)
+	a.redirect(w, r, decodeNext(parts[3]))
 }
 
 func (a *App) oidcEmail(ctx context.Context, code, nonce, verifier string) (string, error) {

@@ -126,7 +126,7 @@ func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	a.flash(w, "Your request for "+req.Target+" is waiting for an approver.")
-	http.Redirect(w, r, "/requests/"+req.ID, http.StatusSeeOther)
+	a.redirect(w, r, "/requests/"+req.ID)
 }
 
 // ---- lists ----
@@ -242,7 +242,7 @@ func (a *App) act(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	a.flash(w, done)
-	http.Redirect(w, r, localPath(r.PostFormValue("back"), "/requests/"+id), http.StatusSeeOther)
+	a.redirect(w, r, localPath(r.PostFormValue("back"), "/requests/"+id))
 }
 
 // ---- audit ----

@@ -17,6 +17,7 @@ import (
 // page is what every template gets.
 type page struct {
 	Title    string
+	Base     string // the public URL's path, before every link
 	Nav      string
 	Org      string
 	User     *engine.Actor
@@ -83,7 +84,7 @@ func parsePages() (map[string]*template.Template, error) {
 // render writes a page; a template error is a 500 with the details in the
 // log.
 func (a *App) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, p page) {
-	p.Org = a.cfg.Org
+	p.Org, p.Base = a.cfg.Org, a.base
 	if s != nil {
 		p.User = &s.actor
 		p.CSRF = s.csrf

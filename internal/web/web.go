@@ -70,7 +70,11 @@ type App struct {
 	pages  map[string]*template.Template
 	secure bool // cookies only over https
 	origin string
-	oidc   *oidcClient
+	// base is the public URL's path ("" or "/sym"): the server answers
+	// at its root behind a proxy that strips it, and every link and
+	// redirect the browser follows carries it.
+	base string
+	oidc *oidcClient
 }
 
 // New builds the web app.
@@ -86,7 +90,8 @@ func New(cfg Config) (*App, error) {
 		return nil, errors.New("public URL must be an absolute http(s) URL such as https://sym.example.com, not " + cfg.PublicURL)
 	}
 	cfg.PublicURL = u.Scheme + "://" + u.Host + strings.TrimRight(u.Path, "/")
-	a := &App{cfg: cfg, mux: http.NewServeMux(), secure: u.Scheme == "https", origin: u.Scheme + "://" + u.Host}
+	a := &App{cfg: cfg, mux: http.NewServeMux(), secure: u.Scheme == "https", origin: u.Scheme + "://" + u.Host,
+		base: strings.TrimRight(u.Path, "/")}
 	if cfg.OIDC.Issuer != "" {
 		if cfg.OIDC.ClientID == "" {
 			return nil, errors.New("--oidc-client-id is required with --oidc-issuer")
@@ -224,7 +229,7 @@ func (a *App) signedIn(h func(http.ResponseWriter, *http.Request, *session)) htt
 		s := a.currentSession(r)
 		if s == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				a.redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
 			a.fail(w, r, nil, http.StatusUnauthorized, "Your session has ended. Sign in again, then repeat what you did.")
@@ -270,10 +275,16 @@ func localPath(p, fallback string) string {
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	if a.currentSession(r) == nil {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		a.redirect(w, r, "/login")
 		return
 	}
-	http.Redirect(w, r, "/requests", http.StatusSeeOther)
+	a.redirect(w, r, "/requests")
+}
+
+// redirect sends the browser to a path of this app (as the server sees
+// it), under the public URL's path.
+func (a *App) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, a.base+path, http.StatusSeeOther)
 }
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
@@ -283,7 +294,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName("sym_session"), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 	a.flash(w, "You are signed out.")
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	a.redirect(w, r, "/login")
 }
 
 // ---- flash messages ----
