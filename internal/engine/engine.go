@@ -470,12 +470,14 @@ func (e *Engine) Request(ctx context.Context, actor Actor, in RequestInput) (*mo
 		if f.Name == "reason" || f.Name == "duration" || f.Name == "target_id" {
 			continue
 		}
-		v, err := inputString(in.Inputs, f.Name)
+		v, err := f.ReadInput(in.Inputs[f.Name])
 		if err != nil {
-			return nil, err
+			return nil, invalid("flow_inputs."+f.Name, "%s", err)
 		}
 		if v == "" && f.HasDefault {
-			v = f.Default
+			if v, err = f.ReadInput(f.Default); err != nil {
+				return nil, invalid("flow_inputs."+f.Name, "is not given, and the flow's default %s", err)
+			}
 		}
 		if v == "" && f.Required {
 			return nil, invalid("flow_inputs."+f.Name, "is required by the flow (sym request ... --field %s=VALUE)", f.Name)

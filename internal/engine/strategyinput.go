@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"maps"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opensym/sym/internal/model"
@@ -41,46 +39,12 @@ func (e *Engine) describe(g *strategy.Grant, r *model.Request, p *plan, c *model
 		if g.Request.Fields == nil {
 			g.Request.Fields = map[string]any{}
 		}
-		typ := ""
+		var f model.PromptField // a field the flow no longer declares stays text
 		if p.flow != nil {
-			if f, ok := p.flow.Params.Field(name); ok {
-				typ = f.Type
-			}
+			f, _ = p.flow.Params.Field(name)
 		}
-		g.Request.Fields[name] = fieldValue(typ, text)
+		g.Request.Fields[name] = f.Value(text)
 	}
-}
-
-// fieldValue is a prompt field's text as a value of the field's type, as
-// the original passes fields on: int a number, bool a bool, str_list and
-// int_list a list; anything else, or text that does not read as its type,
-// stays text.
-func fieldValue(typ, text string) any {
-	switch typ {
-	case "int":
-		if n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64); err == nil {
-			return n
-		}
-	case "bool":
-		if b, err := strconv.ParseBool(strings.TrimSpace(text)); err == nil {
-			return b
-		}
-	case "str_list", "int_list":
-		items := []any{}
-		for _, item := range strings.Split(text, ",") {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
-			if n, err := strconv.ParseInt(item, 10, 64); err == nil && typ == "int_list" {
-				items = append(items, n)
-			} else {
-				items = append(items, item)
-			}
-		}
-		return items
-	}
-	return text
 }
 
 type stepKey struct{}

@@ -278,11 +278,21 @@ func DecodeFlow(id string, body map[string]any) (*Flow, []FieldError) {
 		if v, ok := m["required"].(bool); ok {
 			pf.Required = v
 		}
-		if v, ok := m["default"]; ok && v != nil {
-			pf.Default, pf.HasDefault = fmt.Sprint(v), true
-		}
 		for _, a := range anyList(m["allowed_values"]) {
-			pf.AllowedValues = append(pf.AllowedValues, fmt.Sprint(a))
+			text, err := inputText(a)
+			if err != nil {
+				text = fmt.Sprint(a)
+			}
+			pf.AllowedValues = append(pf.AllowedValues, text)
+		}
+		if v, ok := m["default"]; ok && v != nil {
+			// As a request stores a value (a list "a,b"); a default that is
+			// not of the field's type is refused when a request uses it.
+			text, err := pf.ReadInput(v)
+			if err != nil {
+				text = fmt.Sprint(v)
+			}
+			pf.Default, pf.HasDefault = text, true
 		}
 		p.PromptFields = append(p.PromptFields, pf)
 	}

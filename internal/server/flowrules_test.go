@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,42 @@ func TestFlowRules(t *testing.T) {
 	}
 	if v := do(t, bob, "POST", "/requests/"+r.ID+"/revoke", nil, 200); v.State != "ended" {
 		t.Fatalf("revoke by an approver: %s", v.State)
+	}
+
+	// Prompt fields are read as their type: a JSON number, bool or list is
+	// taken as such, text must read as the type, and allowed values hold.
+	flow("typed", map[string]any{"prompt_fields": []map[string]any{
+		{"name": "rows", "type": "int", "required": false},
+		{"name": "read_only", "type": "bool", "required": false},
+		{"name": "schemas", "type": "str_list", "required": false, "allowed_values": []string{"billing", "audit", "ops"}},
+		{"name": "ids", "type": "int_list", "required": false},
+		{"name": "env", "type": "string", "required": false, "allowed_values": []string{"prod", "staging"}},
+		{"name": "batch", "type": "int", "required": false, "default": 1000000},
+	}}, map[string]string{"approvers": "bob@example.com"})
+	for _, c := range []struct {
+		inputs map[string]any
+		says   string
+	}{
+		{map[string]any{"rows": "abc"}, `flow_inputs.rows: must be a whole number, not "abc"`},
+		{map[string]any{"rows": 1.5}, `flow_inputs.rows: must be a whole number, not "1.5"`},
+		{map[string]any{"read_only": "maybe"}, `flow_inputs.read_only: must be true or false, not "maybe"`},
+		{map[string]any{"ids": "1, x"}, `flow_inputs.ids: has the item "x", which is not a whole number`},
+		{map[string]any{"env": "dev"}, `flow_inputs.env: "dev" is not one of the flow's allowed values (prod, staging)`},
+		{map[string]any{"schemas": []any{"billing", "payroll"}}, `flow_inputs.schemas: has the item "payroll", which is not one of the flow's allowed values (billing, audit, ops)`},
+		{map[string]any{"schemas": []any{"billing,audit"}}, `flow_inputs.schemas: has the item "billing,audit" with a comma`},
+		{map[string]any{"env": map[string]any{"a": 1}}, `flow_inputs.env: must be text, a number or true/false`},
+	} {
+		c.inputs["reason"] = "x"
+		_, err := request("typed", c.inputs)
+		wantRefusal(err, 400, c.says)
+	}
+	r, err = request("typed", map[string]any{"reason": "x", "rows": 2000000, "read_only": true, "schemas": []any{"billing", "audit"},
+		"ids": " 1, 2 ,", "env": "prod"})
+	must(err)
+	var typed struct{ Fields map[string]string }
+	must(alice.Do(ctx, "GET", "/requests/"+r.ID, nil, &typed))
+	if want := map[string]string{"rows": "2000000", "read_only": "true", "schemas": "billing,audit", "ids": "1,2", "env": "prod", "batch": "1000000"}; !maps.Equal(typed.Fields, want) {
+		t.Fatalf("typed fields stored as %v, want %v", typed.Fields, want)
 	}
 
 	// Lookups by name ignore case; the default duration is 1h.
