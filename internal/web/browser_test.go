@@ -368,11 +368,15 @@ func TestWebAppInBrowser(t *testing.T) {
 
 	// Alice revokes; IAM no longer holds her.
 	alice.open("/requests/" + id)
-	alice.do(chromedp.Click(chromedp.ID("revoke")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	alice.do(chromedp.SendKeys(chromedp.CSS(`form[action$="/revoke"] input[name=message]`), "done early"),
+		chromedp.Click(chromedp.ID("revoke")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	mustContain(t, "the page after revoking", alice.text(".flash"), "Revoked")
 	if got := alice.text("#state"); got != "ended" {
 		t.Fatalf("after revoking the page shows %q, want ended", got)
 	}
+	// The page says who ended it and why, beside who approved it.
+	mustContain(t, "the ended request's page", alice.eval(`document.querySelector("main dl").innerText`), "Decided by\nbob@example.com: “ok for the incident”",
+		"Ended by\nalice@example.com: “done early”")
 	if got := testenv.GroupMembers(t, m, group); len(got) != 0 {
 		t.Fatalf("IAM group %s holds %v after revoke, want nobody", group, got)
 	}
