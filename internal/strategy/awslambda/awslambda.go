@@ -343,6 +343,15 @@ func (s *Strategy) actor(g strategy.Grant, email string) Actor {
 	return a
 }
 
+// eventID names one event of a request: its escalation, or its
+// de-escalation of a kind (scheduled, revoke, cleanup). A retry of the
+// same step (after an error or a lost answer) sends the same id, as the
+// original keeps an event's id across duplicate deliveries, so that a
+// function can tell a duplicate from a new event.
+func eventID(g strategy.Grant, eventType string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("sym:event:"+g.RequestID+":"+eventType+":"+g.Step.DeescalateType)).String()
+}
+
 // orgOf is the org's slug as the payload's SRNs carry it.
 func orgOf(g strategy.Grant) string {
 	if g.Request.Org == "" {
@@ -363,7 +372,7 @@ func (s *Strategy) Payload(g strategy.Grant, eventType string) Event {
 		at = now()
 	}
 	org := orgOf(g)
-	ev := Event{ID: uuid.NewString(), Meta: Meta{SchemaVersion: SchemaVersion}, Type: "event",
+	ev := Event{ID: eventID(g, eventType), Meta: Meta{SchemaVersion: SchemaVersion}, Type: "event",
 		State: State{Status: "approved", Errors: []string{}},
 		Run: Run{SRN: fmt.Sprintf("srn:%s:flow_run:%s", org, g.RequestID), Flow: fmt.Sprintf("srn:%s:flow:%s:latest", org, g.Request.Flow),
 			Actors: map[string]Actor{"request": s.actor(g, g.Requester)}},

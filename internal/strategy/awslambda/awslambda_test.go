@@ -142,6 +142,31 @@ func TestInvokeAgainstMoto(t *testing.T) {
 		if id, _ := p["id"].(string); len(id) != 36 {
 			t.Errorf("id = %q, want a UUID", id)
 		}
+		// The same event sent again (a retry after a lost answer) has the
+		// same id, so that a function can tell a duplicate; another event,
+		// or the same event of another request, has another.
+		again, err := s.Invoke(ctx, g, "escalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := g
+		other.RequestID = "5d2e8c77-1f3a-4b6c-8d9e-0a1b2c3d4e5f"
+		elsewhere, err := s.Invoke(ctx, other, "escalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoke := g
+		revoke.Step = strategy.Step{DeescalateType: "revoke", Actor: "carol@example.com"}
+		undo, err := s.Invoke(ctx, revoke, "deescalate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, id2 := p["id"], decode(t, again)["id"]; id != id2 {
+			t.Errorf("the escalation sent twice has ids %v and %v, want one", id, id2)
+		}
+		if id, id3, id4 := p["id"], decode(t, elsewhere)["id"], decode(t, undo)["id"]; id == id3 || id == id4 {
+			t.Errorf("ids %v (escalate), %v (another request's), %v (the revoke): want three", id, id3, id4)
+		}
 		if strings.Contains(string(out), "ext-secret-1") {
 			t.Error("the External ID leaked into the payload")
 		}
