@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/testenv"
 	"github.com/opensym/sym/internal/web"
 )
@@ -495,6 +496,29 @@ func TestWebAppInBrowser(t *testing.T) {
 	bob.open("/approvals")
 	if !strings.Contains(bob.location(), "/login") {
 		t.Fatalf("after his session expired /approvals is at %s, want the sign-in page", bob.location())
+	}
+
+	// My requests shows the newest first, a page at a time, and the older
+	// ones a link away: 200 more requests of alice's push her first two
+	// to the second page.
+	for i := range 200 {
+		if _, err := srv.Engine.Request(ctx, engine.Actor{Email: "alice@example.com", Role: "member"}, engine.RequestInput{Flow: f.FlowID,
+			Inputs: map[string]any{"target_id": f.Targets[0], "reason": fmt.Sprintf("batch %d", i), "duration": "1h"}, Source: engine.SourceAPI}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice.open("/requests")
+	if n := alice.count("tr[data-request]"); n != 200 || alice.count(fmt.Sprintf(`tr[data-request="%s"]`, id)) != 0 {
+		t.Fatalf("the first page of alice's 202 requests lists %d, want the newest 200", n)
+	}
+	alice.do(chromedp.Click(chromedp.ID("older")), chromedp.WaitReady(chromedp.CSS("main h1")))
+	for _, want := range []string{id, id2} {
+		if alice.count(fmt.Sprintf(`tr[data-request="%s"]`, want)) != 1 {
+			t.Fatalf("the older page (%s) does not list alice's request %s:\n%s", alice.location(), want, alice.bodyText())
+		}
+	}
+	if n := alice.count("tr[data-request]"); n != 2 || alice.count("#older") != 0 {
+		t.Fatalf("the last page of alice's requests lists %d (want 2) and links %d older pages (want 0)", n, alice.count("#older"))
 	}
 
 	// Signing out ends the session on the server, not just in the browser;

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opensym/sym/internal/engine"
 	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
 )
 
 // row is a request with the buttons its viewer may press.
@@ -131,14 +132,29 @@ func (a *App) createRequest(w http.ResponseWriter, r *http.Request, s *session) 
 
 // ---- lists ----
 
+// myRequestsPage is how many requests My requests shows at once; a link
+// leads to the older ones.
+const myRequestsPage = 200
+
 func (a *App) myRequests(w http.ResponseWriter, r *http.Request, s *session) {
-	reqs, err := a.cfg.Store.ListRequests(r.Context(), "", s.actor.Email, 200)
+	before := r.URL.Query().Get("before")
+	reqs, err := a.cfg.Store.ListRequestsBefore(r.Context(), "", s.actor.Email, before, myRequestsPage+1)
+	if store.IsNotFound(err) {
+		a.fail(w, r, s, http.StatusNotFound, "There is no request "+before+" to list older requests from; start again at My requests.")
+		return
+	}
 	if err != nil {
 		a.failErr(w, r, s, err)
 		return
 	}
+	older := ""
+	if len(reqs) > myRequestsPage {
+		reqs = reqs[:myRequestsPage]
+		older = reqs[len(reqs)-1].ID
+	}
 	a.render(w, r, s, 200, "list", page{Title: "My requests", Nav: "mine", Data: map[string]any{
-		"Rows": a.rows(r.Context(), s.actor, reqs), "Empty": "You have not asked for access yet.", "Requester": false}})
+		"Rows": a.rows(r.Context(), s.actor, reqs), "Empty": "You have not asked for access yet.", "Requester": false,
+		"Older": older}})
 }
 
 func (a *App) approvals(w http.ResponseWriter, r *http.Request, s *session) {
