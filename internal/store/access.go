@@ -236,7 +236,15 @@ func (s *Store) ListRequestsBefore(ctx context.Context, state, requester, before
 
 // listOrder is the order of request listings, newest first; id breaks ties
 // so that a page ends at one place.
-const listOrder = `created_at DESC, id DESC`
+const listOrder = createdKey + ` DESC, id DESC`
+
+// createdKey is a request's created_at as text that sorts as the time it
+// says. The column holds RFC 3339 in UTC with as many fractional digits as
+// the time needs (12:00:00Z, 12:00:00.1Z, 12:00:00.15Z), which do not sort
+// as times ('Z' sorts after every digit); here the fraction is padded to
+// nine digits.
+const createdKey = `(CASE WHEN instr(created_at, '.') = 0 THEN substr(created_at, 1, 19) || '.000000000Z'
+	ELSE substr(created_at, 1, 20) || substr(substr(created_at, 21, length(created_at) - 21) || '000000000', 1, 9) || 'Z' END)`
 
 // olderThan narrows where to the requests a listing shows after the
 // request before (none when before is empty).
@@ -245,13 +253,13 @@ func (s *Store) olderThan(ctx context.Context, before string, where *string, arg
 		return nil
 	}
 	var created string
-	if err := s.rdb.QueryRowContext(ctx, `SELECT created_at FROM requests WHERE id=?`, before).Scan(&created); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT `+createdKey+` FROM requests WHERE id=?`, before).Scan(&created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		return err
 	}
-	*where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+	*where += ` AND (` + createdKey + ` < ? OR (` + createdKey + ` = ? AND id < ?))`
 	*args = append(*args, created, created, before)
 	return nil
 }
