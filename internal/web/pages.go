@@ -158,17 +158,25 @@ func (a *App) myRequests(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (a *App) approvals(w http.ResponseWriter, r *http.Request, s *session) {
-	reqs, err := a.cfg.Store.ListRequests(r.Context(), string(model.Pending), "", 500)
-	if err != nil {
-		a.failErr(w, r, s, err)
-		return
-	}
+	// Every pending request is read, a page at a time: the ones this
+	// approver may decide can be anywhere among them.
 	var mine []*model.Request
 	now := a.cfg.Now()
-	for _, req := range reqs {
-		if req.ExpiresAt.After(now) && a.mayDecide(r.Context(), s.actor, req) {
-			mine = append(mine, req)
+	for before := ""; ; {
+		reqs, err := a.cfg.Store.ListRequestsBefore(r.Context(), string(model.Pending), "", before, 500)
+		if err != nil {
+			a.failErr(w, r, s, err)
+			return
 		}
+		for _, req := range reqs {
+			if req.ExpiresAt.After(now) && a.mayDecide(r.Context(), s.actor, req) {
+				mine = append(mine, req)
+			}
+		}
+		if len(reqs) < 500 {
+			break
+		}
+		before = reqs[len(reqs)-1].ID
 	}
 	a.render(w, r, s, 200, "approvals", page{Title: "To approve", Nav: "approvals", Data: a.rows(r.Context(), s.actor, mine)})
 }
