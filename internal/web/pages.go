@@ -158,25 +158,19 @@ func (a *App) myRequests(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (a *App) approvals(w http.ResponseWriter, r *http.Request, s *session) {
-	// Every pending request is read, a page at a time: the ones this
-	// approver may decide can be anywhere among them.
+	// Every pending request is read: the ones this approver may decide
+	// can be anywhere among them.
+	reqs, err := a.allRequests(r.Context(), model.Pending)
+	if err != nil {
+		a.failErr(w, r, s, err)
+		return
+	}
 	var mine []*model.Request
 	now := a.cfg.Now()
-	for before := ""; ; {
-		reqs, err := a.cfg.Store.ListRequestsBefore(r.Context(), string(model.Pending), "", before, 500)
-		if err != nil {
-			a.failErr(w, r, s, err)
-			return
+	for _, req := range reqs {
+		if req.ExpiresAt.After(now) && a.mayDecide(r.Context(), s.actor, req) {
+			mine = append(mine, req)
 		}
-		for _, req := range reqs {
-			if req.ExpiresAt.After(now) && a.mayDecide(r.Context(), s.actor, req) {
-				mine = append(mine, req)
-			}
-		}
-		if len(reqs) < 500 {
-			break
-		}
-		before = reqs[len(reqs)-1].ID
 	}
 	a.render(w, r, s, 200, "approvals", page{Title: "To approve", Nav: "approvals", Data: a.rows(r.Context(), s.actor, mine)})
 }
@@ -186,13 +180,13 @@ func (a *App) active(w http.ResponseWriter, r *http.Request, s *session) {
 		a.fail(w, r, s, http.StatusForbidden, "You may not see this page: "+err.Error()+".")
 		return
 	}
-	reqs, err := a.cfg.Store.ListRequests(r.Context(), string(model.Active), "", 500)
+	reqs, err := a.allRequests(r.Context(), model.Active)
 	if err != nil {
 		a.failErr(w, r, s, err)
 		return
 	}
 	// Removing requests may still hold access: they are listed too.
-	removing, err := a.cfg.Store.ListRequests(r.Context(), string(model.Removing), "", 500)
+	removing, err := a.allRequests(r.Context(), model.Removing)
 	if err != nil {
 		a.failErr(w, r, s, err)
 		return
@@ -206,6 +200,24 @@ func (a *App) active(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 	a.render(w, r, s, 200, "list", page{Title: "Active access", Nav: "active", Data: map[string]any{
 		"Rows": a.rows(r.Context(), s.actor, reqs), "Empty": "Nobody holds access through sym right now.", "Requester": true}})
+}
+
+// allRequests lists every request in a state, newest first, reading the
+// store a page at a time (a page where everything is meant: every pending
+// request, all access held now).
+func (a *App) allRequests(ctx context.Context, state model.State) ([]*model.Request, error) {
+	var out []*model.Request
+	for before := ""; ; {
+		page, err := a.cfg.Store.ListRequestsBefore(ctx, string(state), "", before, store.MaxList)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < store.MaxList {
+			return out, nil
+		}
+		before = page[len(page)-1].ID
+	}
 }
 
 // ---- one request ----

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/opensym/sym/internal/model"
 	"github.com/opensym/sym/internal/store"
 	"github.com/opensym/sym/internal/testenv"
 	"github.com/opensym/sym/internal/web"
@@ -89,6 +91,22 @@ func TestWebAppUnderPathPrefix(t *testing.T) {
 		if pat.count("#whoami") != 1 {
 			t.Fatalf("the menu link %s shows no signed-in page:\n%s", nav, pat.bodyText())
 		}
+	}
+	// Active access lists everything active, however much there is: 501
+	// grants (written as the engine leaves them; this page only lists).
+	deadline := time.Now().Add(time.Hour)
+	for i := range 501 {
+		id := fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
+		r := &model.Request{ID: id, State: model.Active, Requester: "pat@example.com", Target: "group-" + fmt.Sprint(i),
+			CreatedAt: time.Now(), ExpiresAt: deadline, Deadline: &deadline}
+		if err := srv.Store.CreateRequest(ctx, r, &model.AuditEvent{RequestID: id, Type: "request", Actor: "pat@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pat.open("/active")
+	under("the Active access page")
+	if n := pat.count("tr[data-request]"); n != 501 {
+		t.Fatalf("Active access lists %d of the 501 active grants", n)
 	}
 	pat.open("/requests/00000000-0000-4000-8000-000000000000")
 	under("an unknown request's page")
