@@ -120,6 +120,15 @@ func (p *person) ssoSignIn(email string) {
 		chromedp.Click(chromedp.ID("idp-submit")), chromedp.WaitReady(chromedp.CSS("main h1")))
 }
 
+// unlabeled names the page's form fields that have no label a screen
+// reader can say (a placeholder is not one: it goes once typed in).
+func (p *person) unlabeled() string {
+	p.t.Helper()
+	return p.eval(`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).
+		filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).
+		map(e => e.name || e.id || e.outerHTML).join(" ")`)
+}
+
 func mustContain(t *testing.T, what, got string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -188,6 +197,9 @@ func TestWebAppInBrowser(t *testing.T) {
 		t.Fatalf("the duration list has %d choices, want the flow's 2 allowed values", n)
 	}
 	alice.screenshot("request-form")
+	if bad := alice.unlabeled(); bad != "" {
+		t.Fatalf("the request form's fields %s have no label", bad)
+	}
 	alice.do(chromedp.SendKeys(chromedp.ID("reason"), "investigate incident 42"),
 		chromedp.SetValue(chromedp.ID("duration"), "1h"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="in.ticket"]`), "INC-42"),
@@ -232,6 +244,9 @@ func TestWebAppInBrowser(t *testing.T) {
 		t.Fatalf("a reason's markup became %d elements of bob's approvals page (title %q)", n, bob.eval("document.title"))
 	}
 	bob.screenshot("to-approve")
+	if bad := bob.unlabeled(); bad != "" {
+		t.Fatalf("the approvals page's fields %s have no label", bad)
+	}
 	card := fmt.Sprintf(`section[data-request="%s"]`, id)
 	bob.do(chromedp.SendKeys(chromedp.CSS(card+" input[name=message]"), "ok for the incident"),
 		chromedp.Click(chromedp.CSS(card+" button[value=approve]")), chromedp.WaitVisible(chromedp.CSS(".flash")))
@@ -337,6 +352,9 @@ func TestWebAppInBrowser(t *testing.T) {
 	bob.open("/requests/" + id2)
 	if bob.count("#withdraw") != 0 || bob.count("#approve") != 1 {
 		t.Fatal("bob, an approver, should see Approve and no Withdraw on alice's pending request")
+	}
+	if bad := bob.unlabeled(); bad != "" {
+		t.Fatalf("the request page's fields %s have no label", bad)
 	}
 	mustContain(t, "the reason on bob's page", bob.text("#timeline"), `requested `+f.Targets[0])
 	if n := bob.count("main img, main script"); n != 0 || bob.eval("document.title") == "pwned" {
@@ -512,7 +530,8 @@ func TestWebAppInBrowser(t *testing.T) {
 	alice.open("/requests")
 	for page, want := range []int{200, 200, 102} {
 		if page > 0 {
-			alice.do(chromedp.Click(chromedp.ID("older")), chromedp.WaitReady(chromedp.CSS("main h1")))
+			// Where the link leads, loaded in full before it is read.
+			alice.do(chromedp.Navigate(alice.eval(`document.getElementById("older").href`)), chromedp.WaitReady(chromedp.CSS("body")))
 		}
 		if n := alice.count("tr[data-request]"); n != want {
 			t.Fatalf("page %d of alice's 502 requests (%s) lists %d, want %d", page+1, alice.location(), n, want)
