@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -359,6 +361,20 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Time{}, &engine.Error{Kind: engine.Invalid, Field: "time", Message: s + " is not a time (use 2006-01-02T15:04)"}
 }
 
+// exportPath is the export of the same selection. It is built from the
+// filter, each value encoded once, and handed to the template as a URL:
+// html/template would otherwise escape the whole query as one value, and
+// the export would lose the filter.
+func (f auditFilter) exportPath() template.URL {
+	q := url.Values{}
+	for k, v := range map[string]string{"user": f.User, "flow": f.Flow, "target": f.Target, "from": f.From, "to": f.To} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return template.URL("/audit/export?" + q.Encode())
+}
+
 func readFilter(r *http.Request) (auditFilter, error) {
 	q := r.URL.Query()
 	f := auditFilter{User: strings.TrimSpace(q.Get("user")), Flow: strings.TrimSpace(q.Get("flow")),
@@ -389,7 +405,7 @@ func (a *App) audit(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	a.render(w, r, s, 200, "audit", page{Title: "Audit", Nav: "audit", Data: map[string]any{
-		"Filter": f, "Rows": rows, "Query": r.URL.RawQuery}})
+		"Filter": f, "Rows": rows, "Export": f.exportPath()}})
 }
 
 // auditExport sends the filtered events as JSON lines, oldest first.
