@@ -165,6 +165,11 @@ func fieldBlock(pf engine.PromptField) slackgo.Block {
 	optional := !pf.Required
 	if len(pf.AllowedValues) > 0 {
 		sel := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain("Choose"), valueAction, options(pf.AllowedValues)...)
+		for _, o := range sel.Options {
+			if o.Value == pf.Default {
+				sel.InitialOption = o // as the web form selects it
+			}
+		}
 		return input(id, pf.Label, optional, sel)
 	}
 	switch pf.Type {

@@ -226,6 +226,7 @@ func TestSlackApp(t *testing.T) {
 			map[string]any{"name": "ticket", "type": "string", "label": "Ticket", "required": false},
 			map[string]any{"name": "hosts", "type": "str_list", "label": "Hosts", "required": false},
 			map[string]any{"name": "urgent", "type": "bool", "label": "Urgent", "required": false, "default": true},
+			map[string]any{"name": "env", "type": "string", "label": "Environment", "allowed_values": []any{"dev", "prod"}, "default": "prod"},
 		}},
 	})
 	srv.NoLog("the Slack bot token", "xoxb-test-token")
@@ -342,6 +343,10 @@ func TestSlackApp(t *testing.T) {
 		// replaced by the flow's default.
 		if !regexp.MustCompile(`"block_id":"field:urgent".*"initial_options":\[\{[^]]*"value":"true"`).Match(view) {
 			t.Fatalf("the modal's Urgent box, whose default is true, does not start ticked:\n%s", view)
+		}
+		// A choice starts at the flow's default, as the web form's does.
+		if !regexp.MustCompile(`"block_id":"field:env","element":\{[^{]*"initial_option":\{[^}]*\},"value":"prod"`).Match(view) {
+			t.Fatalf("the modal's Environment choice does not start at the default prod:\n%s", view)
 		}
 		if got := mine[0].Fields["urgent"]; got != "false" {
 			t.Fatalf("an unticked Urgent box was recorded as %q, want false", got)
