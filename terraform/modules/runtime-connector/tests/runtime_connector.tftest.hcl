@@ -47,11 +47,12 @@ run "refuses_the_original_vendors_account" {
   command = plan
 
   variables {
-    sym_account_id  = "803477428605"
-    sym_account_ids = ["803477428605"]
+    sym_account_id         = "803477428605"
+    sym_account_ids        = ["803477428605"]
+    trusted_principal_arns = ["arn:aws:iam::123456789012:role/sym-server", "arn:aws:iam::803477428605:root"]
   }
 
-  expect_failures = [var.sym_account_id, var.sym_account_ids]
+  expect_failures = [var.sym_account_id, var.sym_account_ids, var.trusted_principal_arns]
 }
 
 run "sym_account_id_is_one_more_trusted_account" {

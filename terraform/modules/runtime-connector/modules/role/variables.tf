@@ -91,6 +91,11 @@ variable "trusted_principal_arns" {
     condition     = alltrue([for a in var.trusted_principal_arns : can(regex("^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|user/[\\w+=,.@/-]+|role/[\\w+=,.@/-]+)|sts::[0-9]{12}:assumed-role/[\\w+=,.@-]+/[\\w+=,.@-]+)$", a))])
     error_message = "Every trusted_principal_arns entry must be an IAM user, role, account root or assumed-role ARN such as arn:aws:iam::123456789012:role/sym-server."
   }
+
+  validation {
+    condition     = alltrue([for a in var.trusted_principal_arns : try(split(":", a)[4], "") != "803477428605"])
+    error_message = "803477428605 is the original Sym's production account (the vendor's): a self-hosted runtime role must not trust any principal in it, it knows your External ID. Name the identity sym server runs as in your own account (docs/migrating.md step 3)."
+  }
 }
 
 variable "tags" {
