@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -428,6 +429,13 @@ func (v verifier) runtime(ctx context.Context, r roleARN) (RoleReport, error) {
 			if p.addon == AddonKinesisDataStream && len(v.e.StreamARNs) == 0 {
 				p.anyStreams = true
 			}
+			if p.addon == AddonSecretsManager && v.e.SecretsTagName == "" && v.e.DetectAddons {
+				// The server knows no addon_params: the module's policy for
+				// whichever tag_name the found one names.
+				p.detect = func(got *policy.Document) *policy.Document {
+					return SecretsManagerPolicy(r.Partition, r.Account, v.env, secretsTagOf(got))
+				}
+			}
 			want[arn] = p
 		}
 	}
@@ -601,13 +609,38 @@ func comparePolicy(exp expectedPolicy, got *policy.Document) []Finding {
 	return out
 }
 
+// secretsTagOf answers the tag key of a secretsmgr addon policy's
+// StringEquals aws:ResourceTag/<key> condition, when it names exactly one
+// ("" otherwise: the module's default, SymEnv, is then expected).
+func secretsTagOf(d *policy.Document) string {
+	var keys []string
+	for _, s := range d.Statements {
+		for k := range s.Condition["StringEquals"] {
+			if len(k) > len("aws:ResourceTag/") && strings.EqualFold(k[:len("aws:ResourceTag/")], "aws:ResourceTag/") {
+				keys = append(keys, k[len("aws:ResourceTag/"):])
+			}
+		}
+	}
+	if len(keys) != 1 {
+		return ""
+	}
+	return keys[0]
+}
+
+// moduleStreamARN is the shape of a stream ARN the kinesis-data-stream
+// addon accepts in stream_arns (its variable's validation): one region and
+// one account, wildcards in the stream name only.
+var moduleStreamARN = regexp.MustCompile(`^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/[\w.*?-]+$`)
+
 // checkAnyStreams accepts a kinesis-data-stream addon policy with whatever
-// stream ARNs, as long as it writes only to Kinesis streams.
+// stream ARNs the module could have been given: each of one region and
+// one account. A resource of any other shape (a wildcard region or
+// account, "*") is a difference.
 func checkAnyStreams(exp expectedPolicy, got *policy.Document) []Finding {
 	var streams []string
 	for _, s := range got.Statements {
 		for _, r := range s.Resource {
-			if strings.Contains(r, ":kinesis:") && strings.Contains(r, ":stream/") {
+			if moduleStreamARN.MatchString(r) {
 				streams = append(streams, r)
 			}
 		}

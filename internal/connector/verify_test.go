@@ -428,6 +428,96 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		}
 	})
 
+	t.Run("secrets addon with its own tag_name, as the server sees it", func(t *testing.T) {
+		// runtime-connector with addon_params = { "aws/secretsmgr" = {
+		// tag_name = "Team" } } makes exactly this policy; the server's
+		// check, which knows no Terraform inputs, must accept it.
+		arn := "arn:aws:iam::123456789012:policy/sym/SymSecretsManagerProd"
+		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+			doc["Statement"].([]any)[0].(map[string]any)["Condition"] = map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceTag/Team": "prod"}}
+		})
+		if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err != nil {
+			t.Errorf("the server refused the secretsmgr addon the module makes with tag_name Team: %v", err)
+		}
+		// sym connector verify is told the tag name; SymEnv (its default)
+		// is a difference, Team is not.
+		if rep := verify(t); rep.OK() || !strings.Contains(strings.Join(rep.Differences(), "\n"), "aws:ResourceTag/Team") {
+			t.Errorf("verify expecting SymEnv must name the Team condition:\n%s", rep.Text())
+		}
+		team := exp
+		team.SecretsTagName = "Team"
+		if rep := verify2(t, ctx, client, team); !rep.OK() {
+			t.Errorf("verify told tag_name Team:\n%s", rep.Text())
+		}
+		undo()
+		// Whatever tag it names, the server still refuses a policy that
+		// reads more than the secrets tagged for the environment.
+		for name, cond := range map[string]any{
+			"any value":          map[string]any{"StringLike": map[string]any{"aws:ResourceTag/Team": "*"}},
+			"another env":        map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/Team": "staging"}},
+			"no condition":       nil,
+			"a NotEquals":        map[string]any{"StringNotEquals": map[string]any{"aws:ResourceTag/Team": "staging"}},
+			"two tags, one like": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/Team": "prod"}, "StringLike": map[string]any{"aws:ResourceTag/SymEnv": "*"}},
+		} {
+			undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+				st := doc["Statement"].([]any)[0].(map[string]any)
+				if cond == nil {
+					delete(st, "Condition")
+				} else {
+					st["Condition"] = cond
+				}
+			})
+			if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err == nil || !strings.Contains(err.Error(), "addon aws/secretsmgr") {
+				t.Errorf("%s: the server's check must refuse the widened secretsmgr addon: %v", name, err)
+			}
+			undo()
+		}
+		mustPass(t)
+	})
+
+	t.Run("kinesis-data-stream addon widened to every account and region", func(t *testing.T) {
+		// The addon as the module makes it (stream_arns of one stream),
+		// attached by hand: the server detects it and accepts it.
+		name := "SymKinesisDataStreamProd"
+		p, err := client.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), Path: aws.String("/sym/"),
+			PolicyDocument: aws.String(KinesisDataStreamPolicy([]string{"arn:aws:kinesis:us-east-1:123456789012:stream/sym-*"}).JSON())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(p.Policy.Arn)
+		role := roleName(d.RuntimeRole)
+		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err != nil {
+			t.Errorf("the server refused the kinesis-data-stream addon the module makes: %v", err)
+		}
+		// The module takes stream ARNs of one region and account (wildcards
+		// in the name only); these reach any stream anywhere.
+		for _, wide := range [][]any{
+			{"arn:aws:kinesis:*:*:stream/*"},
+			{"arn:aws:kinesis:us-east-1:*:stream/sym-*"},
+			{"arn:aws:kinesis:*:123456789012:stream/sym-*"},
+			{"arn:aws:kinesis:us-east-1:123456789012:stream/sym-*", "arn:aws:kinesis:us-east-1:123456789012:*stream/*"},
+		} {
+			undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+				doc["Statement"].([]any)[0].(map[string]any)["Resource"] = wide
+			})
+			if _, err := VerifyRuntime(ctx, client, d.Settings, nil); err == nil || !strings.Contains(err.Error(), "addon aws/kinesis-data-stream") {
+				t.Errorf("%v: the server's check must refuse the widened kinesis-data-stream addon: %v", wide, err)
+			}
+			undo()
+		}
+		if _, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
 	t.Run("SSO group policy widened", func(t *testing.T) {
 		arn := "arn:aws:iam::123456789012:policy/sym/SymSSOGroupProd"
 		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
