@@ -424,12 +424,16 @@ func (d *Deliverer) sender(ctx context.Context, q store.OutboxQueue, envID strin
 		if err := d.chain.CheckResource(rt, dest.StreamName); err != nil {
 			return nil, err
 		}
+		region, err := streamRegion(dest, rt)
+		if err != nil {
+			return nil, err
+		}
 		cfg, err := d.chain.RuntimeConfig(rt)
 		if err != nil {
 			return nil, err
 		}
-		if dest.Region != "" {
-			cfg.Region = dest.Region
+		if region != "" {
+			cfg.Region = region
 		}
 		if dest.Type == "kinesis_data_stream" {
 			return newKinesisSender(cfg, dest.StreamName), nil
@@ -438,6 +442,30 @@ func (d *Deliverer) sender(ctx context.Context, q store.OutboxQueue, envID strin
 	}
 	return nil, fmt.Errorf("log destination %s has type %q, which this server cannot deliver to (known: %s)",
 		dest.ID, dest.Type, strings.Join(model.LogDestinationTypes, ", "))
+}
+
+// streamRegion is the region an AWS destination's stream is written in:
+// the region of its ARN (the SDK sends to the client's region whatever the
+// ARN says), else settings.region, else "" (the runtime context's). A
+// Firehose delivery stream is addressed by name in the caller's own
+// account, so one named by an ARN of another account cannot be written by
+// the runtime role: it is refused rather than sent to the runtime
+// account's stream of the same name.
+func streamRegion(dest *model.LogDestination, rt awsauth.Runtime) (string, error) {
+	parts := strings.SplitN(dest.StreamName, ":", 6)
+	if !strings.HasPrefix(dest.StreamName, "arn:") || len(parts) != 6 || parts[3] == "" {
+		return dest.Region, nil
+	}
+	region, account := parts[3], parts[4]
+	if dest.Region != "" && dest.Region != region {
+		return "", fmt.Errorf("log destination %s: settings.region %s is not the region of its stream %s (%s): drop settings.region or make them agree",
+			dest.ID, dest.Region, dest.StreamName, region)
+	}
+	if own := strings.SplitN(rt.RoleARN, ":", 6); dest.Type == "kinesis_firehose" && len(own) == 6 && account != own[4] {
+		return "", fmt.Errorf("log destination %s: the delivery stream %s is in account %s, but Firehose takes records only from its own account and the runtime role %s is in account %s: name a delivery stream of account %s, or write through a runtime of account %s",
+			dest.ID, dest.StreamName, account, rt.RoleARN, own[4], own[4], account)
+	}
+	return region, nil
 }
 
 // runtimeFor is the runtime connector an AWS destination writes through:

@@ -1,0 +1,198 @@
+package logdest_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/opensym/sym/internal/awsauth"
+	"github.com/opensym/sym/internal/logdest"
+	"github.com/opensym/sym/internal/model"
+	"github.com/opensym/sym/internal/store"
+	"github.com/opensym/sym/internal/testenv"
+)
+
+// TestStreamsNamedByARN: a log destination names its Kinesis stream or
+// Firehose delivery stream by ARN, in a region other than the runtime
+// context's (a central logging region). The records must reach the stream
+// the ARN names, not a stream of that name in the runtime's region; and a
+// delivery stream in another account, which the runtime role cannot write
+// (Firehose takes only a name, in the caller's own account), must not be
+// written to a same-named stream of the runtime's account: delivery is
+// refused, naming why.
+func TestStreamsNamedByARN(t *testing.T) {
+	ctx := context.Background()
+	moto := testenv.StartMoto(t)
+	west := moto.AWSConfig(t)
+	west.Region = "us-west-2"
+	east := moto.AWSConfig(t)
+
+	kc := kinesis.NewFromConfig(west)
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("audit"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	// Delivery streams of one name in both regions, each into its own bucket.
+	for _, c := range []struct {
+		cfg    aws.Config
+		bucket string
+	}{{west, "audit-west"}, {east, "audit-east"}} {
+		in := &s3.CreateBucketInput{Bucket: aws.String(c.bucket)}
+		if c.cfg.Region != "us-east-1" {
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(c.cfg.Region)}
+		}
+		if _, err := s3.NewFromConfig(c.cfg).CreateBucket(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := firehose.NewFromConfig(c.cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+			DeliveryStreamName: aws.String("audit-fh"),
+			ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
+				BucketARN: aws.String("arn:aws:s3:::" + c.bucket), RoleARN: aws.String("arn:aws:iam::123456789012:role/firehose"),
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sym.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rtCtx := create(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
+		"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymRuntimeProd",
+		"external_id": "ext-1", "account_id": "123456789012", "account_id_safelist": "111122223333"}})
+	kin := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+		"settings": map[string]any{"stream_name": "arn:aws:kinesis:us-west-2:123456789012:stream/audit"}})
+	fh := create(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
+		"settings": map[string]any{"stream_name": "arn:aws:firehose:us-west-2:123456789012:deliverystream/audit-fh"}})
+	foreign := create(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
+		"settings": map[string]any{"stream_name": "arn:aws:firehose:us-east-1:111122223333:deliverystream/audit-fh"}})
+	// settings.region that contradicts the ARN: which one was meant?
+	contradicts := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+		"settings": map[string]any{"stream_name": "arn:aws:kinesis:us-west-2:123456789012:stream/audit", "region": "eu-west-1"}})
+	create(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin, fh, foreign, contradicts}})
+
+	d := logdest.New(st, awsauth.NewChain(moto.AWSConfig(t), nil), nil, logdest.Options{Org: "acme",
+		Poll: 20 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	d.Start()
+	defer d.Stop()
+	if err := st.AppendEvent(ctx, &model.AuditEvent{Type: "login", Actor: "carol@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+
+	status := func(id string) logdest.Status {
+		t.Helper()
+		sts, err := d.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sts {
+			if s.ID == id {
+				return s
+			}
+		}
+		t.Fatalf("no status for %s", id)
+		return logdest.Status{}
+	}
+	waitFor(t, "the delivery to each destination to settle", func() bool {
+		return status(kin).State == "ok" && status(fh).State == "ok" && status(foreign).Attempts > 0 && status(contradicts).Attempts > 0 ||
+			status(kin).Attempts > 1 || status(fh).Attempts > 1
+	})
+	for _, id := range []string{kin, fh} {
+		if s := status(id); s.State != "ok" || s.DeliveredTotal != 1 {
+			t.Errorf("the us-west-2 destination %s (%s): state %s, delivered %d, last error %q", s.Target, s.Type, s.State, s.DeliveredTotal, s.LastError)
+		}
+	}
+	if n := kinesisRecords(t, kc, "audit"); n != 1 {
+		t.Errorf("the us-west-2 Kinesis stream holds %d records, want 1", n)
+	}
+	if n := objects(t, s3.NewFromConfig(west), "audit-west"); n != 1 {
+		t.Errorf("the us-west-2 delivery stream's bucket holds %d objects, want 1", n)
+	}
+	// Nothing may land in the runtime region's stream of the same name.
+	if n := objects(t, s3.NewFromConfig(east), "audit-east"); n != 0 {
+		t.Errorf("the us-east-1 delivery stream audit-fh, which no destination names, got %d objects", n)
+	}
+	if s := status(foreign); s.State != "retrying" || s.DeliveredTotal != 0 || !strings.Contains(s.LastError, "111122223333") ||
+		!strings.Contains(s.LastError, "account") {
+		t.Errorf("the delivery stream in account 111122223333: state %s, delivered %d, last error %q; want it refused naming the account",
+			s.State, s.DeliveredTotal, s.LastError)
+	}
+	if s := status(contradicts); s.State != "retrying" || s.DeliveredTotal != 0 || !strings.Contains(s.LastError, "settings.region eu-west-1 is not the region of its stream") {
+		t.Errorf("a destination whose settings.region contradicts its ARN: state %s, delivered %d, last error %q", s.State, s.DeliveredTotal, s.LastError)
+	}
+}
+
+func create(t *testing.T, st *store.Store, kind string, fields map[string]any) string {
+	t.Helper()
+	k := model.Kinds[kind]
+	norm, errs := k.Normalize(fields, false)
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", kind, errs)
+	}
+	id, err := st.CreateEntity(context.Background(), k, norm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func kinesisRecords(t *testing.T, kc *kinesis.Client, stream string) int {
+	t.Helper()
+	ctx := context.Background()
+	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, sh := range desc.StreamDescription.Shards {
+		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: sh.ShardId,
+			ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Records {
+			var rec struct{ Type, Org string }
+			if err := json.Unmarshal(r.Data, &rec); err != nil || rec.Type != "login" || rec.Org != "acme" {
+				t.Errorf("record %s: %v", r.Data, err)
+			}
+			n++
+		}
+	}
+	return n
+}
+
+func objects(t *testing.T, c *s3.Client, bucket string) int {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Contents)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
