@@ -196,3 +196,121 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestOversizedEventsDoNotStallTheStream: Kinesis refuses a PutRecords
+// call over 5 MiB and a record over 1 MiB, whole. A requester's reason is
+// free text up to the API's 1 MiB body (and JSON escapes each '<' as six
+// bytes), so one request could otherwise hold its environment's audit
+// stream for good: every later event, grants included, queued behind a
+// batch that never goes through. Each event must arrive, in order; one too
+// large for a record arrives without its details, saying so.
+func TestOversizedEventsDoNotStallTheStream(t *testing.T) {
+	ctx := context.Background()
+	moto := testenv.StartMoto(t)
+	kc := kinesis.NewFromConfig(moto.AWSConfig(t))
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("audit"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sym.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rtCtx := create(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
+		"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", "external_id": "ext-1"}})
+	kin := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+		"settings": map[string]any{"stream_name": "audit"}})
+	create(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin}})
+
+	// Appended before delivery starts, so that they meet in one batch:
+	// 40 events of 150 kB (6 MB together) and one whose reason encodes to
+	// 1.2 MB.
+	var want []string
+	for i := range 40 {
+		ev := &model.AuditEvent{Type: "request", Actor: "alice@example.com", Details: map[string]string{"reason": strings.Repeat("a", 150_000)}}
+		if i == 20 {
+			ev.Details["reason"] = strings.Repeat("<", 200_000)
+		}
+		if err := st.AppendEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev.ID)
+	}
+	last := &model.AuditEvent{Type: "login", Actor: "carol@example.com"}
+	if err := st.AppendEvent(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, last.ID)
+
+	d := logdest.New(st, awsauth.NewChain(moto.AWSConfig(t), nil), nil, logdest.Options{Org: "acme",
+		Poll: 20 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	d.Start()
+	defer d.Stop()
+	var s logdest.Status
+	waitFor(t, "the stream to take every event, or to fail twice", func() bool {
+		sts, err := d.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = sts[0]
+		return s.State == "ok" || s.Attempts > 1
+	})
+	if s.State != "ok" || s.DeliveredTotal != int64(len(want)) {
+		t.Fatalf("status: %s, %d of %d delivered, last error %q", s.State, s.DeliveredTotal, len(want), s.LastError)
+	}
+	recs := kinesisData(t, kc, "audit")
+	var got []string
+	for i, data := range recs {
+		var rec struct {
+			ID, Type string
+			Details  map[string]string
+		}
+		if err := json.Unmarshal(data, &rec); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if len(got) == 0 || got[len(got)-1] != rec.ID { // a resend after a partial batch repeats the tail
+			got = append(got, rec.ID)
+		}
+		switch {
+		case rec.ID == want[20]:
+			if rec.Type != "request" || rec.Details["reason"] != "" || !strings.Contains(rec.Details["truncated"], "sym's audit log") {
+				t.Errorf("the oversized event arrived as %s %v", rec.Type, rec.Details)
+			}
+		case rec.Type == "request" && len(rec.Details["reason"]) != 150_000:
+			t.Errorf("event %s lost its reason (%d bytes)", rec.ID, len(rec.Details["reason"]))
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("the stream holds %d events (in this order: %v), want the %d appended, in order", len(got), got, len(want))
+	}
+}
+
+// kinesisData reads every record of a one-shard stream, oldest first.
+func kinesisData(t *testing.T, kc *kinesis.Client, stream string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: desc.StreamDescription.Shards[0].ShardId,
+		ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for iter := it.ShardIterator; iter != nil; {
+		page, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			out = append(out, r.Data)
+		}
+		if len(page.Records) == 0 {
+			break
+		}
+		iter = page.NextShardIterator
+	}
+	return out
+}

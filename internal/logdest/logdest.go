@@ -354,7 +354,53 @@ func (d *Deliverer) deliver(ctx context.Context, q store.OutboxQueue, items []st
 		}
 		recs[i] = Record{Item: it, Data: data, Event: it.Event}
 	}
+	if l, ok := sender.(limited); ok {
+		if recs, err = d.fit(q, recs, envName, l); err != nil {
+			return 0, err
+		}
+	}
 	return sender.Send(ctx, recs)
+}
+
+// limited is a sender whose service refuses, whole, a call with a record
+// or a total over a size (Kinesis: 1 MiB a record, 5 MiB a call).
+type limited interface {
+	limits() (record, call int)
+}
+
+// recordOverhead is what a record costs beyond its data: Kinesis counts
+// the partition key (at most 256 bytes), Firehose's record gets a newline.
+const recordOverhead = 256
+
+// fit makes a batch one call can carry. A record over the per-record limit
+// (an event whose details, a requester's free-text reason, say, are that
+// large) could never be sent, and would hold every later event behind it:
+// it is sent without its details, saying so and where the whole event is.
+// The batch is cut where the call's total would pass its limit; the rest
+// goes in the next call.
+func (d *Deliverer) fit(q store.OutboxQueue, recs []Record, envName string, l limited) ([]Record, error) {
+	record, call := l.limits()
+	total := 0
+	for i := range recs {
+		if size := len(recs[i].Data); size+recordOverhead > record {
+			ev := recs[i].Event
+			ev.Details = map[string]string{"truncated": fmt.Sprintf(
+				"this event's record was %d bytes, over the destination's limit of %d a record: its details are left out here; the whole event is in sym's audit log (seq %d)",
+				size, record, ev.Seq)}
+			data, err := encode(ev, envName, d.opt.Org)
+			if err != nil {
+				return nil, err
+			}
+			recs[i].Data = data
+			d.opt.Log.Warn("an audit event is too large for its log destination: sent without its details", "destination", q.DestinationID,
+				"event", ev.ID, "seq", ev.Seq, "bytes", size, "limit", record)
+		}
+		total += len(recs[i].Data) + recordOverhead
+		if total > call && i > 0 {
+			return recs[:i], nil
+		}
+	}
+	return recs, nil
 }
 
 // encode is the one record format: the audit event as the API shows it

@@ -32,6 +32,10 @@ func newKinesisSender(cfg aws.Config, stream string) *kinesisSender {
 // maxKinesisBatch is PutRecords' limit.
 const maxKinesisBatch = 500
 
+// PutRecords takes at most 1 MiB a record (data and partition key) and
+// 5 MiB a call.
+func (s *kinesisSender) limits() (record, call int) { return 1 << 20, 5 << 20 }
+
 func (s *kinesisSender) Send(ctx context.Context, recs []Record) (int, error) {
 	if len(recs) > maxKinesisBatch {
 		recs = recs[:maxKinesisBatch]
@@ -84,6 +88,9 @@ func newFirehoseSender(cfg aws.Config, stream string) *firehoseSender {
 }
 
 const maxFirehoseBatch = 500
+
+// PutRecordBatch takes at most 1,000 KiB a record and 4 MiB a call.
+func (s *firehoseSender) limits() (record, call int) { return 1000 << 10, 4 << 20 }
 
 func (s *firehoseSender) Send(ctx context.Context, recs []Record) (int, error) {
 	if len(recs) > maxFirehoseBatch {
