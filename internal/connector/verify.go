@@ -494,6 +494,12 @@ func checkTrust(trust *policy.Document, principals []string, externalID string) 
 			add(false, "anyone (Principal \"*\") may assume the role: %s", s.Describe())
 		}
 		for _, p := range s.Principal["AWS"] {
+			if p == "*" {
+				// Whatever the expectation says: no module trusts every
+				// account, and the External ID is no secret (every reader
+				// of the runtime's settings has it).
+				add(false, "anyone in any AWS account (Principal AWS \"*\") may assume the role with the External ID: %s", s.Describe())
+			}
 			got = append(got, policy.CanonicalPrincipal(p))
 		}
 		for k, v := range s.Principal {

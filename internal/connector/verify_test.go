@@ -307,6 +307,43 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		mustPass(t)
 	})
 
+	t.Run("trust of anyone with the External ID, declared", func(t *testing.T) {
+		// A hand-written runtime context whose settings declare
+		// trusted_principals = "*" (no module writes it): the role may then
+		// be assumed from any AWS account by whoever learns the External ID,
+		// which every reader of the settings knows.
+		role := roleName(d.RuntimeRole)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := decodeIfNeeded(t, aws.ToString(out.Role.AssumeRolePolicyDocument))
+		for _, principal := range []string{`"*"`, `{"AWS":"*"}`, `{"AWS":["arn:aws:iam::123456789012:root","*"]}`} {
+			anyone := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole"],"Principal":` + principal + `,` +
+				`"Condition":{"StringEquals":{"sts:ExternalId":"` + d.ExternalID + `"}}}]}`
+			if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(anyone)}); err != nil {
+				t.Fatal(err)
+			}
+			settings := maps.Clone(d.Settings)
+			settings["trusted_principals"] = "arn:aws:iam::123456789012:root,*"
+			if principal == `{"AWS":"*"}` || principal == `"*"` {
+				settings["trusted_principals"] = "*"
+			}
+			if _, err := VerifyRuntime(ctx, client, settings, nil); err == nil || !strings.Contains(err.Error(), "anyone") {
+				t.Errorf("Principal %s: the server's check passed a runtime role anyone may assume: %v", principal, err)
+			}
+			declared := exp
+			declared.TrustedPrincipals = splitList(settings["trusted_principals"])
+			if rep := verify2(t, ctx, client, declared); rep.OK() {
+				t.Errorf("Principal %s: sym connector verify --trusted-principal '*' passed:\n%s", principal, rep.Text())
+			}
+		}
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(orig)}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
 	t.Run("group ARN widened to *", func(t *testing.T) {
 		arn := "arn:aws:iam::123456789012:policy/sym/SymIAMProd"
 		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
