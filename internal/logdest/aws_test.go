@@ -64,24 +64,20 @@ func TestStreamsNamedByARN(t *testing.T) {
 		}
 	}
 
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sym.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rtCtx := create(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
+	st := openStore(t)
+	rtCtx := logdest.MustCreate(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
 		"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymRuntimeProd",
 		"external_id": "ext-1", "account_id": "123456789012", "account_id_safelist": "111122223333"}})
-	kin := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+	kin := logdest.MustCreate(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
 		"settings": map[string]any{"stream_name": "arn:aws:kinesis:us-west-2:123456789012:stream/audit"}})
-	fh := create(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
+	fh := logdest.MustCreate(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
 		"settings": map[string]any{"stream_name": "arn:aws:firehose:us-west-2:123456789012:deliverystream/audit-fh"}})
-	foreign := create(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
+	foreign := logdest.MustCreate(t, st, "log-destinations", map[string]any{"type": "kinesis_firehose", "integration_id": rtCtx,
 		"settings": map[string]any{"stream_name": "arn:aws:firehose:us-east-1:111122223333:deliverystream/audit-fh"}})
 	// settings.region that contradicts the ARN: which one was meant?
-	contradicts := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+	contradicts := logdest.MustCreate(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
 		"settings": map[string]any{"stream_name": "arn:aws:kinesis:us-west-2:123456789012:stream/audit", "region": "eu-west-1"}})
-	create(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin, fh, foreign, contradicts}})
+	logdest.MustCreate(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin, fh, foreign, contradicts}})
 
 	d := logdest.New(st, awsauth.NewChain(moto.AWSConfig(t), nil), nil, logdest.Options{Org: "acme",
 		Poll: 20 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
@@ -105,7 +101,7 @@ func TestStreamsNamedByARN(t *testing.T) {
 		t.Fatalf("no status for %s", id)
 		return logdest.Status{}
 	}
-	waitFor(t, "the delivery to each destination to settle", func() bool {
+	logdest.WaitUntil(t, "the delivery to each destination to settle", func() bool {
 		return status(kin).State == "ok" && status(fh).State == "ok" && status(foreign).Attempts > 0 && status(contradicts).Attempts > 0 ||
 			status(kin).Attempts > 1 || status(fh).Attempts > 1
 	})
@@ -134,47 +130,16 @@ func TestStreamsNamedByARN(t *testing.T) {
 	}
 }
 
-func create(t *testing.T, st *store.Store, kind string, fields map[string]any) string {
-	t.Helper()
-	k := model.Kinds[kind]
-	norm, errs := k.Normalize(fields, false)
-	if len(errs) > 0 {
-		t.Fatalf("%s: %v", kind, errs)
-	}
-	id, err := st.CreateEntity(context.Background(), k, norm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 func kinesisRecords(t *testing.T, kc *kinesis.Client, stream string) int {
 	t.Helper()
-	ctx := context.Background()
-	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, sh := range desc.StreamDescription.Shards {
-		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: sh.ShardId,
-			ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range out.Records {
-			var rec struct{ Type, Org string }
-			if err := json.Unmarshal(r.Data, &rec); err != nil || rec.Type != "login" || rec.Org != "acme" {
-				t.Errorf("record %s: %v", r.Data, err)
-			}
-			n++
+	recs := kinesisData(t, kc, stream)
+	for _, data := range recs {
+		var rec struct{ Type, Org string }
+		if err := json.Unmarshal(data, &rec); err != nil || rec.Type != "login" || rec.Org != "acme" {
+			t.Errorf("record %s: %v", data, err)
 		}
 	}
-	return n
+	return len(recs)
 }
 
 func objects(t *testing.T, c *s3.Client, bucket string) int {
@@ -184,17 +149,6 @@ func objects(t *testing.T, c *s3.Client, bucket string) int {
 		t.Fatal(err)
 	}
 	return len(out.Contents)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestOversizedEventsDoNotStallTheStream: Kinesis refuses a PutRecords
@@ -211,16 +165,12 @@ func TestOversizedEventsDoNotStallTheStream(t *testing.T) {
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("audit"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sym.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rtCtx := create(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
+	st := openStore(t)
+	rtCtx := logdest.MustCreate(t, st, "integrations", map[string]any{"type": "permission_context", "slug": "prod-runtime-context", "settings": map[string]any{
 		"cloud": "aws", "region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/sym/SymRuntimeProd", "external_id": "ext-1"}})
-	kin := create(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
+	kin := logdest.MustCreate(t, st, "log-destinations", map[string]any{"type": "kinesis_data_stream", "integration_id": rtCtx,
 		"settings": map[string]any{"stream_name": "audit"}})
-	create(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin}})
+	logdest.MustCreate(t, st, "environments", map[string]any{"slug": "prod", "log_destination_ids": []any{kin}})
 
 	// Appended before delivery starts, so that they meet in one batch:
 	// 40 events of 150 kB (6 MB together) and one whose reason encodes to
@@ -247,7 +197,7 @@ func TestOversizedEventsDoNotStallTheStream(t *testing.T) {
 	d.Start()
 	defer d.Stop()
 	var s logdest.Status
-	waitFor(t, "the stream to take every event, or to fail twice", func() bool {
+	logdest.WaitUntil(t, "the stream to take every event, or to fail twice", func() bool {
 		sts, err := d.Status(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -313,4 +263,14 @@ func kinesisData(t *testing.T, kc *kinesis.Client, stream string) [][]byte {
 		iter = page.NextShardIterator
 	}
 	return out
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sym.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
