@@ -555,6 +555,31 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		mustPass(t)
 	})
 
+	t.Run("Lambda connector widened to every account and region", func(t *testing.T) {
+		// lambda-connector takes function ARNs of one region and account
+		// (wildcards in the name only); the server's check, which reads the
+		// functions back from the policy, must not take these for them.
+		arn := "arn:aws:iam::123456789012:policy/sym/SymLambdaProd"
+		for _, wide := range [][]any{
+			{"arn:aws:lambda:*:*:function:*"},
+			{"arn:aws:lambda:us-east-1:*:function:sym-grant"},
+			{"arn:aws:lambda:*:123456789012:function:sym-grant"},
+			{"arn:aws:lambda:us-east-1:123456789012:function:sym-grant", "arn:aws:lambda:us-east-1:123456789012:*:function:*"},
+		} {
+			undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
+				doc["Statement"].([]any)[0].(map[string]any)["Resource"] = wide
+			})
+			if err := StrategyCheck(client)(ctx, "aws_lambda", d.RuntimeRole, d.LambdaRole); err == nil || !strings.Contains(err.Error(), "policy SymLambdaProd") {
+				t.Errorf("%v: the server's check must refuse the widened Lambda connector: %v", wide, err)
+			}
+			undo()
+		}
+		if err := StrategyCheck(client)(ctx, "aws_lambda", d.RuntimeRole, d.LambdaRole); err != nil {
+			t.Errorf("the module-made Lambda connector: %v", err)
+		}
+		mustPass(t)
+	})
+
 	t.Run("SSO group policy widened", func(t *testing.T) {
 		arn := "arn:aws:iam::123456789012:policy/sym/SymSSOGroupProd"
 		undo := newDefaultVersion(t, client, arn, func(doc map[string]any) {
