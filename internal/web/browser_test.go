@@ -549,6 +549,15 @@ func TestWebAppInBrowser(t *testing.T) {
 	if alice.count("#older") != 0 {
 		t.Fatal("the last page of alice's requests links to an older one")
 	}
+	// Paging after a request carol may not see reads as paging after one
+	// that does not exist: a request id is no oracle (as in the API).
+	carol.open("/requests?before=" + id)
+	hidden := carol.bodyText()
+	carol.open("/requests?before=00000000-0000-4000-8000-000000000000")
+	if unknown := carol.bodyText(); hidden != strings.ReplaceAll(unknown, "00000000-0000-4000-8000-000000000000", id) ||
+		!strings.Contains(hidden, "There is no request "+id) {
+		t.Fatalf("carol paging after alice's request sees:\n%s\nand after an unknown one:\n%s", hidden, unknown)
+	}
 
 	// A session past its 12 hours: a page asks to sign in, a form says so.
 	bob.open("/approvals")
