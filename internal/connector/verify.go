@@ -659,6 +659,31 @@ func checkAnyStreams(exp expectedPolicy, got *policy.Document) []Finding {
 	return comparePolicy(exp, got)
 }
 
+// siblingRuntimes are the other runtime connector roles a strategy
+// connector's trust policy names that the module's runtime_role_arns may
+// hold beside this runtime's: roles of the runtime connector's shape
+// (/sym/SymRuntime<Environment>) in the runtime role's own account and
+// partition, such as staging's beside prod's when one connector serves
+// both. Any other principal stays a difference.
+func siblingRuntimes(runtimeRoleARN string, trust *policy.Document) []string {
+	rt, err := parseRoleARN(runtimeRoleARN)
+	if err != nil || trust == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range trust.Statements {
+		for _, p := range s.Principal["AWS"] {
+			r, err := parseRoleARN(p)
+			if err != nil || r.ARN == rt.ARN || r.Partition != rt.Partition || r.Account != rt.Account ||
+				r.Path != "/sym/" || !strings.HasPrefix(r.Name, "SymRuntime") || slices.Contains(out, r.ARN) {
+				continue
+			}
+			out = append(out, r.ARN)
+		}
+	}
+	return out
+}
+
 // moduleFunctionARN is the shape of a function ARN the lambda-connector
 // accepts in lambda_arns (its variable's validation): one region and one
 // account, wildcards in the name and qualifier only.
@@ -813,9 +838,10 @@ func (v verifier) chained(ctx context.Context, kind, prefix string, r roleARN, w
 	if facts.actualARN != r.ARN {
 		add(false, "role", "a role of that name exists as %s, not %s", facts.actualARN, r.ARN)
 	}
-	diff := policy.Compare(ChainedTrustPolicy([]string{v.e.RuntimeRoleARN}), facts.trust)
+	runtimes := append([]string{v.e.RuntimeRoleARN}, siblingRuntimes(v.e.RuntimeRoleARN, facts.trust)...)
+	diff := policy.Compare(ChainedTrustPolicy(runtimes), facts.trust)
 	if diff.Empty() {
-		add(true, "trust policy", "only the runtime connector role %s may assume it (role chaining, no External ID)", v.e.RuntimeRoleARN)
+		add(true, "trust policy", "only the runtime connector role %s may assume it (role chaining, no External ID)", strings.Join(runtimes, ", "))
 	}
 	for _, s := range diff.Unexpected {
 		add(false, "trust policy", "statement the module does not write: %s", s.Describe())

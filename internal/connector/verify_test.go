@@ -307,6 +307,42 @@ func TestVerifyDetectsDrift(t *testing.T) {
 		mustPass(t)
 	})
 
+	t.Run("an IAM connector shared by the account's runtimes", func(t *testing.T) {
+		// The iam-connector takes a list of runtime_role_arns: one
+		// connector for prod and staging is what the module makes. Another
+		// runtime connector role of the same account (/sym/SymRuntime...)
+		// may share it; a role of another account, or any other role, may
+		// not.
+		role := roleName(d.IAMRole)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := decodeIfNeeded(t, aws.ToString(out.Role.AssumeRolePolicyDocument))
+		account := strings.Split(d.RuntimeRole, ":")[4]
+		trust := func(t *testing.T, other string) {
+			t.Helper()
+			doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":["` +
+				d.RuntimeRole + `","` + other + `"]}}]}`
+			if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(doc)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		trust(t, "arn:aws:iam::"+account+":role/sym/SymRuntimeStaging")
+		mustPass(t)
+		for _, other := range []string{"arn:aws:iam::444455556666:role/sym/SymRuntimeStaging", "arn:aws:iam::" + account + ":role/ci-deployer"} {
+			trust(t, other)
+			rep := verify(t)
+			if diffs := strings.Join(rep.Differences(), "\n"); rep.OK() || !strings.Contains(diffs, "statement the module does not write: allows sts:AssumeRole to ") || !strings.Contains(diffs, other) {
+				t.Errorf("an IAM connector also trusted by %s: want the statement named, got:\n%s", other, rep.Text())
+			}
+		}
+		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(orig)}); err != nil {
+			t.Fatal(err)
+		}
+		mustPass(t)
+	})
+
 	t.Run("trust of anyone with the External ID, declared", func(t *testing.T) {
 		// A hand-written runtime context whose settings declare
 		// trusted_principals = "*" (no module writes it): the role may then
