@@ -507,9 +507,9 @@ func streamRegion(dest *model.LogDestination, rt awsauth.Runtime) (string, error
 		return "", fmt.Errorf("log destination %s: settings.region %s is not the region of its stream %s (%s): drop settings.region or make them agree",
 			dest.ID, dest.Region, dest.StreamName, region)
 	}
-	if own := strings.SplitN(rt.RoleARN, ":", 6); dest.Type == "kinesis_firehose" && len(own) == 6 && account != own[4] {
+	if own, _, _, err := model.ParseRoleARN(rt.RoleARN); dest.Type == "kinesis_firehose" && err == nil && account != own {
 		return "", fmt.Errorf("log destination %s: the delivery stream %s is in account %s, but Firehose takes records only from its own account and the runtime role %s is in account %s: name a delivery stream of account %s, or write through a runtime of account %s",
-			dest.ID, dest.StreamName, account, rt.RoleARN, own[4], own[4], account)
+			dest.ID, dest.StreamName, account, rt.RoleARN, own, own, account)
 	}
 	return region, nil
 }
